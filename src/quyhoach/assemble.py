@@ -1,0 +1,319 @@
+"""Convert a validated plan and its history into the kernel's arrays — in one place.
+
+Each block starts from its own jump-off year: the last year, up to the plan's last
+actual year, in which the inputs observe it. Years up to the jump-off are history and
+stay fixed in every draw; a scenario must give assumptions for every later year.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import InputDataError, PlanError, Problems
+from .inputs import History
+from .kernels import projection as k
+from .periods import describe_missing
+from .plan import Plan, Scenario
+from .variables import INDICATORS, SECTORS
+
+FORM_CODES = {"points": k.FORM_POINTS, "proportional": k.FORM_PROPORTIONAL,
+              "gap_closing": k.FORM_GAP_CLOSING, "logistic": k.FORM_LOGISTIC}
+# Speed in file units → kernel units, by form.
+FORM_SCALE = {"points": 0.01, "proportional": 0.01, "gap_closing": 0.01, "logistic": 1.0}
+SHARE_INPUTS = ("urbanization_rate", *INDICATORS)  # percent in inputs, fractions in kernel
+HISTORY_CHANNELS = {
+    "population": k.H_POPULATION,
+    "urbanization_rate": k.H_URBAN,
+    "income_per_capita": k.H_INCOME,
+    "budget_revenue": k.H_BUDGET,
+    "tourists": k.H_TOURISTS,
+    "spending_per_visitor": k.H_SPENDING,
+    **{name: k.H_INDICATOR + i for i, name in enumerate(INDICATORS)},
+}
+# Which rate channels a history channel's projection needs.
+BLOCK_PARAMETERS = {
+    "population": ("population.birth_rate", "population.death_rate",
+                   "population.net_migration_rate"),
+    "urbanization_rate": ("urbanization.speed",),
+    "income_per_capita": ("income.elasticity",),
+    "budget_revenue": ("budget.buoyancy",),
+    "tourists": ("tourism.visitor_growth",),
+    "spending_per_visitor": ("tourism.spending_growth",),
+}
+CHANNELS = {
+    **{f"growth.{s}": k.C_GROWTH + i for i, s in enumerate(SECTORS)},
+    **{f"inflation.{s}": k.C_INFLATION + i for i, s in enumerate(SECTORS)},
+    "investment.icor": k.C_ICOR,
+    "population.birth_rate": k.C_BIRTH,
+    "population.death_rate": k.C_DEATH,
+    "population.net_migration_rate": k.C_MIGRATION,
+    "urbanization.speed": k.C_URBAN_SPEED,
+    "income.elasticity": k.C_INCOME_ELASTICITY,
+    "budget.buoyancy": k.C_BUOYANCY,
+    "tourism.visitor_growth": k.C_TOURIST_GROWTH,
+    "tourism.spending_growth": k.C_SPENDING_GROWTH,
+}
+PERCENT = {p for p in CHANNELS if p.split(".")[0] in ("growth", "inflation", "tourism")}
+
+
+@dataclass
+class Baseline:
+    """What history fixes, shared by every scenario of a plan.
+
+    Attributes
+    ----------
+    growth_actual : float64[n_years]
+        Observed real GRDP growth (fraction), NaN for projected years.
+    anchor_shares : float64[n_years, 4]
+        Observed structure at current prices (fractions), NaN rows where none.
+    grdp0 : float
+        Base-year GRDP at current prices, billion VND.
+    hist : float64[n_years, N_HISTORY]
+        Observed levels (fractions for shares), NaN where not observed.
+    jump : int64[N_HISTORY]
+        Index of each block's jump-off year; -1 when the inputs lack the block.
+    first_structure_year : int
+        First year with an observed sector structure; sector detail before it is not
+        reported.
+    notes : list of str
+        Everything the engine assumed, in words, for the results manifest.
+    """
+
+    growth_actual: np.ndarray
+    anchor_shares: np.ndarray
+    grdp0: float
+    hist: np.ndarray
+    jump: np.ndarray
+    first_structure_year: int
+    notes: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class KernelInputs:
+    """Everything ``simulate_paths`` takes for one scenario, except shocks and ``out``."""
+
+    rates: np.ndarray
+    growth_actual: np.ndarray
+    anchor_shares: np.ndarray
+    grdp0: float
+    hist: np.ndarray
+    jump: np.ndarray
+    ind_form: np.ndarray
+    ind_lower: np.ndarray
+    ind_upper: np.ndarray
+
+
+def build_baseline(plan: Plan, history: History) -> Baseline:
+    """Read the jump-off state of every block from the history (plan's actual years)."""
+    problems = Problems(str(plan.inputs_dir / "history.csv"))
+    years = plan.years
+    n, base, last = len(years), plan.base_year, plan.last_actual_year
+    notes = []
+
+    gdp = history.series("grdp_nominal")
+    if base not in gdp:
+        problems.add("grdp_nominal", f"missing base-year data: no GRDP at current prices for "
+                     f"{base} (billion VND); add a row or change plan.base_year")
+    growth_actual = np.full(n, np.nan)
+    observed = history.series("grdp_growth")
+    absent = [y for y in range(base + 1, last + 1) if y not in observed]
+    if absent:
+        problems.add("grdp_growth", f"no observed real GRDP growth for {absent} but the plan's "
+                     f"last actual year is {last}; add the rows (%) or lower "
+                     "plan.last_actual_year")
+    for y in range(base + 1, last + 1):
+        if y in observed:
+            growth_actual[y - base] = observed[y] / 100.0
+
+    anchor = np.full((n, len(SECTORS)), np.nan)
+    share_series = [history.series(f"share_{s}") for s in SECTORS]
+    structure_years = sorted(set.intersection(*(set(s) for s in share_series)))
+    for y in structure_years:
+        row = np.array([s[y] for s in share_series])
+        if abs(row.sum() - 100.0) > 1.0:
+            problems.add(f"share_* {y}", f"sector shares sum to {row.sum():.2f}, expected 100 "
+                         "(percent of GRDP at current prices); check the four share rows")
+        elif base <= y <= last:
+            anchor[y - base] = row / row.sum()
+    usable = [y for y in structure_years if base <= y <= last]
+    if not usable:
+        problems.add("share_*", f"missing base-year data: no complete sector structure "
+                     f"(share_agriculture, share_industry_construction, share_services, "
+                     f"share_product_taxes) in {base}-{last}")
+    elif usable[0] != base:
+        anchor[0] = anchor[usable[0] - base]
+        notes.append(f"Base-year ({base}) GRDP split by sector with the {usable[0]} structure "
+                     f"(first observed); sector detail before {usable[0]} is not reported.")
+
+    hist = np.full((n, k.N_HISTORY), np.nan)
+    jump = np.full(k.N_HISTORY, -1, dtype=np.int64)
+    spending = _spending_per_visitor(history)
+    for name, h in HISTORY_CHANNELS.items():
+        series = spending if name == "spending_per_visitor" else history.series(name)
+        inside = {y: v for y, v in series.items() if base <= y <= last}
+        if not inside:
+            if name == "population":
+                problems.add("population", f"missing base-year data: no population figure in "
+                             f"{base}-{last} (thousand persons)")
+            elif series:
+                notes.append(f"{name}: no observation in {base}-{last} (latest "
+                             f"{max(series)}); not projected. Add data or an [[assumed_data]] "
+                             "entry in the plan.")
+            continue
+        if name == "population" and base not in inside:
+            problems.add("population", f"missing base-year data: no population for {base}")
+        scale = 0.01 if name in SHARE_INPUTS else 1.0
+        obs_years = sorted(inside)
+        for y in obs_years:
+            hist[y - base, h] = inside[y] * scale
+        for a, b in zip(obs_years, obs_years[1:]):  # fill gaps between observations
+            if b - a > 1:
+                for y in range(a + 1, b):
+                    w = (y - a) / (b - a)
+                    va, vb = inside[a] * scale, inside[b] * scale
+                    hist[y - base, h] = va * (vb / va) ** w if name not in SHARE_INPUTS \
+                        else va + w * (vb - va)
+                gap = f"{a + 1}" if b - a == 2 else f"{a + 1}-{b - 1}"
+                notes.append(f"{name} {gap} interpolated between the observed {a} and {b} "
+                             "values.")
+        jump[h] = obs_years[-1] - base
+    problems.raise_if_any(InputDataError)
+    return Baseline(growth_actual, anchor, float(gdp[base]), hist, jump,
+                    usable[0], notes)
+
+
+def _spending_per_visitor(history: History) -> dict[int, float]:
+    """Million VND per visit = tourism revenue (billion VND) × 1000 / visits."""
+    revenue, visits = history.series("tourism_revenue"), history.series("tourists")
+    return {y: revenue[y] * 1000.0 / visits[y] for y in revenue if visits.get(y)}
+
+
+def kernel_inputs(plan: Plan, scenario: Scenario, baseline: Baseline) -> KernelInputs:
+    """Turn one scenario's assumptions into kernel arrays; check every needed year is set.
+
+    Raises
+    ------
+    PlanError
+        When a parameter lacks a value for a year the projection needs.
+    """
+    problems = Problems(str(plan.path))
+    years = plan.years
+    n, base = len(years), plan.base_year
+    rates = np.zeros((n, k.N_CHANNELS))
+    projected_from = _first_projected_index(plan, baseline)
+    jump = baseline.jump.copy()
+    for path, channel in CHANNELS.items():
+        start = projected_from.get(path)
+        if start is None:
+            continue
+        arr = scenario.values.get(path)
+        need = np.zeros(n, dtype=bool)
+        need[start:] = True
+        if arr is None:
+            arr = np.full(n, np.nan)
+        gap = need & np.isnan(arr)
+        if gap.any():
+            problems.add(f"scenarios.{scenario.name}.{path}",
+                         f"no value for {describe_missing(gap, base)}; the projection needs "
+                         f"it from {base + start} (add or widen a period, e.g. "
+                         f"\"{base + start}-{plan.horizon}\" = ...)")
+            continue
+        scale = 0.01 if path in PERCENT else 1.0
+        rates[:, channel] = np.where(need, arr * scale, 0.0)
+    for year, added in scenario.reclassification:
+        rates[year - base, k.C_RECLASS] += added / 100.0
+    rates[:, k.C_FX] = _exchange_rate(plan, scenario, problems)
+
+    ind_form = np.zeros(k.N_INDICATORS, dtype=np.int64)
+    ind_lower = np.zeros(k.N_INDICATORS)
+    ind_upper = np.ones(k.N_INDICATORS)
+    for i, name in enumerate(INDICATORS):
+        h = k.H_INDICATOR + i
+        spec = scenario.indicators.get(name)
+        if spec is None:
+            jump[h] = -1  # not modelled in this scenario
+            continue
+        if jump[h] < 0:
+            problems.add(f"scenarios.{scenario.name}.indicators.{name}",
+                         f"missing base-year data: the inputs have no {name} figure in "
+                         f"{base}-{plan.last_actual_year}; add one to history.csv or an "
+                         "[[assumed_data]] entry, or remove the indicator")
+            continue
+        start = jump[h] + 1
+        gap = np.isnan(spec.speed[start:])
+        if gap.any():
+            problems.add(f"scenarios.{scenario.name}.indicators.{name}.speed",
+                         f"no value for {describe_missing(gap, base + start)}")
+            continue
+        rates[start:, k.C_INDICATOR + i] = spec.speed[start:] * FORM_SCALE[spec.form]
+        ind_form[i] = FORM_CODES[spec.form]
+        ind_lower[i], ind_upper[i] = spec.lower / 100.0, spec.upper / 100.0
+    problems.raise_if_any(PlanError)
+    return KernelInputs(rates, baseline.growth_actual, baseline.anchor_shares, baseline.grdp0,
+                        baseline.hist, jump, ind_form, ind_lower, ind_upper)
+
+
+def _first_projected_index(plan: Plan, baseline: Baseline) -> dict[str, int]:
+    """Index of the first year each parameter is used; absent when its block is not run."""
+    first = {}
+    growth_start = plan.last_actual_year - plan.base_year + 1
+    for s in SECTORS:
+        first[f"growth.{s}"] = growth_start
+        first[f"inflation.{s}"] = 1
+    first["investment.icor"] = 1
+    for name, params in BLOCK_PARAMETERS.items():
+        j = baseline.jump[HISTORY_CHANNELS[name]]
+        if j >= 0:
+            for p in params:
+                first[p] = int(j) + 1
+    return {p: i for p, i in first.items() if i < len(plan.years)}
+
+
+def _exchange_rate(plan: Plan, scenario: Scenario, problems: Problems) -> np.ndarray:
+    """VND per USD per year, anchored at the reference year, moved by depreciation."""
+    n = len(plan.years)
+    if scenario.fx_reference is None:
+        return np.full(n, np.nan)
+    ref_year, level = scenario.fx_reference
+    dep = scenario.values.get("exchange_rate.depreciation")
+    if dep is None or np.isnan(dep[1:]).any():
+        problems.add(f"scenarios.{scenario.name}.exchange_rate.depreciation",
+                     f"needs a value (%/yr) for every year {plan.base_year + 1}-{plan.horizon}")
+        return np.full(n, np.nan)
+    log_step = np.log1p(dep[1:] / 100.0)  # step into year t from t-1
+    cum = np.concatenate([[0.0], np.cumsum(log_step)])
+    r = ref_year - plan.base_year
+    return level * np.exp(cum - cum[r])
+
+
+def fixed_through(plan: Plan, inputs: KernelInputs) -> dict[str, int]:
+    """Index of the last year each variable is fixed by history (-1: never).
+
+    Economy variables are fixed through the plan's last actual year (observed growth);
+    a variable built from several blocks is fixed while all of them are.
+    """
+    j = {name: int(inputs.jump[h]) for name, h in HISTORY_CHANNELS.items()}
+    last = plan.last_actual_year - plan.base_year
+    pop = min(last, j["population"]) if j["population"] >= 0 else -1
+    out = {}
+    for name in ("grdp_real", "grdp_nominal", "grdp_growth", "grdp_deflator",
+                 "investment_need", "investment_need_real", "investment_rate"):
+        out[name] = last
+    for s in SECTORS:
+        for prefix in ("va_real", "va_nominal", "share", "va_growth"):
+            out[f"{prefix}_{s}"] = last
+    out.update(population=j["population"], population_growth=j["population"],
+               urbanization_rate=j["urbanization_rate"],
+               population_urban=min(j["urbanization_rate"], j["population"]),
+               population_rural=min(j["urbanization_rate"], j["population"]),
+               grdp_per_capita=pop, grdp_per_capita_usd=pop,
+               income_per_capita=j["income_per_capita"],
+               budget_revenue=j["budget_revenue"],
+               budget_revenue_share=min(j["budget_revenue"], last),
+               tourists=j["tourists"], spending_per_visitor=j["spending_per_visitor"],
+               tourism_revenue=min(j["tourists"], j["spending_per_visitor"]))
+    for name in INDICATORS:
+        out[name] = j[name]
+    return out

@@ -1,0 +1,278 @@
+"""The projection kernel: every model block, every draw, every year.
+
+Arrays in, ``out`` filled; no objects, no I/O. The central path is this kernel with
+every shock at zero; the Monte Carlo feeds it non-zero shocks. The layout constants
+below are the contract with the Python side (``quyhoach.assemble``); a test checks
+that the output layout matches ``quyhoach.variables.VARIABLES``.
+
+Conventions
+-----------
+- Time axis: index 0 is the plan's base year, one step per year to the horizon.
+- Rates are fractions per year (0.095), crude demographic rates per 1000.
+- Real values are at base-year prices; sector deflators are 1 in the base year.
+- ``fastmath`` stays off: results are compared bit for bit across thread counts.
+"""
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+N_SECTORS = 4
+N_INDICATORS = 5
+
+# Rate channels: central values rates[t, c], additive shocks shocks[d, t, c].
+C_GROWTH = 0  # 4 sectors: real value-added growth (fraction/yr)
+C_INFLATION = 4  # 4 sectors: deflator inflation (fraction/yr)
+C_ICOR = 8  # incremental capital-output ratio
+C_BIRTH = 9  # crude birth rate (per 1000)
+C_DEATH = 10  # crude death rate (per 1000)
+C_MIGRATION = 11  # net migration rate (per 1000)
+C_URBAN_SPEED = 12  # step of logit(urban share) per year
+C_RECLASS = 13  # urban share added by reclassification in that year (fraction)
+C_INCOME_ELASTICITY = 14  # income per capita vs GRDP per capita
+C_BUOYANCY = 15  # budget revenue vs nominal GRDP
+C_TOURIST_GROWTH = 16  # visitor arrivals (fraction/yr)
+C_SPENDING_GROWTH = 17  # nominal spending per visitor (fraction/yr)
+C_FX = 18  # exchange rate, VND per USD (level)
+C_INDICATOR = 19  # 5 saturating indicators: speed (unit depends on form)
+N_CHANNELS = 24
+
+# History channels: hist[t, h] observed (NaN if not), jump[h] = last observed index.
+H_POPULATION = 0
+H_URBAN = 1
+H_INCOME = 2
+H_BUDGET = 3
+H_TOURISTS = 4
+H_SPENDING = 5
+H_INDICATOR = 6
+N_HISTORY = 11
+
+# Saturating-indicator forms.
+FORM_POINTS = 0  # x + speed
+FORM_PROPORTIONAL = 1  # x * (1 + speed)
+FORM_GAP_CLOSING = 2  # closes a fraction |speed| of the gap to the bound it moves to
+FORM_LOGISTIC = 3  # logit((x - lower) / (upper - lower)) + speed
+
+# Output variables out[d, t, v]; order = quyhoach.variables.VARIABLES.
+V_GRDP_REAL = 0
+V_GRDP_NOMINAL = 1
+V_GRDP_GROWTH = 2
+V_DEFLATOR = 3
+V_VA_REAL = 4
+V_VA_NOMINAL = 8
+V_SHARE = 12
+V_VA_GROWTH = 16
+V_INVESTMENT = 20
+V_INVESTMENT_REAL = 21
+V_INVESTMENT_RATE = 22
+V_POPULATION = 23
+V_POPULATION_GROWTH = 24
+V_URBAN_RATE = 25
+V_URBAN_POP = 26
+V_RURAL_POP = 27
+V_GRDP_PC = 28
+V_GRDP_PC_USD = 29
+V_INCOME_PC = 30
+V_BUDGET = 31
+V_BUDGET_SHARE = 32
+V_TOURISTS = 33
+V_TOURISM_REVENUE = 34
+V_SPENDING = 35
+V_INDICATOR = 36
+N_VARIABLES = 41
+
+
+@njit(cache=True)
+def step_saturating(x, speed, form, lower, upper):
+    """One year of a bounded indicator; result clipped to [lower, upper]."""
+    if form == FORM_POINTS:
+        y = x + speed
+    elif form == FORM_PROPORTIONAL:
+        y = x * (1.0 + speed)
+    elif form == FORM_GAP_CLOSING:
+        if speed >= 0.0:
+            y = x + speed * (upper - x)
+        else:
+            y = x + speed * (x - lower)
+    else:
+        z = (x - lower) / (upper - lower)
+        z = min(max(z, 1e-9), 1.0 - 1e-9)
+        z = 1.0 / (1.0 + math.exp(-(math.log(z / (1.0 - z)) + speed)))
+        y = lower + z * (upper - lower)
+    return min(max(y, lower), upper)
+
+
+@njit(cache=True)
+def step_urban_share(u, speed, reclassified):
+    """Urban share after one year: logistic drift plus administrative reclassification."""
+    u = min(max(u, 1e-9), 1.0 - 1e-9)
+    z = math.log(u / (1.0 - u)) + speed
+    return min(1.0 / (1.0 + math.exp(-z)) + reclassified, 1.0)
+
+
+@njit(cache=True)
+def follow_history(out, d, t, v, hist, h, jump):
+    """Copy an observed value; return True while year t is still history for block h."""
+    if jump[h] < 0:
+        out[d, t, v] = np.nan
+        return True
+    if t <= jump[h]:
+        out[d, t, v] = hist[t, h]
+        return True
+    return False
+
+
+@njit(cache=True)
+def simulate_draw(d, rates, shocks, growth_actual, anchor_shares, grdp0, hist, jump,
+                  ind_form, ind_lower, ind_upper, out):
+    """Fill out[d] (all years, all variables) for one draw."""
+    n_years = rates.shape[0]
+    real = np.empty(N_SECTORS)
+    price = np.empty(N_SECTORS)
+    for s in range(N_SECTORS):
+        real[s] = anchor_shares[0, s] * grdp0
+        price[s] = 1.0
+    total_real_prev = grdp0
+    for t in range(n_years):
+        # --- economy: real growth, sector prices, structure at current prices
+        if t > 0:
+            pinned = not math.isnan(growth_actual[t])
+            for s in range(N_SECTORS):
+                if pinned:  # observed total growth; sector detail unknown
+                    g = growth_actual[t]
+                else:
+                    g = rates[t, C_GROWTH + s] + shocks[d, t, C_GROWTH + s]
+                real[s] *= 1.0 + g
+                price[s] *= 1.0 + rates[t, C_INFLATION + s] + shocks[d, t, C_INFLATION + s]
+            if not math.isnan(anchor_shares[t, 0]):
+                # observed structure re-anchors the split, keeping both totals
+                total_r = 0.0
+                total_n = 0.0
+                for s in range(N_SECTORS):
+                    total_r += real[s]
+                    total_n += real[s] * price[s]
+                for s in range(N_SECTORS):
+                    real[s] = anchor_shares[t, s] * total_r
+                    price[s] = total_n / total_r
+        total_real = 0.0
+        total_nominal = 0.0
+        for s in range(N_SECTORS):
+            total_real += real[s]
+            total_nominal += real[s] * price[s]
+        for s in range(N_SECTORS):
+            nominal = real[s] * price[s]
+            if t > 0:
+                out[d, t, V_VA_GROWTH + s] = real[s] / out[d, t - 1, V_VA_REAL + s] - 1.0
+            else:
+                out[d, t, V_VA_GROWTH + s] = np.nan
+            out[d, t, V_VA_REAL + s] = real[s]
+            out[d, t, V_VA_NOMINAL + s] = nominal
+            out[d, t, V_SHARE + s] = nominal / total_nominal
+        out[d, t, V_GRDP_REAL] = total_real
+        out[d, t, V_GRDP_NOMINAL] = total_nominal
+        deflator = total_nominal / total_real
+        out[d, t, V_DEFLATOR] = deflator
+
+        # --- investment need: ICOR x increase in real GRDP (none when GRDP falls)
+        if t > 0:
+            out[d, t, V_GRDP_GROWTH] = total_real / total_real_prev - 1.0
+            icor = rates[t, C_ICOR] + shocks[d, t, C_ICOR]
+            inv_real = icor * max(total_real - total_real_prev, 0.0)
+            out[d, t, V_INVESTMENT_REAL] = inv_real
+            out[d, t, V_INVESTMENT] = inv_real * deflator
+            out[d, t, V_INVESTMENT_RATE] = inv_real * deflator / total_nominal
+        else:
+            out[d, t, V_GRDP_GROWTH] = np.nan
+            out[d, t, V_INVESTMENT_REAL] = np.nan
+            out[d, t, V_INVESTMENT] = np.nan
+            out[d, t, V_INVESTMENT_RATE] = np.nan
+        total_real_prev = total_real
+
+        # --- population: crude-rate components
+        if not follow_history(out, d, t, V_POPULATION, hist, H_POPULATION, jump):
+            natural = (rates[t, C_BIRTH] + shocks[d, t, C_BIRTH]
+                       - rates[t, C_DEATH] - shocks[d, t, C_DEATH]
+                       + rates[t, C_MIGRATION] + shocks[d, t, C_MIGRATION])
+            out[d, t, V_POPULATION] = out[d, t - 1, V_POPULATION] * (1.0 + natural / 1000.0)
+        pop = out[d, t, V_POPULATION]
+        if t > 0:
+            out[d, t, V_POPULATION_GROWTH] = pop / out[d, t - 1, V_POPULATION] - 1.0
+        else:
+            out[d, t, V_POPULATION_GROWTH] = np.nan
+
+        # --- urbanization
+        if not follow_history(out, d, t, V_URBAN_RATE, hist, H_URBAN, jump):
+            out[d, t, V_URBAN_RATE] = step_urban_share(
+                out[d, t - 1, V_URBAN_RATE],
+                rates[t, C_URBAN_SPEED] + shocks[d, t, C_URBAN_SPEED],
+                rates[t, C_RECLASS] + shocks[d, t, C_RECLASS])
+        out[d, t, V_URBAN_POP] = out[d, t, V_URBAN_RATE] * pop
+        out[d, t, V_RURAL_POP] = pop - out[d, t, V_URBAN_POP]
+
+        # --- per capita: billion VND / thousand persons = million VND per person
+        gdp_pc = total_nominal / pop
+        out[d, t, V_GRDP_PC] = gdp_pc
+        out[d, t, V_GRDP_PC_USD] = gdp_pc * 1e6 / (rates[t, C_FX] + shocks[d, t, C_FX])
+        if not follow_history(out, d, t, V_INCOME_PC, hist, H_INCOME, jump):
+            elasticity = rates[t, C_INCOME_ELASTICITY] + shocks[d, t, C_INCOME_ELASTICITY]
+            ratio = gdp_pc / out[d, t - 1, V_GRDP_PC]
+            out[d, t, V_INCOME_PC] = out[d, t - 1, V_INCOME_PC] * ratio ** elasticity
+
+        # --- budget revenue: buoyancy on nominal GRDP
+        if not follow_history(out, d, t, V_BUDGET, hist, H_BUDGET, jump):
+            buoyancy = rates[t, C_BUOYANCY] + shocks[d, t, C_BUOYANCY]
+            ratio = total_nominal / out[d, t - 1, V_GRDP_NOMINAL]
+            out[d, t, V_BUDGET] = out[d, t - 1, V_BUDGET] * ratio ** buoyancy
+        out[d, t, V_BUDGET_SHARE] = out[d, t, V_BUDGET] / total_nominal
+
+        # --- tourism: arrivals x spending per visit (visits x million VND / 1000 = bn VND)
+        if not follow_history(out, d, t, V_TOURISTS, hist, H_TOURISTS, jump):
+            growth = rates[t, C_TOURIST_GROWTH] + shocks[d, t, C_TOURIST_GROWTH]
+            out[d, t, V_TOURISTS] = out[d, t - 1, V_TOURISTS] * (1.0 + growth)
+        if not follow_history(out, d, t, V_SPENDING, hist, H_SPENDING, jump):
+            growth = rates[t, C_SPENDING_GROWTH] + shocks[d, t, C_SPENDING_GROWTH]
+            out[d, t, V_SPENDING] = out[d, t - 1, V_SPENDING] * (1.0 + growth)
+        out[d, t, V_TOURISM_REVENUE] = out[d, t, V_TOURISTS] * out[d, t, V_SPENDING] / 1000.0
+
+        # --- saturating indicators
+        for i in range(N_INDICATORS):
+            v = V_INDICATOR + i
+            if not follow_history(out, d, t, v, hist, H_INDICATOR + i, jump):
+                speed = rates[t, C_INDICATOR + i] + shocks[d, t, C_INDICATOR + i]
+                out[d, t, v] = step_saturating(out[d, t - 1, v], speed, ind_form[i],
+                                               ind_lower[i], ind_upper[i])
+
+
+@njit(cache=True, parallel=True)
+def simulate_paths(rates, shocks, growth_actual, anchor_shares, grdp0, hist, jump,
+                   ind_form, ind_lower, ind_upper, out):
+    """Project every draw of one scenario.
+
+    Parameters
+    ----------
+    rates : float64[n_years, N_CHANNELS]
+        Central assumptions per year (layout: the ``C_*`` constants).
+    shocks : float64[n_draws, n_years, N_CHANNELS]
+        Additive deviations from ``rates`` per draw; zeros give the central path.
+    growth_actual : float64[n_years]
+        Observed real GRDP growth (fraction), NaN where the year is projected.
+    anchor_shares : float64[n_years, N_SECTORS]
+        Observed structure at current prices (fractions summing to 1), NaN rows where
+        none; row 0 must be set (it splits the base-year GRDP).
+    grdp0 : float
+        GRDP at current prices in the base year, billion VND.
+    hist : float64[n_years, N_HISTORY]
+        Observed levels (fractions for shares), NaN where not observed.
+    jump : int64[N_HISTORY]
+        Index of the last observed year of each history channel (-1: block not modelled).
+    ind_form : int64[N_INDICATORS]
+        ``FORM_*`` code of each saturating indicator.
+    ind_lower, ind_upper : float64[N_INDICATORS]
+        Bounds of each saturating indicator (fractions).
+    out : float64[n_draws, n_years, N_VARIABLES]
+        Filled with every variable (fractions for shares and rates).
+    """
+    for d in prange(out.shape[0]):
+        simulate_draw(d, rates, shocks, growth_actual, anchor_shares, grdp0, hist, jump,
+                      ind_form, ind_lower, ind_upper, out)

@@ -1,0 +1,86 @@
+"""Run a plan: every scenario through the kernel, results labelled and checked."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .assemble import build_baseline, fixed_through, kernel_inputs, KernelInputs
+from .errors import PlanError, Problems, ProblemsError
+from .inputs import load_history
+from .kernels import projection as k
+from .plan import Plan, load_plan
+from .results import Results, ScenarioRun
+
+
+def run_kernel(inputs: KernelInputs, shocks: np.ndarray) -> np.ndarray:
+    """Run the projection kernel on one scenario.
+
+    Parameters
+    ----------
+    inputs : KernelInputs
+    shocks : numpy.ndarray, shape (n_draws, n_years, N_CHANNELS)
+        Additive deviations from the central assumptions (zeros: central path).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_draws, n_years, N_VARIABLES)
+        Engine units (fractions for shares and rates).
+    """
+    n_years = inputs.rates.shape[0]
+    if shocks.shape[1:] != (n_years, k.N_CHANNELS) or shocks.dtype != np.float64:
+        raise ValueError(f"shocks must be float64 of shape (n_draws, {n_years}, "
+                         f"{k.N_CHANNELS}); got {shocks.dtype} {shocks.shape}")
+    out = np.empty((shocks.shape[0], n_years, k.N_VARIABLES))
+    k.simulate_paths(inputs.rates, np.ascontiguousarray(shocks), inputs.growth_actual,
+                     inputs.anchor_shares, inputs.grdp0, inputs.hist, inputs.jump,
+                     inputs.ind_form, inputs.ind_lower, inputs.ind_upper, out)
+    return out
+
+
+def simulate(plan, scenarios=None) -> Results:
+    """Project every scenario of a plan along its central path (zero shocks).
+
+    Parameters
+    ----------
+    plan : Plan or str or pathlib.Path
+        A loaded plan or the path of a plan file.
+    scenarios : list of str, optional
+        Scenario names to run; all by default.
+
+    Returns
+    -------
+    Results
+
+    Raises
+    ------
+    PlanError, InputDataError
+        With every problem found across the plan, its inputs and all scenarios.
+    """
+    if not isinstance(plan, Plan):
+        plan = load_plan(plan)
+    history = load_history(plan.inputs_dir).with_assumed(plan.assumed_data, plan.path)
+    baseline = build_baseline(plan, history)
+    names = plan.scenario_names if scenarios is None else list(scenarios)
+    for name in names:
+        plan.scenario(name)  # KeyError with a suggestion for unknown names
+    problems, runs = Problems(str(plan.path)), []
+    for name in names:
+        try:
+            inputs = kernel_inputs(plan, plan.scenario(name), baseline)
+        except ProblemsError as exc:
+            problems.items.extend(exc.problems)
+            continue
+        fixed = fixed_through(plan, inputs)
+        _check_targets_computable(plan, name, fixed, problems)
+        central = run_kernel(inputs, np.zeros((1, len(plan.years), k.N_CHANNELS)))[0]
+        runs.append(ScenarioRun(plan.scenario(name), central, fixed))
+    problems.raise_if_any(PlanError)
+    return Results(plan, history, baseline, runs)
+
+
+def _check_targets_computable(plan: Plan, scenario: str, fixed: dict, problems) -> None:
+    for i, t in enumerate(plan.targets):
+        if fixed.get(t.indicator, 0) < 0:
+            problems.add(f"targets[{i}] (id '{t.indicator}')".replace(t.indicator, t.id),
+                         f"scenario '{scenario}' does not model {t.indicator} (no input "
+                         "data or no assumptions for it); add them or remove the target")

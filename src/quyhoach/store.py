@@ -1,0 +1,140 @@
+"""Results on disk: Parquet tables plus ``manifest.json``, written atomically.
+
+A results directory is built under a temporary name beside its target and renamed
+into place only when every file is complete, so an interrupted run leaves no
+half-written directory. An existing directory is replaced only when asked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from . import __version__
+from .errors import ResultsError
+
+TABLES = ("paths", "feasibility")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def manifest(results) -> dict:
+    """Everything needed to trace and reproduce a run."""
+    import numba
+    import numpy
+
+    plan = results.plan
+    return {
+        "engine": "quyhoach",
+        "engine_version": __version__,
+        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "plan_file": str(plan.path),
+        "plan_sha256": plan.sha256,
+        "inputs_sha256": results.history.sha256,
+        "province": plan.province,
+        "base_year": plan.base_year,
+        "last_actual_year": plan.last_actual_year,
+        "horizon": plan.horizon,
+        "scenarios": results.scenarios,
+        "n_draws": 0,
+        "seed": None,
+        "assumptions": results.notes,
+        "assumed_data": [vars(a) for a in plan.assumed_data],
+        "untracked_targets": [vars(u) for u in plan.untracked_targets],
+        "software": {"python": platform.python_version(), "numpy": numpy.__version__,
+                     "numba": numba.__version__, "pandas": pd.__version__,
+                     "pyarrow": pa.__version__},
+    }
+
+
+def write_results(results, directory, *, overwrite: bool = False) -> Path:
+    """Write ``paths.parquet``, ``feasibility.parquet`` and ``manifest.json``.
+
+    Parameters
+    ----------
+    results : quyhoach.results.Results
+    directory : str or pathlib.Path
+        Created; must not exist unless ``overwrite``.
+    overwrite : bool
+        Replace an existing results directory (the old one is removed only after the
+        new one is complete).
+
+    Returns
+    -------
+    pathlib.Path
+        The directory written.
+
+    Raises
+    ------
+    ResultsError
+        If the directory exists and ``overwrite`` is false.
+    """
+    target = Path(directory)
+    if target.exists() and not overwrite:
+        raise ResultsError(f"{target} already exists; choose another --out directory or "
+                           "pass --force (overwrite=True) to replace it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    meta = manifest(results)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        files = {}
+        for name in TABLES:
+            df = getattr(results, name) if name == "paths" else results.feasibility()
+            table = pa.Table.from_pandas(df, preserve_index=False)
+            table = table.replace_schema_metadata({
+                **(table.schema.metadata or {}),
+                b"quyhoach": json.dumps({k: meta[k] for k in (
+                    "engine_version", "plan_sha256", "inputs_sha256", "n_draws",
+                    "seed")}).encode()})
+            path = tmp / f"{name}.parquet"
+            pq.write_table(table, path, compression="zstd")
+            files[f"{name}.parquet"] = {"rows": len(df), "sha256": _sha256(path)}
+        meta["files"] = files
+        (tmp / "manifest.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False),
+                                           encoding="utf-8")
+        if target.exists():
+            old = target.with_name(f".{target.name}.old-{os.getpid()}")
+            target.rename(old)
+            tmp.rename(target)
+            shutil.rmtree(old)
+        else:
+            tmp.rename(target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+@dataclass(frozen=True)
+class StoredResults:
+    """Results read back from disk: the tables and the manifest."""
+
+    paths: pd.DataFrame
+    feasibility: pd.DataFrame
+    manifest: dict
+
+
+def read_results(directory) -> StoredResults:
+    """Read a results directory written by ``Results.to_parquet`` or ``quyhoach run``."""
+    d = Path(directory)
+    missing = [f for f in ("manifest.json", *(f"{t}.parquet" for t in TABLES))
+               if not (d / f).is_file()]
+    if missing:
+        raise ResultsError(f"{d} is not a quyhoach results directory: missing "
+                           f"{', '.join(missing)}")
+    meta = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
+    return StoredResults(pd.read_parquet(d / "paths.parquet"),
+                         pd.read_parquet(d / "feasibility.parquet"), meta)

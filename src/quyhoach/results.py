@@ -155,7 +155,10 @@ class Results:
                     "required": float(req[0]), "projected_rate": float(proj[0]),
                     "effort_unit": eff_unit, "source": t.source, "note": t.note})
         df = pd.DataFrame(rows)
-        for col in ("scenario", "target_id", "indicator", "kind", "comparison", "unit"):
+        df["scenario"] = pd.Categorical(df["scenario"], categories=self.scenarios)
+        df["target_id"] = pd.Categorical(df["target_id"],
+                                         categories=[t.id for t in self.plan.targets])
+        for col in ("indicator", "kind", "comparison", "unit"):
             df[col] = df[col].astype("category")
         return df
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .assemble import build_baseline, fixed_through, kernel_inputs, KernelInputs
-from .errors import PlanError, Problems, ProblemsError
+from .errors import PlanError, Problems, ProblemsError, did_you_mean
 from .inputs import load_history
 from .kernels import projection as k
 from .plan import Plan, load_plan
@@ -61,9 +61,12 @@ def simulate(plan, scenarios=None) -> Results:
     history = load_history(plan.inputs_dir).with_assumed(plan.assumed_data, plan.path)
     baseline = build_baseline(plan, history)
     names = plan.scenario_names if scenarios is None else list(scenarios)
-    for name in names:
-        plan.scenario(name)  # KeyError with a suggestion for unknown names
     problems, runs = Problems(str(plan.path)), []
+    for name in names:
+        if name not in plan.scenario_names:
+            problems.add("scenarios", f"no scenario '{name}'"
+                         + did_you_mean(name, plan.scenario_names))
+    problems.raise_if_any(PlanError)
     for name in names:
         try:
             inputs = kernel_inputs(plan, plan.scenario(name), baseline)

@@ -1,0 +1,87 @@
+"""Command line: ``quyhoach run PLAN`` and ``quyhoach check PLAN``.
+
+Bad input ends with a clear message on stderr and exit status 2, no traceback, and
+nothing written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="quyhoach",
+        description="Scenario projections and target feasibility for Vietnamese "
+                    "provincial plans.")
+    p.add_argument("--version", action="version", version=f"quyhoach {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="project every scenario, print the feasibility "
+                                     "table, write Parquet results")
+    run.add_argument("plan", help="plan file, e.g. scenarios/lai_chau.toml")
+    run.add_argument("--out", help="results directory (default: results/<plan name>)")
+    run.add_argument("--lang", choices=("vi", "en"), default="vi",
+                     help="language of the table (default: vi)")
+    run.add_argument("--scenario", action="append", dest="scenarios", metavar="NAME",
+                     help="run only this scenario (repeatable)")
+    run.add_argument("--markdown", action="store_true",
+                     help="print the table as Markdown")
+    run.add_argument("--force", action="store_true",
+                     help="replace an existing results directory")
+
+    check = sub.add_parser("check", help="validate a plan file and its inputs")
+    check.add_argument("plan")
+    return p
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``quyhoach`` command; returns the exit status."""
+    args = _parser().parse_args(argv)
+    from .errors import QuyhoachError
+
+    try:
+        if args.command == "check":
+            return _check(args)
+        return _run(args)
+    except QuyhoachError as exc:
+        print(f"quyhoach: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("quyhoach: interrupted; nothing was written", file=sys.stderr)
+        return 130
+
+
+def _check(args) -> int:
+    from .simulate import simulate
+
+    res = simulate(args.plan)
+    print(f"{args.plan}: OK — {len(res.scenarios)} scenarios "
+          f"({', '.join(res.scenarios)}), {len(res.plan.targets)} targets, "
+          f"{res.plan.base_year}-{res.plan.horizon}")
+    return 0
+
+
+def _run(args) -> int:
+    from .errors import ResultsError
+    from .report import format_feasibility
+    from .simulate import simulate
+
+    out = Path(args.out) if args.out else Path("results") / Path(args.plan).stem
+    if out.exists() and not args.force:  # refuse before any work is done
+        raise ResultsError(f"{out} already exists; choose another --out directory or pass "
+                           "--force to replace it")
+    res = simulate(args.plan, args.scenarios)
+    print(format_feasibility(res, args.lang, "markdown" if args.markdown else "text"))
+    written = res.to_parquet(out, overwrite=args.force)
+    print(f"\n{'Kết quả đã ghi vào' if args.lang == 'vi' else 'Results written to'} "
+          f"{written}/ (paths.parquet, feasibility.parquet, manifest.json)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

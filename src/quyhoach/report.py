@@ -1,0 +1,131 @@
+"""The steering committee's target-feasibility table, in Vietnamese or English.
+
+Rows are targets, columns scenarios; each cell is the projected value and whether it
+meets the target; the last column is what the indicator must average, in the years
+after its last observation, to meet the target (the first scenario's history).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+UNITS_VI = {
+    "%/yr": "%/năm", "%": "%", "billion VND": "tỷ đồng", "million VND": "triệu đồng",
+    "thousand persons": "nghìn người", "visits": "lượt khách", "% of GRDP": "% GRDP",
+    "% households": "% số hộ", "% of communes": "% số xã", "USD": "USD",
+    "% rural population": "% dân số nông thôn", "points/yr": "điểm %/năm",
+    "billion VND/yr": "tỷ đồng/năm",
+}
+TEXT = {
+    "vi": {"title": "BẢNG ĐÁNH GIÁ KHẢ NĂNG ĐẠT MỤC TIÊU", "target": "Mục tiêu",
+           "indicator": "Chỉ tiêu", "required": "Cần đạt (các năm còn lại)", "met": "đạt",
+           "not_met": "không đạt", "legend": "✓ đạt mục tiêu; ✗ không đạt. Cột cuối: mức "
+           "bình quân cần đạt trong các năm còn lại, sau năm cuối có số liệu thực tế "
+           "(theo kịch bản {scenario}).",
+           "untracked": "Mục tiêu chưa mô hình hóa", "assumptions": "Giả định của mô hình",
+           "central": "Kịch bản (đường trung tâm)", "years": "năm"},
+    "en": {"title": "TARGET FEASIBILITY", "target": "Target", "indicator": "Indicator",
+           "required": "Needed (years left)", "met": "met", "not_met": "not met",
+           "legend": "✓ meets the target; ✗ does not. Last column: the average needed in "
+           "the years left, after the last year with actual data (scenario {scenario}).",
+           "untracked": "Targets not modelled", "assumptions": "Model assumptions",
+           "central": "Scenarios (central path)", "years": "years"},
+}
+SYMBOL = {">=": "≥", "<=": "≤", "about": "≈"}
+
+
+def number(x: float, lang: str) -> str:
+    """Format for reading: 2.000.000 and 9,5 in Vietnamese; 2,000,000 and 9.5 in English."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    ax = abs(x)
+    decimals = 0 if ax >= 1000 else 1 if ax >= 10 else 2
+    text = f"{x:,.{decimals}f}"
+    if lang == "vi":
+        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return text
+
+
+def unit(u: str, lang: str) -> str:
+    return UNITS_VI.get(u, u) if lang == "vi" else u
+
+
+def feasibility_rows(results, lang: str = "vi") -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the committee table, as text cells."""
+    t = TEXT[lang]
+    df = results.feasibility()
+    scenarios = results.scenarios
+    labels = {s: (results.plan.scenario(s).label_vi if lang == "vi"
+                  else results.plan.scenario(s).label_en) for s in scenarios}
+    first = scenarios[0]
+    header = ["#", t["indicator"], t["target"], *(labels[s] for s in scenarios), t["required"]]
+    rows = []
+    for i, tid in enumerate((t.id for t in results.plan.targets), start=1):
+        sub = df[df["target_id"] == tid].set_index("scenario", drop=False)
+        r0 = sub.loc[first]
+        u = unit(str(r0["unit"]), lang)
+        goal = f"{SYMBOL[r0['comparison']]} {number(r0['target'], lang)}"
+        if r0["comparison"] == "about":
+            goal += f" ± {number(r0['tolerance'], lang)}"
+        cells = [str(i), r0["label_vi"] if lang == "vi" else r0["label_en"],
+                 f"{goal} {u} ({r0['period']})"]
+        for s in scenarios:
+            r = sub.loc[s]
+            cells.append(f"{number(r['projected'], lang)} {'✓' if r['met'] else '✗'}")
+        need = ""
+        if r0["effort_years"] and not math.isnan(r0["required"]):
+            need = (f"{number(r0['required'], lang)} {unit(str(r0['effort_unit']), lang)} "
+                    f"({r0['effort_years']})")
+        cells.append(need)
+        rows.append(cells)
+    return header, rows
+
+
+def format_feasibility(results, lang: str = "vi", style: str = "text") -> str:
+    """The whole table with its legend, untracked targets and model assumptions.
+
+    Parameters
+    ----------
+    results : quyhoach.results.Results
+    lang : {"vi", "en"}
+    style : {"text", "markdown"}
+    """
+    if lang not in TEXT:
+        raise ValueError(f"lang must be 'vi' or 'en', not {lang!r}")
+    t = TEXT[lang]
+    plan = results.plan
+    header, rows = feasibility_rows(results, lang)
+    name = plan.name_vi if lang == "vi" else plan.name_en
+    lines = [f"{t['title']} — {name}", ""]
+    if style == "markdown":
+        lines[0] = f"## {lines[0]}"
+        lines.append("| " + " | ".join(header) + " |")
+        lines.append("|" + "|".join("---" for _ in header) + "|")
+        lines += ["| " + " | ".join(c.replace("|", "/") for c in r) + " |" for r in rows]
+    else:
+        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+        fmt = lambda cells: "  ".join(  # noqa: E731
+            c.ljust(w) if j < 3 else c.rjust(w) for j, (c, w) in enumerate(zip(cells, widths)))
+        lines.append(fmt(header))
+        lines.append("  ".join("-" * w for w in widths))
+        lines += [fmt(r) for r in rows]
+    first = results.plan.scenario(results.scenarios[0])
+    lines += ["", t["legend"].format(scenario=first.label_vi if lang == "vi" else first.label_en)]
+    if plan.untracked_targets:
+        lines += ["", f"{t['untracked']}:"]
+        for u in plan.untracked_targets:
+            label = u.label_vi if lang == "vi" else u.label_en
+            lines.append(f"  - {label} [{u.target}] — {u.reason} ({u.source})")
+    notes = [f"{a.indicator} {a.year} = {number(a.value, lang)} {unit(a.unit, lang)}: {a.note}"
+             for a in plan.assumed_data] + results.notes
+    if notes:
+        lines += ["", f"{t['assumptions']}:"] + [f"  - {n}" for n in notes]
+    return "\n".join(lines)
+
+
+def feasibility_frame(results, lang: str = "vi") -> pd.DataFrame:
+    """The committee table as a DataFrame of text cells (for Excel or HTML)."""
+    header, rows = feasibility_rows(results, lang)
+    return pd.DataFrame(rows, columns=header)

@@ -1,0 +1,41 @@
+"""Shared fixtures. Strict numerics: any floating-point error outside an explicit
+``np.errstate`` fails the test."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LAI_CHAU = ROOT / "scenarios" / "lai_chau.toml"
+
+
+@pytest.fixture(autouse=True)
+def strict_numpy():
+    old = np.seterr(all="raise")
+    yield
+    np.seterr(**old)
+
+
+@pytest.fixture(scope="session")
+def lai_chau_results():
+    import quyhoach
+
+    return quyhoach.simulate(LAI_CHAU)
+
+
+def write_plan(tmp_path: Path, edit=None) -> Path:
+    """Copy the Lai Châu plan into tmp_path (inputs pointing at the real ones), edited.
+
+    ``edit`` is a list of (old, new) replacements; each ``old`` must occur, so a test
+    cannot pass because its edit silently did nothing.
+    """
+    text = LAI_CHAU.read_text(encoding="utf-8")
+    text = text.replace('inputs = "../inputs/lai_chau"',
+                        f'inputs = "{(ROOT / "inputs" / "lai_chau").as_posix()}"')
+    for old, new in edit or []:
+        assert old in text, f"test edit target not found: {old!r}"
+        text = text.replace(old, new, 1)
+    path = tmp_path / "plan.toml"
+    path.write_text(text, encoding="utf-8")
+    return path

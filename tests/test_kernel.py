@@ -1,0 +1,165 @@
+"""The projection kernel: closed forms, accounting identities, pure-Python equality."""
+
+import ast
+import inspect
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from quyhoach import variables
+from quyhoach.assemble import KernelInputs
+from quyhoach.kernels import projection as k
+from quyhoach.simulate import run_kernel
+
+N_YEARS = 11
+
+
+def synthetic(growth=0.07, inflation=0.03, shares=(0.2, 0.4, 0.3, 0.1), n_years=N_YEARS,
+              pop0=500.0, birth=20.0, death=6.0, migration=-1.0, urban0=0.2, speed=0.05):
+    """Kernel inputs for a made-up province: every block from year 0, constant rates."""
+    rates = np.zeros((n_years, k.N_CHANNELS))
+    rates[:, k.C_GROWTH:k.C_GROWTH + 4] = growth
+    rates[:, k.C_INFLATION:k.C_INFLATION + 4] = inflation
+    rates[:, k.C_ICOR] = 5.0
+    rates[:, k.C_BIRTH], rates[:, k.C_DEATH], rates[:, k.C_MIGRATION] = birth, death, migration
+    rates[:, k.C_URBAN_SPEED] = speed
+    rates[:, k.C_INCOME_ELASTICITY] = 1.0
+    rates[:, k.C_BUOYANCY] = 1.0
+    rates[:, k.C_TOURIST_GROWTH] = 0.1
+    rates[:, k.C_SPENDING_GROWTH] = 0.05
+    rates[:, k.C_FX] = 25000.0
+    rates[:, k.C_INDICATOR:k.C_INDICATOR + 5] = [-0.02, 0.01, 0.2, 0.1, 0.3]
+    anchor = np.full((n_years, 4), np.nan)
+    anchor[0] = shares
+    hist = np.full((n_years, k.N_HISTORY), np.nan)
+    hist[0] = [pop0, urban0, 30.0, 2000.0, 1e5, 1.0, 0.2, 0.5, 0.4, 0.9, 0.8]
+    return KernelInputs(
+        rates=rates, growth_actual=np.full(n_years, np.nan), anchor_shares=anchor,
+        grdp0=20000.0, hist=hist, jump=np.zeros(k.N_HISTORY, dtype=np.int64),
+        ind_form=np.array([k.FORM_POINTS, k.FORM_POINTS, k.FORM_GAP_CLOSING,
+                           k.FORM_PROPORTIONAL, k.FORM_LOGISTIC], dtype=np.int64),
+        ind_lower=np.zeros(5), ind_upper=np.ones(5))
+
+
+def central(inputs):
+    return run_kernel(inputs, np.zeros((1, inputs.rates.shape[0], k.N_CHANNELS)))[0]
+
+
+def test_output_layout_matches_variable_registry():
+    names = {v.name: i for i, v in enumerate(variables.VARIABLES)}
+    assert len(variables.VARIABLES) == k.N_VARIABLES
+    assert names["grdp_real"] == k.V_GRDP_REAL
+    assert names["va_real_agriculture"] == k.V_VA_REAL
+    assert names["va_nominal_agriculture"] == k.V_VA_NOMINAL
+    assert names["share_agriculture"] == k.V_SHARE
+    assert names["va_growth_agriculture"] == k.V_VA_GROWTH
+    assert names["investment_rate"] == k.V_INVESTMENT_RATE
+    assert names["population_rural"] == k.V_RURAL_POP
+    assert names["spending_per_visitor"] == k.V_SPENDING
+    assert names["poverty_rate"] == k.V_INDICATOR
+    assert variables.INDICATORS == tuple(v.name for v in variables.VARIABLES[k.V_INDICATOR:])
+
+
+def test_kernel_imports_only_numpy_numba_math():
+    for module in (k,):
+        tree = ast.parse(inspect.getsource(module))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [a.name.split(".")[0] for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [(node.module or "").split(".")[0]]
+            else:
+                continue
+            assert set(names) <= {"numpy", "numba", "math"}, names
+
+
+def test_constant_growth_gives_closed_form():
+    g, pi = 0.07, 0.03
+    out = central(synthetic(growth=g, inflation=pi))
+    t = np.arange(N_YEARS)
+    np.testing.assert_allclose(out[:, k.V_GRDP_REAL], 20000.0 * (1 + g) ** t, rtol=1e-13)
+    np.testing.assert_allclose(out[:, k.V_GRDP_NOMINAL], 20000.0 * ((1 + g) * (1 + pi)) ** t,
+                               rtol=1e-13)
+    np.testing.assert_allclose(out[1:, k.V_GRDP_GROWTH], g, rtol=1e-12)
+    natural = (20.0 - 6.0 - 1.0) / 1000.0
+    np.testing.assert_allclose(out[:, k.V_POPULATION], 500.0 * (1 + natural) ** t, rtol=1e-13)
+    # investment need = ICOR x increase of real GRDP, at current prices
+    dy = np.diff(out[:, k.V_GRDP_REAL])
+    np.testing.assert_allclose(out[1:, k.V_INVESTMENT_REAL], 5.0 * dy, rtol=1e-13)
+    # points form: poverty falls 2 points a year; proportional: +10 %/yr until the
+    # upper bound (100 %) stops it
+    np.testing.assert_allclose(out[:, k.V_INDICATOR], 0.2 - 0.02 * t, atol=1e-14)
+    np.testing.assert_allclose(out[:2, k.V_INDICATOR + 3], 0.9 * 1.1 ** t[:2], rtol=1e-13)
+    np.testing.assert_array_equal(out[2:, k.V_INDICATOR + 3], 1.0)
+
+
+def test_equal_sector_growth_keeps_structure():
+    out = central(synthetic())
+    np.testing.assert_allclose(out[:, k.V_SHARE:k.V_SHARE + 4],
+                               np.tile([0.2, 0.4, 0.3, 0.1], (N_YEARS, 1)), rtol=1e-13)
+
+
+def test_actual_growth_is_pinned_and_structure_reanchored():
+    inputs = synthetic()
+    inputs.growth_actual[1:3] = [0.05, -0.02]
+    inputs.anchor_shares[2] = [0.25, 0.35, 0.3, 0.1]
+    out = central(inputs)
+    np.testing.assert_allclose(out[1:3, k.V_GRDP_GROWTH], [0.05, -0.02], rtol=1e-12)
+    np.testing.assert_allclose(out[2, k.V_SHARE:k.V_SHARE + 4], [0.25, 0.35, 0.3, 0.1],
+                               rtol=1e-13)
+    assert out[2, k.V_INVESTMENT] == 0.0  # no investment need when GRDP falls
+
+
+shocks_strategy = st.floats(-0.05, 0.05)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    g=st.lists(st.floats(-0.05, 0.25), min_size=4, max_size=4),
+    pi=st.lists(st.floats(-0.02, 0.10), min_size=4, max_size=4),
+    raw_shares=st.lists(st.floats(0.05, 1.0), min_size=4, max_size=4),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_identities_hold_in_every_draw(g, pi, raw_shares, seed):
+    shares = np.array(raw_shares) / sum(raw_shares)
+    inputs = synthetic(shares=shares)
+    inputs.rates[:, k.C_GROWTH:k.C_GROWTH + 4] = g
+    inputs.rates[:, k.C_INFLATION:k.C_INFLATION + 4] = pi
+    rng = np.random.default_rng(seed)
+    shocks = rng.normal(0, 0.02, (8, N_YEARS, k.N_CHANNELS))
+    shocks[:, :, k.C_FX] = 0.0
+    out = run_kernel(inputs, shocks)
+    s = slice(k.V_SHARE, k.V_SHARE + 4)
+    np.testing.assert_allclose(out[:, :, s].sum(axis=2), 1.0, rtol=1e-12)
+    real = out[:, :, k.V_VA_REAL:k.V_VA_REAL + 4]
+    nominal = out[:, :, k.V_VA_NOMINAL:k.V_VA_NOMINAL + 4]
+    np.testing.assert_allclose(real.sum(axis=2), out[:, :, k.V_GRDP_REAL], rtol=1e-12)
+    np.testing.assert_allclose(nominal.sum(axis=2), out[:, :, k.V_GRDP_NOMINAL], rtol=1e-12)
+    np.testing.assert_allclose(out[:, :, k.V_GRDP_REAL] * out[:, :, k.V_DEFLATOR],
+                               out[:, :, k.V_GRDP_NOMINAL], rtol=1e-12)
+    np.testing.assert_allclose(out[:, :, k.V_URBAN_POP] + out[:, :, k.V_RURAL_POP],
+                               out[:, :, k.V_POPULATION], rtol=1e-12)
+    ind = out[:, :, k.V_INDICATOR:]
+    assert np.all((ind >= 0.0) & (ind <= 1.0))
+    assert np.all((out[:, :, k.V_URBAN_RATE] > 0) & (out[:, :, k.V_URBAN_RATE] <= 1))
+
+
+def test_jitted_kernel_equals_pure_python():
+    inputs = synthetic()
+    rng = np.random.default_rng(7)
+    shocks = rng.normal(0, 0.01, (3, N_YEARS, k.N_CHANNELS))
+    shocks[:, :, k.C_FX] = 0.0
+    jitted = run_kernel(inputs, shocks)
+    pure = np.empty_like(jitted)
+    k.simulate_paths.py_func(inputs.rates, shocks, inputs.growth_actual, inputs.anchor_shares,
+                             inputs.grdp0, inputs.hist, inputs.jump, inputs.ind_form,
+                             inputs.ind_lower, inputs.ind_upper, pure)
+    np.testing.assert_allclose(jitted, pure, rtol=1e-14, atol=0)
+
+
+def test_zero_shocks_in_many_draws_repeat_the_central_path():
+    inputs = synthetic()
+    one = central(inputs)
+    many = run_kernel(inputs, np.zeros((5, N_YEARS, k.N_CHANNELS)))
+    assert all(np.array_equal(one, many[d], equal_nan=True) for d in range(5))

@@ -1,0 +1,109 @@
+"""End to end on the real Lai Châu plan: golden results and figures checked by hand."""
+
+import math
+
+import numpy as np
+import pandas as pd
+
+import quyhoach
+from conftest import ROOT
+
+GOLDEN = ROOT / "tests" / "golden" / "lai_chau_feasibility.csv"
+
+
+def row(res, scenario, target_id):
+    f = res.feasibility()
+    return f[(f.scenario == scenario) & (f.target_id == target_id)].iloc[0]
+
+
+def test_feasibility_matches_golden(lai_chau_results):
+    from golden.bless import COLUMNS
+
+    got = lai_chau_results.feasibility()[COLUMNS].reset_index(drop=True)
+    want = pd.read_csv(GOLDEN)
+    assert list(got["target_id"].astype(str)) == list(want["target_id"])
+    assert list(got["scenario"].astype(str)) == list(want["scenario"])
+    assert list(got["met"]) == list(want["met"])
+    for col in ("projected", "gap", "required", "projected_rate"):
+        np.testing.assert_allclose(got[col].to_numpy(float), want[col].to_numpy(float),
+                                   rtol=1e-8, equal_nan=True, err_msg=col)
+
+
+def test_actual_years_are_the_inputs(lai_chau_results):
+    res = lai_chau_results
+    growth = res.values("base", "grdp_growth")[1:5]
+    np.testing.assert_allclose(growth, [7.14, 7.7, -2.77, 9.0], rtol=1e-12)
+    pop = res.values("low", "population")[:3]
+    np.testing.assert_allclose(pop, [469.81, 478.43, 482.1], rtol=1e-12)
+    # history is the same in every scenario
+    for s in res.scenarios:
+        np.testing.assert_array_equal(res.values(s, "grdp_real")[:5],
+                                      res.values("base", "grdp_real")[:5])
+
+
+def test_population_by_hand(lai_chau_results):
+    # 2022 actual 482.1 thousand, then births 21 - deaths 6.5 - net out-migration 1.5 per 1000
+    assert math.isclose(row(lai_chau_results, "base", "population_2030")["projected"],
+                        482.1 * 1.013 ** 8, rel_tol=1e-12)
+
+
+def test_grdp_growth_and_effort_by_hand(lai_chau_results):
+    index_2024 = 1.0714 * 1.077 * (1 - 0.0277) * 1.09  # actual growth 2021-2024
+    r = row(lai_chau_results, "base", "grdp_growth_2021_2030_draft")
+    # what 9.5 %/yr over 2021-2030 needs in 2025-2030, given 2021-2024
+    needed = (1.095 ** 10 / index_2024) ** (1 / 6) - 1
+    assert math.isclose(r["required"], needed * 100, rel_tol=1e-9)
+    assert 12.4 < r["required"] < 12.6 and not r["met"]
+    # the recent-trend scenario keeps 5.16 %/yr from 2025
+    t = row(lai_chau_results, "recent_trend", "grdp_growth_2021_2030_draft")
+    expected = (index_2024 * 1.0516 ** 6) ** (1 / 10) - 1
+    assert math.isclose(t["projected"], expected * 100, rel_tol=1e-9)
+
+
+def test_budget_revenue_by_hand(lai_chau_results):
+    res = lai_chau_results
+    gdp = res.values("base", "grdp_nominal")
+    r = row(res, "base", "budget_revenue_2025")
+    assert math.isclose(r["projected"], 2365 * gdp[5] / gdp[4], rel_tol=1e-12)  # buoyancy 1
+    assert math.isclose(r["required"], (3000 / 2365 - 1) * 100, rel_tol=1e-12)
+
+
+def test_structure_is_at_current_prices(lai_chau_results):
+    res = lai_chau_results
+    shares = sum(res.values("high", f"share_{s}") for s in
+                 ("agriculture", "industry_construction", "services", "product_taxes"))
+    np.testing.assert_allclose(shares, 100.0, rtol=1e-12)
+    # the observed 2023 structure holds in 2023 in every scenario
+    np.testing.assert_allclose(res.values("base", "share_services")[3], 40.14, rtol=1e-12)
+
+
+def test_paths_table_is_tidy(lai_chau_results):
+    p = lai_chau_results.paths
+    assert list(p.columns) == ["scenario", "variable", "year", "value", "unit", "status"]
+    assert not p["value"].isna().any()
+    assert not p.duplicated(["scenario", "variable", "year"]).any()
+    pop = p[(p.scenario == "base") & (p.variable == "population")].set_index("year")
+    assert pop.loc[2022, "status"] == "history" and pop.loc[2023, "status"] == "projection"
+    shares = p[p.variable == "share_services"]
+    assert shares["year"].min() == 2023  # no sector detail before the observed structure
+
+
+def test_compare_puts_scenarios_side_by_side(lai_chau_results):
+    c = lai_chau_results.compare(["low", "base", "high"], year=2030,
+                                 variables=["grdp_real", "population"])
+    assert list(c.columns) == ["low", "base", "high"]
+    real = c.xs("grdp_real", level="variable").iloc[0]
+    assert real["low"] < real["base"] < real["high"]
+
+
+def test_a_new_scenario_needs_only_its_differences(tmp_path):
+    from conftest import write_plan
+
+    plan = write_plan(tmp_path, [("[scenarios.low]", '[scenarios.fast]\ninherits = "base"\n'
+                                  'growth.services = { "2025-2030" = 12.0, "2031-2050" = 8.0 }'
+                                  '\n\n[scenarios.low]')])
+    res = quyhoach.simulate(plan)
+    assert "fast" in res.scenarios
+    assert res.values("fast", "grdp_real")[10] > res.values("base", "grdp_real")[10]
+    np.testing.assert_array_equal(res.values("fast", "population"),
+                                  res.values("base", "population"))

@@ -202,7 +202,7 @@ def kernel_inputs(plan: Plan, scenario: Scenario, baseline: Baseline) -> KernelI
     years = plan.years
     n, base = len(years), plan.base_year
     rates = np.zeros((n, k.N_CHANNELS))
-    projected_from = _first_projected_index(plan, baseline)
+    projected_from = first_projected_index(plan, baseline)
     jump = baseline.jump.copy()
     for path, channel in CHANNELS.items():
         start = projected_from.get(path)
@@ -255,7 +255,7 @@ def kernel_inputs(plan: Plan, scenario: Scenario, baseline: Baseline) -> KernelI
                         baseline.hist, jump, ind_form, ind_lower, ind_upper)
 
 
-def _first_projected_index(plan: Plan, baseline: Baseline) -> dict[str, int]:
+def first_projected_index(plan: Plan, baseline: Baseline) -> dict[str, int]:
     """Index of the first year each parameter is used; absent when its block is not run."""
     first = {}
     growth_start = plan.last_actual_year - plan.base_year + 1

@@ -75,7 +75,7 @@ class Problems:
 
     def raise_if_any(self, error: type[ProblemsError]) -> None:
         if self.items:
-            raise error(self.items)
+            raise error(list(dict.fromkeys(self.items)))  # each problem once, in order
 
 
 def did_you_mean(word: str, choices) -> str:

@@ -18,6 +18,7 @@ import numpy as np
 
 from .errors import PlanError, Problems, did_you_mean
 from .periods import expand, parse_period
+from .uncertainty import Uncertainty, merge as merge_uncertainty, parse as parse_uncertainty
 from .variables import BY_NAME, INDICATORS, SECTORS
 
 
@@ -57,7 +58,7 @@ for _p in PARAMETERS:
     SECTIONS.setdefault(_section, set()).add(_key)
 SECTIONS["urbanization"].add("reclassification")
 SECTIONS["exchange_rate"] |= {"vnd_per_usd", "reference_year"}
-SCENARIO_META = {"label_vi", "label_en", "description", "inherits"}
+SCENARIO_META = {"label_vi", "label_en", "description", "inherits", "uncertainty"}
 INDICATOR_KEYS = {"form", "speed", "lower", "upper"}
 # Unit of an indicator's speed, by form (file units).
 FORMS = {
@@ -102,6 +103,8 @@ class Scenario:
         Saturating indicators this scenario models.
     fx_reference : tuple of (int, float) or None
         (year, VND per USD) anchoring the exchange-rate path.
+    uncertainty : quyhoach.uncertainty.Uncertainty
+        What the Monte Carlo samples (the plan's, with this scenario's overrides).
     """
 
     name: str
@@ -112,6 +115,7 @@ class Scenario:
     reclassification: tuple
     indicators: MappingProxyType
     fx_reference: tuple | None
+    uncertainty: Uncertainty = Uncertainty()
 
 
 @dataclass(frozen=True)
@@ -170,7 +174,6 @@ class Plan:
     targets: tuple[Target, ...]
     untracked_targets: tuple[UntrackedTarget, ...]
     assumed_data: tuple[AssumedFigure, ...]
-    uncertainty: MappingProxyType
     sha256: str
 
     @property
@@ -273,11 +276,14 @@ def _parse(doc: dict, path: Path, problems: Problems, sha: str) -> Plan:
     problems.raise_if_any(PlanError)  # the rest needs a sound year axis
     first, final = base, horizon
 
+    shared = doc.get("uncertainty", {})
+    shared_uncertainty = parse_uncertainty(shared, "uncertainty", problems)
     scenarios = _parse_scenarios(doc.get("scenarios"), first, final, problems)
+    scenarios = [_with_uncertainty(s, shared, shared_uncertainty, problems)
+                 for s in scenarios]
     targets = _parse_targets(doc.get("targets", []), first, final, problems)
     untracked = _parse_untracked(doc.get("untracked_targets", []), problems)
     assumed = _parse_assumed(doc.get("assumed_data", []), first, last, problems)
-    uncertainty = doc.get("uncertainty", {})
     return Plan(
         path=path,
         province=province,
@@ -291,7 +297,6 @@ def _parse(doc: dict, path: Path, problems: Problems, sha: str) -> Plan:
         targets=tuple(targets),
         untracked_targets=tuple(untracked),
         assumed_data=tuple(assumed),
-        uncertainty=MappingProxyType(uncertainty if isinstance(uncertainty, dict) else {}),
         sha256=sha,
     )
 
@@ -305,7 +310,9 @@ def _resolve_inheritance(tables: dict, problems: Problems) -> dict[str, dict]:
         for k, v in child.items():
             if k == "inherits":
                 continue
-            if k == "indicators" and isinstance(v, dict):
+            if k == "uncertainty" and isinstance(v, dict):
+                out[k] = merge_uncertainty(out.get(k) or {}, v)
+            elif k == "indicators" and isinstance(v, dict):
                 ind = dict(out.get(k, {}))
                 for name, spec in v.items():
                     base = ind.get(name, {})
@@ -433,6 +440,7 @@ def _build_scenario(name, t, first, final, problems) -> Scenario:
             fx_ref = (year, float(level))
     for v in values.values():
         v.flags.writeable = False
+    own = t.get("uncertainty")
     return Scenario(
         name=name,
         label_vi=str(t.get("label_vi", name)),
@@ -442,7 +450,21 @@ def _build_scenario(name, t, first, final, problems) -> Scenario:
         reclassification=tuple(sorted(reclass)),
         indicators=MappingProxyType(indicators),
         fx_reference=fx_ref,
+        uncertainty=own if isinstance(own, dict) else Uncertainty(),
     )
+
+
+def _with_uncertainty(scenario: Scenario, shared: dict, shared_parsed: Uncertainty,
+                      problems) -> Scenario:
+    """Attach the plan's uncertainty, merged with the scenario's own entries if any."""
+    from dataclasses import replace
+
+    own = scenario.uncertainty
+    if isinstance(own, dict) and own:
+        merged = merge_uncertainty(shared if isinstance(shared, dict) else {}, own)
+        return replace(scenario, uncertainty=parse_uncertainty(
+            merged, f"scenarios.{scenario.name}.uncertainty", problems))
+    return replace(scenario, uncertainty=shared_parsed)
 
 
 def _check_values(arr, unit, lower, upper, percent, where, problems) -> None:

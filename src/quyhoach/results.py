@@ -10,7 +10,10 @@ import pandas as pd
 
 from . import targets as tg
 from .plan import Scenario
+from pathlib import Path
+
 from .errors import did_you_mean
+from .montecarlo import STAT_COLUMNS
 from .variables import BY_NAME, SECTORS, VARIABLE_INDEX, VARIABLES
 
 PATH_COLUMNS = ["scenario", "variable", "year", "value", "unit", "status"]
@@ -33,6 +36,7 @@ class ScenarioRun:
     scenario: Scenario
     central: np.ndarray
     fixed: dict
+    inputs: object = None  # the KernelInputs it ran on
 
 
 class Results:
@@ -47,12 +51,17 @@ class Results:
         What the engine assumed where the inputs were silent.
     """
 
-    def __init__(self, plan, history, baseline, runs):
+    def __init__(self, plan, history, baseline, runs, summaries=None, draws=0, seed=None,
+                 spool=None):
         self.plan = plan
         self.history = history
         self.notes = list(baseline.notes)
+        self.draws = draws
+        self.seed = seed
         self._first_structure_year = baseline.first_structure_year
         self._runs = {r.scenario.name: r for r in runs}
+        self._summaries = summaries or {}
+        self._spool = spool
 
     @property
     def scenarios(self) -> list[str]:
@@ -91,6 +100,52 @@ class Results:
         for col in ("scenario", "variable", "unit", "status"):
             df[col] = df[col].astype("category")
         return df[PATH_COLUMNS]
+
+    @cached_property
+    def _bands(self) -> pd.DataFrame:
+        years, frames = self.plan.years, []
+        n_vars = len(VARIABLES)
+        for name, summary in self._summaries.items():
+            run = self._runs[name]
+            stats = summary.stats[: len(years) * n_vars].reshape(len(years), n_vars, -1)
+            for i, var in enumerate(VARIABLES):
+                block = stats[:, i, :] * var.factor
+                block[:, 1] = stats[:, i, 1] * abs(var.factor)
+                block[:, -1] = stats[:, i, -1] * abs(var.factor)
+                central = run.central[:, i] * var.factor
+                keep = ~np.isnan(block[:, 0])
+                if var.name in SECTOR_DETAIL:
+                    keep &= years >= self._first_structure_year
+                frame = pd.DataFrame(block[keep], columns=list(STAT_COLUMNS))
+                frame.insert(0, "year", years[keep])
+                frame.insert(0, "variable", var.name)
+                frame.insert(0, "scenario", name)
+                frame["central"] = central[keep]
+                frame["unit"] = var.unit
+                frames.append(frame)
+        if not frames:
+            return pd.DataFrame(columns=["scenario", "variable", "year", *STAT_COLUMNS,
+                                         "central", "unit"])
+        df = pd.concat(frames, ignore_index=True)
+        for col in ("scenario", "variable", "unit"):
+            df[col] = df[col].astype("category")
+        return df
+
+    def bands(self, variable: str | None = None, scenario: str | None = None) -> pd.DataFrame:
+        """Monte Carlo bands per scenario, variable and year (table units).
+
+        Columns: scenario, variable, year, mean, sd, q05, q25, q50, q75, q95, mcse_mean
+        (Monte Carlo standard error of the mean), central (zero-shock path), unit.
+        Quantiles are read from a 512-bin histogram: error under one bin width
+        (0.3 % of the range of the pilot draws). Empty without draws.
+        """
+        df = self._bands
+        if variable is not None:
+            _index(variable)
+            df = df[df["variable"] == variable]
+        if scenario is not None:
+            df = df[df["scenario"] == scenario]
+        return df.reset_index(drop=True)
 
     def compare(self, scenarios=None, year: int | None = None, variables=None,
                 lang: str = "en") -> pd.DataFrame:
@@ -133,12 +188,16 @@ class Results:
         projected_rate, effort_unit, source, note.
         ``required`` is what the indicator must average over ``effort_years`` (the years
         after its last observation) to meet the target; ``projected_rate`` is what the
-        scenario gives over the same years.
+        scenario gives over the same years. With draws: probability (share of draws
+        meeting the target), probability_mcse, median, q05, q95 of the target's metric,
+        and verdict (see ``verdict``); NaN and "" without draws.
         """
         rows = []
         base = self.plan.base_year
+        n_path = len(self.plan.years) * len(VARIABLES)
         for name, run in self._runs.items():
-            for t in self.plan.targets:
+            summary = self._summaries.get(name)
+            for j, t in enumerate(self.plan.targets):
                 x = self.values(name, t.indicator)[None, :]
                 metric = tg.target_metric(t, x, base)
                 req, proj, eff_unit, eff_first = tg.required_effort(
@@ -153,7 +212,8 @@ class Results:
                     "gap": float(tg.gap(t, metric)[0]),
                     "effort_years": _span(eff_first, t.year),
                     "required": float(req[0]), "projected_rate": float(proj[0]),
-                    "effort_unit": eff_unit, "source": t.source, "note": t.note})
+                    "effort_unit": eff_unit, **_probability(summary, n_path, j),
+                    "source": t.source, "note": t.note})
         df = pd.DataFrame(rows)
         df["scenario"] = pd.Categorical(df["scenario"], categories=self.scenarios)
         df["target_id"] = pd.Categorical(df["target_id"],
@@ -174,6 +234,77 @@ HEADLINE = ["grdp_real", "grdp_growth", "grdp_nominal", "share_agriculture",
             "urbanization_rate", "budget_revenue", "investment_need", "tourists",
             "tourism_revenue", "poverty_rate", "forest_cover", "ntm_communes_share",
             "electricity_access", "rural_clean_water"]
+
+
+# Verdict thresholds on the probability of meeting a target (documented in README).
+VERDICTS = ((0.80, "likely"), (0.50, "at risk"), (0.10, "unlikely"), (0.0, "off track"))
+
+
+def verdict(probability: float) -> str:
+    """likely (>= 80 %), at risk (50-80 %), unlikely (10-50 %), off track (< 10 %)."""
+    for threshold, word in VERDICTS:
+        if probability >= threshold:
+            return word
+    return ""
+
+
+def _probability(summary, n_path: int, j: int) -> dict:
+    """Monte Carlo columns of one target: probability met, its error, metric band."""
+    if summary is None:
+        return {"probability": np.nan, "probability_mcse": np.nan, "median": np.nan,
+                "q05": np.nan, "q95": np.nan, "verdict": ""}
+    p = summary.met[j] / summary.n_draws
+    stats = summary.stats[n_path + j]
+    return {"probability": p,
+            "probability_mcse": float(np.sqrt(p * (1 - p) / summary.n_draws)),
+            "median": stats[STAT_COLUMNS.index("q50")], "q05": stats[STAT_COLUMNS.index("q05")],
+            "q95": stats[STAT_COLUMNS.index("q95")], "verdict": verdict(p)}
+
+
+class DrawSpool:
+    """Every draw of a run, streamed to Parquet in a temporary directory (float32).
+
+    ``to_parquet`` copies the files to ``draws/scenario=<name>/``. Columns: draw, year,
+    then one per variable (table units).
+    """
+
+    def __init__(self, plan):
+        import tempfile
+
+        self._dir = tempfile.TemporaryDirectory(prefix="quyhoach-draws-")
+        self.path = Path(self._dir.name)
+        self._years = plan.years
+        self._writer = None
+
+    def sink(self, scenario: str):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        folder = self.path / f"scenario={scenario}"
+        folder.mkdir()
+        n_years, n_vars = len(self._years), len(VARIABLES)
+        factors = np.array([v.factor for v in VARIABLES], dtype=np.float32)
+
+        def write(first_draw, values):
+            n = values.shape[0]
+            block = values[:, : n_years * n_vars].astype(np.float32).reshape(n * n_years, n_vars)
+            columns = {"draw": np.repeat(np.arange(first_draw, first_draw + n, dtype=np.int32),
+                                         n_years),
+                       "year": np.tile(self._years.astype(np.int16), n)}
+            for i, var in enumerate(VARIABLES):
+                columns[var.name] = block[:, i] * factors[i]
+            table = pa.table(columns)
+            if self._writer is None:
+                self._writer = pq.ParquetWriter(folder / "part-0.parquet", table.schema,
+                                                compression="zstd")
+            self._writer.write_table(table)
+
+        return write
+
+    def close(self):
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
 
 
 def _span(first: int, last: int) -> str:

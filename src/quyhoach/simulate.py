@@ -9,7 +9,8 @@ from .errors import PlanError, Problems, ProblemsError, did_you_mean
 from .inputs import load_history
 from .kernels import projection as k
 from .plan import Plan, load_plan
-from .results import Results, ScenarioRun
+from . import montecarlo
+from .results import DrawSpool, Results, ScenarioRun
 
 
 def run_kernel(inputs: KernelInputs, shocks: np.ndarray) -> np.ndarray:
@@ -37,8 +38,10 @@ def run_kernel(inputs: KernelInputs, shocks: np.ndarray) -> np.ndarray:
     return out
 
 
-def simulate(plan, scenarios=None) -> Results:
-    """Project every scenario of a plan along its central path (zero shocks).
+def simulate(plan, scenarios=None, *, draws: int = 0, seed: int | None = None,
+             chunk_size: int = 32768, keep_draws: bool = False,
+             progress: bool = False) -> Results:
+    """Project every scenario of a plan: the central path and, with draws, a Monte Carlo.
 
     Parameters
     ----------
@@ -46,6 +49,17 @@ def simulate(plan, scenarios=None) -> Results:
         A loaded plan or the path of a plan file.
     scenarios : list of str, optional
         Scenario names to run; all by default.
+    draws : int
+        Monte Carlo draws per scenario; 0 runs the central path only.
+    seed : int, optional
+        Fixes every random number (with the plan and inputs). Required when draws > 0.
+    chunk_size : int
+        Draws simulated and reduced at a time: bounds memory, never changes results.
+    keep_draws : bool
+        Also keep every draw (float32, spooled to a temporary directory) so that
+        ``to_parquet`` writes them, partitioned by scenario.
+    progress : bool
+        Progress bar on stderr for runs longer than a second.
 
     Returns
     -------
@@ -56,6 +70,10 @@ def simulate(plan, scenarios=None) -> Results:
     PlanError, InputDataError
         With every problem found across the plan, its inputs and all scenarios.
     """
+    if draws and seed is None:
+        raise ValueError("a Monte Carlo run needs a seed: simulate(plan, draws=..., seed=...)")
+    if draws < 0 or draws == 1:
+        raise ValueError(f"draws must be 0 (central path only) or at least 2, got {draws}")
     if not isinstance(plan, Plan):
         plan = load_plan(plan)
     history = load_history(plan.inputs_dir).with_assumed(plan.assumed_data, plan.path)
@@ -76,9 +94,18 @@ def simulate(plan, scenarios=None) -> Results:
         fixed = fixed_through(plan, inputs)
         _check_targets_computable(plan, name, fixed, problems)
         central = run_kernel(inputs, np.zeros((1, len(plan.years), k.N_CHANNELS)))[0]
-        runs.append(ScenarioRun(plan.scenario(name), central, fixed))
+        runs.append(ScenarioRun(plan.scenario(name), central, fixed, inputs))
     problems.raise_if_any(PlanError)
-    return Results(plan, history, baseline, runs)
+    spool = DrawSpool(plan) if keep_draws and draws else None
+    summaries = {}
+    for run in runs if draws else []:
+        sink = spool.sink(run.scenario.name) if spool else None
+        summaries[run.scenario.name] = montecarlo.run(
+            plan, run.scenario, run.inputs, baseline, draws=draws, seed=seed,
+            chunk_size=chunk_size, on_chunk=sink, progress=progress)
+        if spool:
+            spool.close()
+    return Results(plan, history, baseline, runs, summaries, draws, seed, spool)
 
 
 def _check_targets_computable(plan: Plan, scenario: str, fixed: dict, problems) -> None:

@@ -1,0 +1,297 @@
+"""Monte Carlo driver: uncertainty → kernel arrays, chunked runs, statistics.
+
+Memory is bounded by one chunk: each chunk is reduced into histograms and per-block
+sums as it goes. Quantiles are read from a 512-bin histogram per series whose range is
+set by a pilot (the first draws, always the same ones): the quantile error is at most
+one bin width, 1.5 × (pilot range) / 512, i.e. under 0.3 % of the pilot's range.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from .assemble import CHANNELS, FORM_SCALE, PERCENT, KernelInputs, first_projected_index
+from .errors import PlanError, Problems
+from .kernels import montecarlo as mk
+from .kernels import projection as k
+from .kernels import rng
+from .uncertainty import stream_key
+from .variables import INDICATORS, SECTORS, VARIABLES
+
+BLOCK = 256  # draws per block: fixes the summation order, so never change it lightly
+N_BINS = 512
+PILOT = 2048
+QUANTILES = (0.05, 0.25, 0.50, 0.75, 0.95)
+DIST_CODES = {"normal": rng.DIST_NORMAL, "truncnormal": rng.DIST_TRUNCNORMAL,
+              "lognormal": rng.DIST_LOGNORMAL, "uniform": rng.DIST_UNIFORM,
+              "triangular": rng.DIST_TRIANGULAR, "pert": rng.DIST_PERT}
+KIND_CODES = {"level": mk.KIND_LEVEL, "share": mk.KIND_LEVEL,
+              "average_growth": mk.KIND_GROWTH, "change_per_year": mk.KIND_CHANGE,
+              "cumulative": mk.KIND_CUMULATIVE}
+CMP_CODES = {">=": mk.CMP_GE, "<=": mk.CMP_LE, "about": mk.CMP_ABOUT}
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Statistics of every series of one scenario's Monte Carlo.
+
+    ``stats`` has shape (n_series, len(STAT_COLUMNS)); series are year × variable
+    (row-major) followed by one per target. ``met`` is the number of draws meeting
+    each target.
+    """
+
+    stats: np.ndarray
+    met: np.ndarray
+    n_draws: int
+
+
+STAT_COLUMNS = ("mean", "sd", "q05", "q25", "q50", "q75", "q95", "mcse_mean")
+
+
+def _channel_and_scale(path: str, scenario) -> tuple[int, float] | None:
+    if path.startswith("indicators."):
+        name = path.split(".")[1]
+        spec = scenario.indicators.get(name)
+        if spec is None:
+            return None
+        return k.C_INDICATOR + INDICATORS.index(name), FORM_SCALE[spec.form]
+    return CHANNELS[path], 0.01 if path in PERCENT else 1.0
+
+
+def uncertainty_arrays(plan, scenario, baseline) -> dict:
+    """The kernel's view of a scenario's uncertainty (kernel units, stable stream keys)."""
+    problems = Problems(str(plan.path))
+    u = scenario.uncertainty
+    starts = first_projected_index(plan, baseline)
+    growth_start = plan.last_actual_year - plan.base_year + 1
+    where = f"scenarios.{scenario.name}.uncertainty"
+    p = {"key": [], "dist": [], "args": [], "channel": [], "scale": [], "mult": []}
+    for d in u.parameters:
+        cs = _channel_and_scale(d.path, scenario)
+        if cs is None:
+            problems.add(f'{where}.parameters."{d.path}"', f"scenario '{scenario.name}' does "
+                         "not model this indicator; remove the entry or model the indicator")
+            continue
+        channel, scale = cs
+        args = [d.args.get(n, 0.0) for n in
+                {"normal": ("mean", "sd"), "truncnormal": ("sd", "min", "max"),
+                 "lognormal": ("sigma",), "uniform": ("min", "max"),
+                 "triangular": ("min", "mode", "max"), "pert": ("min", "mode", "max")}[d.dist]]
+        args = (args + [0.0, 0.0])[:3]
+        p["key"].append(stream_key(f"parameter:{d.path}"))
+        p["dist"].append(DIST_CODES[d.dist])
+        p["args"].append(args)
+        p["channel"].append(channel)
+        p["scale"].append(scale)
+        p["mult"].append(d.dist == "lognormal")
+    s = {"key": [], "dim": [], "channel": [], "factor": [], "phi": [], "first": []}
+    for grp in u.shocks:
+        chans = [_channel_and_scale(path, scenario) for path in grp.paths]
+        if any(c is None for c in chans):
+            problems.add(f'{where}.shocks."{grp.name}"', f"scenario '{scenario.name}' does "
+                         "not model this indicator")
+            continue
+        scale = np.array([c[1] for c in chans])
+        factor = np.zeros((4, 4))
+        n = len(chans)
+        factor[:n, :n] = np.diag(grp.sd * scale) @ np.linalg.cholesky(grp.correlation)
+        s["key"].append(stream_key(f"shocks:{grp.name}"))
+        s["dim"].append(n)
+        s["channel"].append([c[0] for c in chans] + [0] * (4 - n))
+        s["factor"].append(factor)
+        s["phi"].append(grp.persistence)
+        first = growth_start if grp.name == "growth" else 1 if grp.name == "inflation" \
+            else starts.get(grp.name, len(plan.years))
+        s["first"].append(first)
+    e = {"key": [], "prob": [], "depth": [], "recovery": [], "first": []}
+    for ev in u.disruptions:
+        depth = np.zeros(k.N_CHANNELS)
+        for name, v in ev.depth.items():
+            c = k.C_TOURIST_GROWTH if name == "tourism" else k.C_GROWTH + SECTORS.index(name)
+            depth[c] = v / 100.0
+        e["key"].append(stream_key(f"disruption:{ev.name}"))
+        e["prob"].append(ev.probability)
+        e["depth"].append(depth)
+        e["recovery"].append(ev.recovery_years)
+        e["first"].append(growth_start)
+    problems.raise_if_any(PlanError)
+    active = sorted(set(p["channel"]) | {c for row, n in zip(s["channel"], s["dim"])
+                                         for c in row[:n]}
+                    | {int(c) for d in e["depth"] for c in np.flatnonzero(d)})
+    u64, i64, f64 = np.uint64, np.int64, np.float64
+    return dict(
+        p_key=np.array(p["key"], u64), p_dist=np.array(p["dist"], i64),
+        p_args=np.array(p["args"], f64).reshape(-1, 3), p_channel=np.array(p["channel"], i64),
+        p_scale=np.array(p["scale"], f64), p_mult=np.array(p["mult"], np.bool_),
+        s_key=np.array(s["key"], u64), s_dim=np.array(s["dim"], i64),
+        s_channel=np.array(s["channel"], i64).reshape(-1, 4),
+        s_factor=np.array(s["factor"], f64).reshape(-1, 4, 4),
+        s_phi=np.array(s["phi"], f64), s_first=np.array(s["first"], i64),
+        e_key=np.array(e["key"], u64), e_prob=np.array(e["prob"], f64),
+        e_depth=np.array(e["depth"], f64).reshape(-1, k.N_CHANNELS),
+        e_recovery=np.array(e["recovery"], i64), e_first=np.array(e["first"], i64),
+        active=np.array(active, i64))
+
+
+def target_arrays(plan) -> dict:
+    """Targets as kernel arrays (see ``quyhoach.targets`` for the metric of each kind)."""
+    from .variables import BY_NAME, VARIABLE_INDEX
+
+    base, rows = plan.base_year, []
+    for t in plan.targets:
+        end = t.year - base
+        if t.kind in ("level", "share"):
+            start = end
+        elif t.kind == "cumulative":
+            start = t.first_year - base
+        else:
+            start = t.first_year - base - 1
+        rows.append((KIND_CODES[t.kind], VARIABLE_INDEX[t.indicator], start, end,
+                     BY_NAME[t.indicator].factor, CMP_CODES[t.comparison], t.value, t.tolerance))
+    cols = list(zip(*rows)) if rows else [[]] * 8
+    return dict(t_kind=np.array(cols[0], np.int64), t_var=np.array(cols[1], np.int64),
+                t_start=np.array(cols[2], np.int64), t_end=np.array(cols[3], np.int64),
+                t_factor=np.array(cols[4], np.float64), t_cmp=np.array(cols[5], np.int64),
+                t_value=np.array(cols[6], np.float64), t_tol=np.array(cols[7], np.float64))
+
+
+def run(plan, scenario, inputs: KernelInputs, baseline, *, draws: int, seed: int,
+        chunk_size: int = 32768, on_chunk=None, progress: bool = False) -> Summary:
+    """Monte Carlo of one scenario.
+
+    Parameters
+    ----------
+    draws : int
+        Number of draws (>= 2).
+    seed : int
+        Any non-negative integer; with the plan and inputs it fixes every number.
+    chunk_size : int
+        Draws per chunk (rounded up to a multiple of 256); bounds memory, never results.
+    on_chunk : callable, optional
+        ``on_chunk(first_draw, values)`` with values float64 of shape
+        (draws in chunk, n_series): every draw, for ``--keep-draws``.
+    progress : bool
+        Show a progress bar (stderr) when the run takes more than a second.
+
+    Returns
+    -------
+    Summary
+    """
+    if draws < 2:
+        raise ValueError(f"draws must be at least 2, got {draws}")
+    chunk = max(BLOCK, -(-chunk_size // BLOCK) * BLOCK)
+    ua = uncertainty_arrays(plan, scenario, baseline)
+    ta = target_arrays(plan)
+    n_years = len(plan.years)
+    n_series = n_years * k.N_VARIABLES + len(plan.targets)
+    seed64 = np.uint64(seed)
+    threads = numba.get_num_threads()
+    max_threads = numba.config.NUMBA_NUM_THREADS
+    model = (inputs.rates, inputs.growth_actual, inputs.anchor_shares, inputs.grdp0,
+             inputs.hist, inputs.jump, inputs.ind_form, inputs.ind_lower, inputs.ind_upper)
+    unc = tuple(ua[name] for name in (
+        "p_key", "p_dist", "p_args", "p_channel", "p_scale", "p_mult",
+        "s_key", "s_dim", "s_channel", "s_factor", "s_phi", "s_first",
+        "e_key", "e_prob", "e_depth", "e_recovery", "e_first", "active"))
+    tgt = tuple(ta[name] for name in ("t_kind", "t_var", "t_start", "t_end", "t_factor",
+                                      "t_cmp", "t_value", "t_tol"))
+    scratch_shocks = np.zeros((max_threads, n_years, k.N_CHANNELS))
+    scratch_out = np.empty((max_threads, n_years, k.N_VARIABLES))
+
+    def reduce_into(first, n, lo, inv_width, shift, counts, vmin, vmax, keep):
+        n_blocks = -(-n // BLOCK)
+        bsum = np.empty((n_blocks, n_series))
+        bsq = np.empty((n_blocks, n_series))
+        bn = np.empty((n_blocks, n_series), np.int64)
+        bmet = np.empty((n_blocks, len(plan.targets)), np.int64)
+        mk.run_chunk(first, n, BLOCK, seed64, *model, *unc, *tgt, lo, inv_width, shift,
+                     counts, vmin, vmax, bsum, bsq, bn, bmet, scratch_shocks, scratch_out,
+                     keep)
+        return bsum, bsq, bn, bmet
+
+    # Pilot: the first draws (the same whatever the chunking) fix bins and shifts.
+    n_pilot = min(draws, PILOT)
+    pilot = np.empty((n_pilot, n_series))
+    dummy = np.zeros(n_series)
+    reduce_into(0, n_pilot, dummy, dummy, dummy, np.zeros((max_threads, n_series, 1), np.int32),
+                np.full((max_threads, n_series), np.inf),
+                np.full((max_threads, n_series), -np.inf), pilot)
+    with np.errstate(all="ignore"):
+        finite = np.isfinite(pilot)
+        pmin = np.where(finite, pilot, np.inf).min(axis=0)
+        pmax = np.where(finite, pilot, -np.inf).max(axis=0)
+        shift = np.where(finite.any(axis=0), np.where(finite, pilot, 0).sum(axis=0)
+                         / np.maximum(finite.sum(axis=0), 1), 0.0)
+        span = np.where(np.isfinite(pmax - pmin), pmax - pmin, 0.0)
+        lo = np.where(np.isfinite(pmin), pmin - 0.25 * span, 0.0)
+        inv_width = np.where(span > 0, N_BINS / (1.5 * span), 0.0)
+    del pilot
+
+    counts = np.zeros((max_threads, n_series, N_BINS), np.int32)
+    vmin = np.full((max_threads, n_series), np.inf)
+    vmax = np.full((max_threads, n_series), -np.inf)
+    total = np.zeros(n_series)
+    total_sq = np.zeros(n_series)
+    total_n = np.zeros(n_series, np.int64)
+    total_met = np.zeros(len(plan.targets), np.int64)
+    bar = _progress(draws, progress, scenario.name, threads)
+    try:
+        for first in range(0, draws, chunk):
+            n = min(chunk, draws - first)
+            keep = np.empty((n, n_series)) if on_chunk else np.empty((0, n_series))
+            bsum, bsq, bn, bmet = reduce_into(first, n, lo, inv_width, shift, counts,
+                                              vmin, vmax, keep)
+            for b in range(bsum.shape[0]):  # block order: independent of chunking
+                total += bsum[b]
+                total_sq += bsq[b]
+            total_n += bn.sum(axis=0)
+            total_met += bmet.sum(axis=0)
+            if on_chunk:
+                on_chunk(first, keep)
+            if bar is not None:
+                bar.update(n)
+    finally:
+        if bar is not None:
+            bar.close()
+    stats = _statistics(total, total_sq, total_n, shift, counts.sum(axis=0, dtype=np.int64),
+                        vmin.min(axis=0), vmax.max(axis=0), lo, inv_width)
+    return Summary(stats, total_met, draws)
+
+
+def _progress(draws, progress, name, threads):
+    if not progress:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=draws, unit="draw", unit_scale=True, delay=1.0, file=sys.stderr,
+                desc=f"{name} ({threads} threads)", leave=False)
+
+
+def _statistics(total, total_sq, n, shift, counts, vmin, vmax, lo, inv_width) -> np.ndarray:
+    """mean, sd, quantiles and Monte Carlo standard error per series."""
+    out = np.full((len(total), len(STAT_COLUMNS)), np.nan)
+    with np.errstate(all="ignore"):
+        nf = n.astype(float)
+        mean = shift + total / nf
+        var = (total_sq - total * total / nf) / (nf - 1)
+        sd = np.sqrt(np.maximum(var, 0.0))
+        constant = vmin == vmax  # every draw equal (history, no uncertainty): exact
+        mean = np.where(constant, vmin, mean)
+        sd = np.where(constant, 0.0, sd)
+        out[:, 0], out[:, 1], out[:, 7] = mean, sd, sd / np.sqrt(nf)
+        cum = np.cumsum(counts, axis=1)
+        width = np.where(inv_width > 0, 1.0 / inv_width, 0.0)
+        for qi, q in enumerate(QUANTILES):
+            rank = q * n
+            b = np.argmax(cum >= rank[:, None], axis=1)
+            below = np.where(b > 0, cum[np.arange(len(b)), b - 1], 0)
+            inside = counts[np.arange(len(b)), b]
+            frac = np.where(inside > 0, (rank - below) / np.maximum(inside, 1), 0.5)
+            x = lo + (b + frac) * width
+            out[:, 2 + qi] = np.where(constant, vmin, np.clip(x, vmin, vmax))
+        out[n == 0] = np.nan
+    return out

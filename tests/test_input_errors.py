@@ -1,0 +1,370 @@
+"""A test for every error message about input data (inputs.py, assemble.py).
+
+Each case copies the real ``inputs/lai_chau/history.csv`` into a temporary directory,
+edits it, and checks that the error names the file, the line (or indicator), what is
+wrong and how to fix it. Assembly problems (missing base-year data) are reached through
+``simulate`` on the real plan pointed at the edited inputs.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+import quyhoach
+from quyhoach import InputDataError, PlanError
+from quyhoach.inputs import load_history
+
+ROOT = Path(__file__).resolve().parents[1]
+PLAN = ROOT / "scenarios" / "lai_chau.toml"
+HISTORY = ROOT / "inputs" / "lai_chau" / "history.csv"
+INPUTS_LINE = 'inputs = "../inputs/lai_chau"'
+COLUMNS = ("indicator", "year", "value", "unit", "status", "source", "note")
+SCENARIOS = ("base", "low", "high", "recent_trend")
+
+
+# ----------------------------------------------------------------------------- helpers
+
+def read_rows() -> list[dict]:
+    """The real history table, one dict per row (file line = index + 2)."""
+    with HISTORY.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert tuple(rows[0]) == COLUMNS, "history.csv columns changed; update the tests"
+    return rows
+
+
+def index(rows: list[dict], indicator: str, year: int) -> int:
+    """Position of the one row of (indicator, year); its file line is index + 2."""
+    hits = [i for i, r in enumerate(rows) if r["indicator"] == indicator and r["year"] == str(year)]
+    assert len(hits) == 1, f"expected one {indicator} {year} row in history.csv, found {len(hits)}"
+    return hits[0]
+
+
+def drop(rows: list[dict], indicator: str, years=None) -> list[dict]:
+    """Rows without ``indicator`` (only ``years`` of it, when given); something must go."""
+    keep = [r for r in rows if not (r["indicator"] == indicator
+                                    and (years is None or int(r["year"]) in years))]
+    assert len(keep) < len(rows), f"no {indicator} row to drop"
+    return keep
+
+
+def write_inputs(tmp_path: Path, rows: list[dict], columns=COLUMNS) -> Path:
+    """Write ``rows`` as history.csv of a fresh input directory; return the directory."""
+    d = (tmp_path / "inputs" / "x").resolve()
+    d.mkdir(parents=True, exist_ok=True)
+    with (d / "history.csv").open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(columns), lineterminator="\n", extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+    return d
+
+
+def write_plan(tmp_path: Path, inputs_dir: Path) -> Path:
+    """The real plan, its inputs pointing at ``inputs_dir``."""
+    text = PLAN.read_text(encoding="utf-8")
+    assert text.count(INPUTS_LINE) == 1, "the plan's inputs line changed; update the tests"
+    path = tmp_path / "plan.toml"
+    path.write_text(text.replace(INPUTS_LINE, f'inputs = "{inputs_dir.as_posix()}"'),
+                    encoding="utf-8")
+    return path
+
+
+def history_error(directory: Path) -> InputDataError:
+    with pytest.raises(InputDataError) as exc:
+        load_history(directory)
+    return exc.value
+
+
+def simulate_error(tmp_path: Path, rows: list[dict], error=InputDataError):
+    """Simulate the real plan on edited inputs; return (error, history.csv path, plan path)."""
+    d = write_inputs(tmp_path, rows)
+    plan = write_plan(tmp_path, d)
+    with pytest.raises(error) as exc:
+        quyhoach.simulate(plan)
+    return exc.value, d / "history.csv", plan
+
+
+def check(err, source, key: str, *words: str) -> str:
+    """Assert a problem at ``source: key`` whose message holds every word; return it."""
+    where = f"{source}: {key}" if key else str(source)
+    hits = [p for p in err.problems if p.where == where]
+    assert hits, f"no problem at {where!r}; got:\n{err}"
+    good = [p for p in hits if all(w in p.message for w in words)]
+    assert good, f"problem at {where!r} lacks {words}; got:\n{err}"
+    assert f"  - {where}: {good[0].message}" in str(err)  # the exception text lists it
+    return good[0].message
+
+
+def edited(rows: list[dict], indicator: str, year: int, /, **changes) -> tuple[list[dict], int]:
+    """Copy of ``rows`` with one row changed; also return that row's file line."""
+    i = index(rows, indicator, year)
+    rows = [dict(r) for r in rows]
+    for key, value in changes.items():
+        assert key in rows[i]
+        rows[i][key] = value
+    return rows, i + 2
+
+
+# ----------------------------------------------------------------------- the baseline
+
+def test_unedited_copy_is_valid(tmp_path):
+    rows = read_rows()
+    d = write_inputs(tmp_path, rows)
+    history = load_history(d)
+    assert len(history.table) == len(rows)
+    res = quyhoach.simulate(write_plan(tmp_path, d))
+    assert list(res.scenarios) == list(SCENARIOS)
+
+
+def test_byte_order_mark_is_accepted(tmp_path):
+    d = write_inputs(tmp_path, read_rows())
+    path = d / "history.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert len(load_history(d).table) == len(read_rows())
+
+
+# ------------------------------------------------------------------- file and header
+
+def test_missing_file(tmp_path):
+    d = tmp_path / "nowhere"
+    err = history_error(d)
+    check(err, d / "history.csv", "", "not found", "expected the province's history table",
+          "inputs/README.md")
+    assert len(err.problems) == 1
+
+
+def test_missing_file_through_simulate(tmp_path):
+    d = (tmp_path / "nowhere").resolve()
+    with pytest.raises(InputDataError) as exc:
+        quyhoach.simulate(write_plan(tmp_path, d))
+    check(exc.value, d / "history.csv", "", "not found")
+
+
+def test_missing_column(tmp_path):
+    columns = tuple(c for c in COLUMNS if c != "status")
+    d = write_inputs(tmp_path, read_rows(), columns)
+    err = history_error(d)
+    check(err, d / "history.csv", "header", "missing column(s) status",
+          "expected indicator,year,value,unit,status,source,note",
+          "found indicator,year,value,unit,source,note")
+    assert len(err.problems) == 1
+
+
+def test_misspelt_column(tmp_path):
+    rows = [{("years" if k == "year" else k): v for k, v in r.items()} for r in read_rows()]
+    columns = tuple("years" if c == "year" else c for c in COLUMNS)
+    d = write_inputs(tmp_path, rows, columns)
+    err = history_error(d)
+    check(err, d / "history.csv", "header", "missing column(s) year", "found indicator,years,")
+
+
+def test_empty_file(tmp_path):
+    d = (tmp_path / "inputs" / "x").resolve()
+    d.mkdir(parents=True)
+    (d / "history.csv").write_text("", encoding="utf-8")
+    err = history_error(d)
+    check(err, d / "history.csv", "header",
+          "missing column(s) indicator, year, value, unit, status, source, note")
+
+
+# ------------------------------------------------------------------------ bad rows
+
+@pytest.mark.parametrize("value", ["20,486", "20 486", "", "khoảng 20486", "20.486,5"])
+def test_value_not_a_number(tmp_path, value):
+    rows, line = edited(read_rows(), "grdp_nominal", 2020, value=value)
+    d = write_inputs(tmp_path, rows)
+    err = history_error(d)
+    check(err, d / "history.csv", f"line {line} (grdp_nominal)",
+          f"value {value!r} is not a number", "with a dot for decimals",
+          "no thousands separators")
+    assert len(err.problems) == 1
+
+
+@pytest.mark.parametrize("year", ["2020.0", "", "2020*", "năm 2020"])
+def test_bad_year(tmp_path, year):
+    rows, line = edited(read_rows(), "population", 2020, year=year)
+    d = write_inputs(tmp_path, rows)
+    err = history_error(d)
+    check(err, d / "history.csv", f"line {line} (population)",
+          f"year {year!r} is not a whole number")
+    assert len(err.problems) == 1
+
+
+def test_truncated_row(tmp_path):
+    d = write_inputs(tmp_path, read_rows())
+    path = d / "history.csv"
+    path.write_text(path.read_text(encoding="utf-8") + "population,2024\n", encoding="utf-8")
+    err = history_error(d)
+    check(err, path, f"line {len(read_rows()) + 2} (population)", "is not a number")
+
+
+@pytest.mark.parametrize("status, hint", [
+    ("oficial", "did you mean 'official'?"),
+    ("estimated", "did you mean 'estimate'?"),
+    ("", "expected one of 'derived', 'estimate', 'official'"),
+    ("assumed", "expected one of"),
+])
+def test_bad_status(tmp_path, status, hint):
+    rows, line = edited(read_rows(), "population", 2020, status=status)
+    d = write_inputs(tmp_path, rows)
+    err = history_error(d)
+    check(err, d / "history.csv", f"line {line} (population)", f"status {status!r} unknown", hint)
+    assert len(err.problems) == 1
+
+
+@pytest.mark.parametrize("indicator, year, unit, want", [
+    ("population", 2020, "persons", "thousand persons"),
+    ("grdp_nominal", 2020, "million VND", "billion VND"),
+    ("forest_cover", 2022, "% of land area", "%"),
+])
+def test_wrong_unit_on_model_indicator(tmp_path, indicator, year, unit, want):
+    rows, line = edited(read_rows(), indicator, year, unit=unit)
+    d = write_inputs(tmp_path, rows)
+    err = history_error(d)
+    check(err, d / "history.csv", f"line {line} ({indicator})",
+          f"unit '{unit}' but the model reads {indicator} in '{want}'",
+          "convert the value or fix the unit")
+    assert len(err.problems) == 1
+
+
+def test_any_unit_on_other_indicators(tmp_path):
+    rows, _ = edited(read_rows(), "area", 2019, unit="ha")
+    assert len(load_history(write_inputs(tmp_path, rows)).table) == len(rows)
+
+
+@pytest.mark.parametrize("source", ["", "   "])
+def test_empty_source(tmp_path, source):
+    rows, line = edited(read_rows(), "population", 2020, source=source)
+    d = write_inputs(tmp_path, rows)
+    err = history_error(d)
+    check(err, d / "history.csv", f"line {line} (population)",
+          "empty source", "every figure needs its source")
+    assert len(err.problems) == 1
+
+
+def test_derived_without_note(tmp_path):
+    rows, line = edited(read_rows(), "grdp_growth", 2021, note="")
+    assert rows[line - 2]["status"] == "derived"
+    d = write_inputs(tmp_path, rows)
+    err = history_error(d)
+    check(err, d / "history.csv", f"line {line} (grdp_growth)",
+          "derived figure without a note", "give the formula and inputs")
+    assert len(err.problems) == 1
+
+
+def test_duplicate_figure_names_both_lines(tmp_path):
+    rows = read_rows()
+    first = index(rows, "population", 2020) + 2
+    copy = dict(rows[first - 2], value="470.0")
+    rows = [*rows, copy]
+    d = write_inputs(tmp_path, rows)
+    err = history_error(d)
+    check(err, d / "history.csv", f"line {len(rows) + 1} (population)",
+          f"duplicate of line {first} (population 2020)",
+          "keep one figure per indicator and year")
+    assert len(err.problems) == 1
+
+
+def test_empty_indicator(tmp_path):
+    rows, line = edited(read_rows(), "population", 2020, indicator=" ")
+    d = write_inputs(tmp_path, rows)
+    err = history_error(d)
+    check(err, d / "history.csv", f"line {line}", "empty indicator")
+    assert len(err.problems) == 1
+
+
+def test_all_bad_rows_are_reported_together(tmp_path):
+    rows, l1 = edited(read_rows(), "grdp_nominal", 2020, value="20,486")
+    rows, l2 = edited(rows, "population", 2021, status="oficial")
+    rows, l3 = edited(rows, "grdp_growth", 2021, note="", unit="percent")
+    d = write_inputs(tmp_path, rows)
+    err = history_error(d)
+    src = d / "history.csv"
+    assert len(err.problems) == 4
+    assert str(err).startswith("4 input-data problems found:")
+    check(err, src, f"line {l1} (grdp_nominal)", "not a number")
+    check(err, src, f"line {l2} (population)", "did you mean 'official'?")
+    check(err, src, f"line {l3} (grdp_growth)", "derived figure without a note")
+    check(err, src, f"line {l3} (grdp_growth)", "unit 'percent'")
+
+
+# --------------------------------------------------- missing base-year data (assembly)
+
+def test_missing_base_year_grdp(tmp_path):
+    err, src, _ = simulate_error(tmp_path, drop(read_rows(), "grdp_nominal", {2020}))
+    check(err, src, "grdp_nominal", "missing base-year data",
+          "no GRDP at current prices for 2020 (billion VND)",
+          "add a row or change plan.base_year")
+    assert len(err.problems) == 1
+
+
+def test_missing_observed_growth(tmp_path):
+    err, src, _ = simulate_error(tmp_path, drop(read_rows(), "grdp_growth", {2022}))
+    check(err, src, "grdp_growth", "no observed real GRDP growth for [2022]",
+          "the plan's last actual year is 2024", "lower plan.last_actual_year")
+    assert len(err.problems) == 1
+
+
+def test_missing_population(tmp_path):
+    err, src, _ = simulate_error(tmp_path, drop(read_rows(), "population"))
+    check(err, src, "population", "missing base-year data",
+          "no population figure in 2020-2024 (thousand persons)")
+    assert len(err.problems) == 1
+
+
+def test_missing_base_year_population(tmp_path):
+    err, src, _ = simulate_error(tmp_path, drop(read_rows(), "population", {2020}))
+    check(err, src, "population", "missing base-year data", "no population for 2020")
+    assert len(err.problems) == 1
+
+
+@pytest.mark.parametrize("share", ["share_services", "share_product_taxes"])
+def test_missing_sector_structure(tmp_path, share):
+    err, src, _ = simulate_error(tmp_path, drop(read_rows(), share))
+    check(err, src, "share_*", "missing base-year data", "no complete sector structure",
+          "share_agriculture, share_industry_construction, share_services, share_product_taxes",
+          "in 2020-2024")
+    assert len(err.problems) == 1
+
+
+def test_shares_not_summing_to_100(tmp_path):
+    rows, _ = edited(read_rows(), "share_services", 2023, value="50.14")
+    err, src, _ = simulate_error(tmp_path, rows)
+    check(err, src, "share_* 2023", "sector shares sum to 110.00, expected 100",
+          "check the four share rows")
+    assert len(err.problems) == 1
+
+
+def test_shares_within_one_point_of_100_are_accepted(tmp_path):
+    rows, _ = edited(read_rows(), "share_services", 2023, value="40.9")
+    quyhoach.simulate(write_plan(tmp_path, write_inputs(tmp_path, rows)))
+
+
+def test_base_year_problems_are_reported_together(tmp_path):
+    rows = drop(drop(read_rows(), "grdp_nominal", {2020}), "population")
+    err, src, _ = simulate_error(tmp_path, rows)
+    assert len(err.problems) == 2
+    assert str(err).startswith("2 input-data problems found:")
+    check(err, src, "grdp_nominal", "missing base-year data")
+    check(err, src, "population", "missing base-year data")
+
+
+def test_indicator_without_base_year_data(tmp_path):
+    err, _, plan = simulate_error(tmp_path, drop(read_rows(), "rural_clean_water"),
+                                  error=PlanError)
+    for s in SCENARIOS:
+        check(err, plan, f"scenarios.{s}.indicators.rural_clean_water",
+              "missing base-year data", "no rural_clean_water figure in 2020-2024",
+              "add one to history.csv or an [[assumed_data]] entry, or remove the indicator")
+    assert len(err.problems) == len(SCENARIOS)
+
+
+def test_indicator_observed_only_before_base_year(tmp_path):
+    rows = [r for r in read_rows() if not (r["indicator"] == "forest_cover"
+                                           and int(r["year"]) >= 2020)]
+    assert len(rows) < len(read_rows())
+    err, _, plan = simulate_error(tmp_path, rows, error=PlanError)
+    check(err, plan, "scenarios.base.indicators.forest_cover", "missing base-year data",
+          "no forest_cover figure in 2020-2024")

@@ -235,8 +235,7 @@ def _check_keys(table, allowed, where, problems) -> None:
 def _get(table, key, kind, where, problems, default=None, required=True):
     if key not in table:
         if required:
-            problems.add(f"{where}.{key}" if where else key,
-                         f"missing; expected {kind.__name__ if isinstance(kind, type) else kind}")
+            problems.add(f"{where}.{key}" if where else key, f"missing; expected {_kind_name(kind)}")
         return default
     value = table[key]
     ok = isinstance(value, kind) and not (kind in (int, float, (int, float))
@@ -264,6 +263,7 @@ def _parse(doc: dict, path: Path, problems: Problems, sha: str) -> Plan:
     _check_keys(head, PLAN_KEYS, "plan", problems)
     province = _get(head, "province", str, "plan", problems, "")
     inputs = _get(head, "inputs", str, "plan", problems, "")
+    before = len(problems.items)
     base = _get(head, "base_year", int, "plan", problems, 0)
     last = _get(head, "last_actual_year", int, "plan", problems, 0)
     horizon = _get(head, "horizon", int, "plan", problems, 0)
@@ -273,7 +273,8 @@ def _parse(doc: dict, path: Path, problems: Problems, sha: str) -> Plan:
         if not base <= last < horizon:
             problems.add("plan.last_actual_year", f"expected base_year <= last_actual_year "
                          f"< horizon, found {base}, {last}, {horizon}")
-    problems.raise_if_any(PlanError)  # the rest needs a sound year axis
+    if len(problems.items) > before:
+        problems.raise_if_any(PlanError)  # the rest needs a sound year axis
     first, final = base, horizon
 
     shared = doc.get("uncertainty", {})
@@ -365,65 +366,89 @@ def _parse_scenarios(tables, first, final, problems) -> list[Scenario]:
                 _check_keys(table[section], keys, f"{where}.{section}", problems)
             elif section in table:
                 problems.add(f"{where}.{section}", f"expected a table, found {table[section]!r}")
-        for ind, spec in (table.get("indicators") or {}).items():
+        indicators = table.get("indicators") or {}
+        if not isinstance(indicators, dict):
+            problems.add(f"{where}.indicators", f"expected a table of indicators, found "
+                         f"{indicators!r}")
+            indicators = {}
+        for ind, spec in indicators.items():
             if ind not in INDICATORS:
                 problems.add(f"{where}.indicators", f"unknown indicator '{ind}'"
                              + did_you_mean(ind, INDICATORS))
             elif isinstance(spec, dict):
                 _check_keys(spec, INDICATOR_KEYS, f"{where}.indicators.{ind}", problems)
     merged = _resolve_inheritance(tables, problems)
-    return [_build_scenario(name, t, first, final, problems) for name, t in merged.items()]
+    return [_build_scenario(name, t, tables[name], first, final, problems)
+            for name, t in merged.items()]
 
 
-def _build_scenario(name, t, first, final, problems) -> Scenario:
+def _owner_problems(own: dict, section: str, key: str | None, problems):
+    """Problems of a value are reported once, by the scenario that writes it."""
+    table = own.get(section)
+    written = isinstance(table, dict) and (key is None or key in table)
+    return problems if written else Problems("inherited")
+
+
+def _build_scenario(name, t, own, first, final, problems) -> Scenario:
     where = f"scenarios.{name}"
     values = {}
     for p in PARAMETERS:
         section, key = p.path.split(".")
-        if key not in (t.get(section) or {}):
+        table = t.get(section)
+        if not isinstance(table, dict) or key not in table:
             continue
         key_path = f"{where}.{p.path}"
-        arr = expand(t[section][key], first, final, key_path, problems)
-        _check_values(arr, p.unit, p.lower, p.upper, p.percent, key_path, problems)
+        sink = _owner_problems(own, section, key, problems)
+        arr = expand(table[key], first, final, key_path, sink)
+        _check_values(arr, p.unit, p.lower, p.upper, p.percent, key_path, sink)
         values[p.path] = arr
     reclass = []
-    for i, event in enumerate((t.get("urbanization") or {}).get("reclassification", [])):
+    urban = t.get("urbanization") if isinstance(t.get("urbanization"), dict) else {}
+    events = urban.get("reclassification", [])
+    sink = _owner_problems(own, "urbanization", "reclassification", problems)
+    if not isinstance(events, list):
+        sink.add(f"{where}.urbanization.reclassification", "expected a list like "
+                 "[ { year = 2028, added_share = 5.0 } ] (square brackets around the events)")
+        events = []
+    for i, event in enumerate(events):
         w = f"{where}.urbanization.reclassification[{i}]"
         if not isinstance(event, dict):
-            problems.add(w, "expected a table like { year = 2027, added_share = 3.0 }")
+            sink.add(w, "expected a table like { year = 2027, added_share = 3.0 }")
             continue
-        _check_keys(event, {"year", "added_share", "note"}, w, problems)
-        year = _get(event, "year", int, w, problems)
-        added = _get(event, "added_share", (int, float), w, problems)
+        _check_keys(event, {"year", "added_share", "note"}, w, sink)
+        year = _get(event, "year", int, w, sink)
+        added = _get(event, "added_share", (int, float), w, sink)
         if year is not None and not first < year <= final:
-            problems.add(f"{w}.year", f"{year} is outside the projection years {first + 1}-{final}")
+            sink.add(f"{w}.year", f"{year} is outside the projection years {first + 1}-{final}")
         if added is not None and not 0 <= added <= 50:
-            problems.add(f"{w}.added_share", f"{added} is outside 0-50 (percentage points of "
-                         "population reclassified urban in that year)")
+            sink.add(f"{w}.added_share", f"{added} is outside 0-50 (percentage points of "
+                     "population reclassified urban in that year)")
         if year is not None and added is not None:
             reclass.append((year, float(added)))
     indicators = {}
-    for ind, spec in (t.get("indicators") or {}).items():
+    own_indicators = own.get("indicators") if isinstance(own.get("indicators"), dict) else {}
+    for ind, spec in (t.get("indicators") if isinstance(t.get("indicators"), dict) else {}).items():
         if ind not in INDICATORS:
             continue  # reported above
+        spec_problems = problems if ind in own_indicators else Problems("inherited")
         w = f"{where}.indicators.{ind}"
         if not isinstance(spec, dict):
-            problems.add(w, "expected a table with form, speed, lower, upper")
+            spec_problems.add(w, "expected a table with form, speed, lower, upper")
             continue
-        form = _get(spec, "form", str, w, problems, "points")
+        form = _get(spec, "form", str, w, spec_problems, "points")
         if form not in FORMS:
-            problems.add(f"{w}.form", f"unknown form '{form}'" + did_you_mean(form, FORMS))
+            spec_problems.add(f"{w}.form", f"unknown form '{form}'" + did_you_mean(form, FORMS))
             continue
-        lower = _get(spec, "lower", (int, float), w, problems, 0.0, required=False)
-        upper = _get(spec, "upper", (int, float), w, problems, 100.0, required=False)
+        lower = _get(spec, "lower", (int, float), w, spec_problems, 0.0, required=False)
+        upper = _get(spec, "upper", (int, float), w, spec_problems, 100.0, required=False)
         if not 0 <= lower < upper <= 100:
-            problems.add(w, f"bounds must satisfy 0 <= lower < upper <= 100 (percent), "
+            spec_problems.add(w, f"bounds must satisfy 0 <= lower < upper <= 100 (percent), "
                             f"found lower={lower}, upper={upper}")
         if "speed" not in spec:
-            problems.add(f"{w}.speed", f"missing; expected a number or period table in {FORMS[form]}")
+            spec_problems.add(f"{w}.speed", f"missing; expected a number or period table in {FORMS[form]}")
             continue
-        speed = expand(spec["speed"], first, final, f"{w}.speed", problems)
-        _check_values(speed, FORMS[form], -100.0, 100.0, False, f"{w}.speed", problems)
+        speed = expand(spec["speed"], first, final, f"{w}.speed", spec_problems)
+        _check_values(speed, FORMS[form], -100.0, 100.0, False, f"{w}.speed", spec_problems)
         indicators[ind] = IndicatorSpec(form, speed, float(lower), float(upper))
     fx = t.get("exchange_rate") or {}
     fx_ref = None
@@ -478,20 +503,15 @@ def _check_values(arr, unit, lower, upper, percent, where, problems) -> None:
         return
     worst = vals[np.argmax(np.maximum(vals - upper, lower - vals))]
     if worst > upper:
-        hint = (f"; did you write {worst:g} for {worst / 100:g}?" if percent is False
-                and unit.startswith("%") else "")
-        problems.add(where, f"{worst:g} is above the maximum {upper:g} ({unit}){hint}")
+        problems.add(where, f"{worst:g} is above the maximum {upper:g} ({unit})")
     elif worst < lower:
         extra = " (a fall of more than 100 % is impossible)" if unit == "%/yr" and worst <= -100 else ""
         problems.add(where, f"{worst:g} is below the minimum {lower:g} ({unit}){extra}")
 
 
 def _parse_targets(items, first, final, problems) -> list[Target]:
-    if not isinstance(items, list):
-        problems.add("targets", "expected [[targets]] entries (an array of tables)")
-        return []
     out, seen = [], set()
-    for i, t in enumerate(items):
+    for i, t in enumerate(_array_of_tables(items, "targets", problems)):
         w = f"targets[{i}]"
         if not isinstance(t, dict):
             problems.add(w, "expected a table")
@@ -530,7 +550,7 @@ def _parse_targets(items, first, final, problems) -> list[Target]:
             if year is not None and not first <= year <= final:
                 problems.add(f"{w}.year", f"{year} is outside the plan's years {first}-{final}")
             if "period" in t:
-                problems.add(f"{w}.period", f"a {kind} target takes a year, not a period")
+                problems.add(f"{w}.period", f"kind '{kind}' takes a year, not a period")
         else:
             period = _get(t, "period", str, w, problems)
             span = parse_period(period) if period else None
@@ -544,7 +564,7 @@ def _parse_targets(items, first, final, problems) -> list[Target]:
                                  + (" (growth and change need the year before the period)"
                                     if kind != "cumulative" else ""))
             if "year" in t:
-                problems.add(f"{w}.year", f"a {kind} target takes a period, not a year")
+                problems.add(f"{w}.year", f"kind '{kind}' takes a period, not a year")
         if var is not None:
             if kind == "share" and var.kind != "share":
                 problems.add(f"{w}.kind", f"'{indicator}' is not a share; use kind = \"level\"")
@@ -567,9 +587,17 @@ def _parse_targets(items, first, final, problems) -> list[Target]:
     return out
 
 
+def _array_of_tables(items, name, problems) -> list:
+    if isinstance(items, list):
+        return items
+    problems.add(name, f"expected [[{name}]] entries (double brackets: one table per entry), "
+                       f"found a single [{name}] table")
+    return []
+
+
 def _parse_untracked(items, problems) -> list[UntrackedTarget]:
     out = []
-    for i, t in enumerate(items if isinstance(items, list) else []):
+    for i, t in enumerate(_array_of_tables(items, "untracked_targets", problems)):
         w = f"untracked_targets[{i}]"
         if not isinstance(t, dict):
             problems.add(w, "expected a table")
@@ -583,7 +611,7 @@ def _parse_untracked(items, problems) -> list[UntrackedTarget]:
 
 def _parse_assumed(items, first, last, problems) -> list[AssumedFigure]:
     out = []
-    for i, t in enumerate(items if isinstance(items, list) else []):
+    for i, t in enumerate(_array_of_tables(items, "assumed_data", problems)):
         w = f"assumed_data[{i}]"
         if not isinstance(t, dict):
             problems.add(w, "expected a table")

@@ -29,6 +29,19 @@ def _parser() -> argparse.ArgumentParser:
                      help="language of the table (default: vi)")
     run.add_argument("--scenario", action="append", dest="scenarios", metavar="NAME",
                      help="run only this scenario (repeatable)")
+    run.add_argument("--draws", type=int, default=None, metavar="N",
+                     help="Monte Carlo draws per scenario (default: 10000 when the plan "
+                          "has an [uncertainty] section, else 0 = central path only)")
+    run.add_argument("--seed", type=int, default=20210604, metavar="S",
+                     help="random seed; recorded in the manifest (default: 20210604)")
+    run.add_argument("--chunk-size", type=int, default=32768, metavar="N",
+                     help="draws held in memory at a time; never changes results")
+    run.add_argument("--threads", type=int, default=None, metavar="N",
+                     help="threads for the Monte Carlo (default: all cores)")
+    run.add_argument("--keep-draws", action="store_true",
+                     help="also write every draw to draws/scenario=<name>/ (float32)")
+    run.add_argument("--detail", action="store_true",
+                     help="print the detail table of every scenario, not only the first")
     run.add_argument("--markdown", action="store_true",
                      help="print the table as Markdown")
     run.add_argument("--force", action="store_true",
@@ -75,11 +88,29 @@ def _run(args) -> int:
     if out.exists() and not args.force:  # refuse before any work is done
         raise ResultsError(f"{out} already exists; choose another --out directory or pass "
                            "--force to replace it")
-    res = simulate(args.plan, args.scenarios)
-    print(format_feasibility(res, args.lang, "markdown" if args.markdown else "text"))
+    from .plan import load_plan
+
+    plan = load_plan(args.plan)
+    draws = args.draws
+    if draws is None:
+        draws = 10_000 if any(not s.uncertainty.is_empty for s in plan.scenarios) else 0
+    if draws < 0 or draws == 1:
+        raise ResultsError(f"--draws {draws}: give 0 (central path only) or at least 2")
+    if args.threads is not None:
+        import numba
+
+        if not 1 <= args.threads <= numba.config.NUMBA_NUM_THREADS:
+            raise ResultsError(f"--threads {args.threads}: this machine allows 1 to "
+                               f"{numba.config.NUMBA_NUM_THREADS}")
+        numba.set_num_threads(args.threads)
+    res = simulate(plan, args.scenarios, draws=draws, seed=args.seed,
+                   chunk_size=args.chunk_size, keep_draws=args.keep_draws, progress=True)
+    print(format_feasibility(res, args.lang, "markdown" if args.markdown else "text",
+                             detail=res.scenarios if args.detail else None))
     written = res.to_parquet(out, overwrite=args.force)
     print(f"\n{'Kết quả đã ghi vào' if args.lang == 'vi' else 'Results written to'} "
-          f"{written}/ (paths.parquet, feasibility.parquet, manifest.json)")
+          f"{written}/ (paths, bands, feasibility .parquet; manifest.json"
+          f"{'; draws/' if args.keep_draws and draws else ''})")
     return 0
 
 

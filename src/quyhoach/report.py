@@ -25,13 +25,25 @@ TEXT = {
            "bình quân cần đạt trong các năm còn lại, sau năm cuối có số liệu thực tế "
            "(theo kịch bản {scenario}).",
            "untracked": "Mục tiêu chưa mô hình hóa", "assumptions": "Giả định của mô hình",
-           "central": "Kịch bản (đường trung tâm)", "years": "năm"},
+           "central": "Trung tâm", "median": "Trung vị", "band": "Khoảng 5-95%",
+           "probability": "Xác suất đạt", "verdict": "Đánh giá", "detail": "Chi tiết kịch bản",
+           "mc": "Xác suất: tỷ lệ số lần mô phỏng đạt mục tiêu ({draws} lần mô phỏng Monte "
+                 "Carlo, seed {seed}; ± sai số chuẩn Monte Carlo). Đánh giá: khả năng cao ≥ "
+                 "80%; có rủi ro 50-80%; khó đạt 10-50%; chệch hướng < 10%.",
+           "verdicts": {"likely": "khả năng cao", "at risk": "có rủi ro",
+                        "unlikely": "khó đạt", "off track": "chệch hướng"}},
     "en": {"title": "TARGET FEASIBILITY", "target": "Target", "indicator": "Indicator",
            "required": "Needed (years left)", "met": "met", "not_met": "not met",
            "legend": "✓ meets the target; ✗ does not. Last column: the average needed in "
            "the years left, after the last year with actual data (scenario {scenario}).",
            "untracked": "Targets not modelled", "assumptions": "Model assumptions",
-           "central": "Scenarios (central path)", "years": "years"},
+           "central": "Central", "median": "Median", "band": "5-95% band",
+           "probability": "P(met)", "verdict": "Verdict", "detail": "Scenario detail",
+           "mc": "P(met): share of Monte Carlo draws meeting the target ({draws} draws, seed "
+                 "{seed}; ± Monte Carlo standard error). Verdict: likely >= 80 %; at risk "
+                 "50-80 %; unlikely 10-50 %; off track < 10 %.",
+           "verdicts": {"likely": "likely", "at risk": "at risk", "unlikely": "unlikely",
+                        "off track": "off track"}},
 }
 SYMBOL = {">=": "≥", "<=": "≤", "about": "≈"}
 
@@ -46,6 +58,15 @@ def number(x: float, lang: str) -> str:
     if lang == "vi":
         text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
     return text
+
+
+def percent(p: float, lang: str) -> str:
+    """A probability as a percentage: '8%', '<1%' or '>99%' where rounding would mislead."""
+    if p > 0 and p < 0.005:
+        return "<1%"
+    if p < 1 and p > 0.995:
+        return ">99%"
+    return f"{p * 100:.0f}%"
 
 
 def unit(u: str, lang: str) -> str:
@@ -73,7 +94,10 @@ def feasibility_rows(results, lang: str = "vi") -> tuple[list[str], list[list[st
                  f"{goal} {u} ({r0['period']})"]
         for s in scenarios:
             r = sub.loc[s]
-            cells.append(f"{number(r['projected'], lang)} {'✓' if r['met'] else '✗'}")
+            cell = f"{number(r['projected'], lang)} {'✓' if r['met'] else '✗'}"
+            if not math.isnan(r["probability"]):
+                cell += f" {percent(r['probability'], lang)}"
+            cells.append(cell)
         need = ""
         if r0["effort_years"] and not math.isnan(r0["required"]):
             need = (f"{number(r0['required'], lang)} {unit(str(r0['effort_unit']), lang)} "
@@ -83,7 +107,49 @@ def feasibility_rows(results, lang: str = "vi") -> tuple[list[str], list[list[st
     return header, rows
 
 
-def format_feasibility(results, lang: str = "vi", style: str = "text") -> str:
+def detail_rows(results, scenario: str, lang: str = "vi"):
+    """One scenario's targets with central value, median, 5-95 % band, probability."""
+    t = TEXT[lang]
+    df = results.feasibility()
+    df = df[df["scenario"] == scenario]
+    header = ["#", t["indicator"], t["target"], t["central"], t["median"], t["band"],
+              t["probability"], t["verdict"], t["required"]]
+    rows = []
+    for i, (_, r) in enumerate(df.iterrows(), start=1):
+        goal = f"{SYMBOL[r['comparison']]} {number(r['target'], lang)}"
+        if r["comparison"] == "about":
+            goal += f" ± {number(r['tolerance'], lang)}"
+        need = ""
+        if r["effort_years"] and not math.isnan(r["required"]):
+            need = (f"{number(r['required'], lang)} {unit(str(r['effort_unit']), lang)} "
+                    f"({r['effort_years']})")
+        rows.append([
+            str(i), r["label_vi"] if lang == "vi" else r["label_en"],
+            f"{goal} {unit(str(r['unit']), lang)}",
+            f"{number(r['projected'], lang)} {'✓' if r['met'] else '✗'}",
+            number(r["median"], lang),
+            f"{number(r['q05'], lang)} – {number(r['q95'], lang)}",
+            f"{percent(r['probability'], lang)} ± {r['probability_mcse'] * 100:.1f}"
+            .replace(".", "," if lang == "vi" else "."),
+            t["verdicts"].get(r["verdict"], ""), need])
+    return header, rows
+
+
+def _table(header, rows, style, left=3) -> list[str]:
+    if style == "markdown":
+        return (["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+                + ["| " + " | ".join(c.replace("|", "/") for c in r) + " |" for r in rows])
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def fmt(cells):
+        return "  ".join(c.ljust(w) if j < left else c.rjust(w)
+                         for j, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    return [fmt(header), "  ".join("-" * w for w in widths)] + [fmt(r) for r in rows]
+
+
+def format_feasibility(results, lang: str = "vi", style: str = "text",
+                       detail: list | None = None) -> str:
     """The whole table with its legend, untracked targets and model assumptions.
 
     Parameters
@@ -91,6 +157,9 @@ def format_feasibility(results, lang: str = "vi", style: str = "text") -> str:
     results : quyhoach.results.Results
     lang : {"vi", "en"}
     style : {"text", "markdown"}
+    detail : list of str, optional
+        Scenarios that get a detail table (central, median, band, probability,
+        verdict). Default: the first scenario when the run has draws.
     """
     if lang not in TEXT:
         raise ValueError(f"lang must be 'vi' or 'en', not {lang!r}")
@@ -98,21 +167,17 @@ def format_feasibility(results, lang: str = "vi", style: str = "text") -> str:
     plan = results.plan
     header, rows = feasibility_rows(results, lang)
     name = plan.name_vi if lang == "vi" else plan.name_en
-    lines = [f"{t['title']} — {name}", ""]
-    if style == "markdown":
-        lines[0] = f"## {lines[0]}"
-        lines.append("| " + " | ".join(header) + " |")
-        lines.append("|" + "|".join("---" for _ in header) + "|")
-        lines += ["| " + " | ".join(c.replace("|", "/") for c in r) + " |" for r in rows]
-    else:
-        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-        fmt = lambda cells: "  ".join(  # noqa: E731
-            c.ljust(w) if j < 3 else c.rjust(w) for j, (c, w) in enumerate(zip(cells, widths)))
-        lines.append(fmt(header))
-        lines.append("  ".join("-" * w for w in widths))
-        lines += [fmt(r) for r in rows]
+    heading = "## " if style == "markdown" else ""
+    lines = [f"{heading}{t['title']} — {name}", ""] + _table(header, rows, style)
     first = results.plan.scenario(results.scenarios[0])
     lines += ["", t["legend"].format(scenario=first.label_vi if lang == "vi" else first.label_en)]
+    if results.draws:
+        lines.append(t["mc"].format(draws=number(results.draws, lang), seed=results.seed))
+        for s in results.scenarios[:1] if detail is None else detail:
+            sc = results.plan.scenario(s)
+            label = sc.label_vi if lang == "vi" else sc.label_en
+            lines += ["", f"{heading}{t['detail']}: {label}", ""]
+            lines += _table(*detail_rows(results, s, lang), style)
     if plan.untracked_targets:
         lines += ["", f"{t['untracked']}:"]
         for u in plan.untracked_targets:

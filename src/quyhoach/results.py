@@ -64,6 +64,11 @@ class Results:
         self._spool = spool
 
     @property
+    def draws_dir(self):
+        """Directory of kept draws (``scenario=<name>/part-0.parquet``), or None."""
+        return self._spool.path if self._spool is not None else None
+
+    @property
     def scenarios(self) -> list[str]:
         return list(self._runs)
 
@@ -269,10 +274,12 @@ class DrawSpool:
     """
 
     def __init__(self, plan):
+        import shutil
         import tempfile
+        import weakref
 
-        self._dir = tempfile.TemporaryDirectory(prefix="quyhoach-draws-")
-        self.path = Path(self._dir.name)
+        self.path = Path(tempfile.mkdtemp(prefix="quyhoach-draws-"))
+        weakref.finalize(self, shutil.rmtree, self.path, ignore_errors=True)
         self._years = plan.years
         self._writer = None
 

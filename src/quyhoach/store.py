@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 from . import __version__
 from .errors import ResultsError
 
-TABLES = ("paths", "feasibility")
+TABLES = ("paths", "feasibility", "bands")
 
 
 def _sha256(path: Path) -> str:
@@ -49,8 +49,10 @@ def manifest(results) -> dict:
         "last_actual_year": plan.last_actual_year,
         "horizon": plan.horizon,
         "scenarios": results.scenarios,
-        "n_draws": 0,
-        "seed": None,
+        "n_draws": results.draws,
+        "seed": results.seed,
+        "random_streams": "counter-based: (seed, blake2b-64 of source name, draw index) "
+                          "-> SplitMix64; blocks of 256 draws summed in block order",
         "assumptions": results.notes,
         "assumed_data": [vars(a) for a in plan.assumed_data],
         "untracked_targets": [vars(u) for u in plan.untracked_targets],
@@ -61,7 +63,8 @@ def manifest(results) -> dict:
 
 
 def write_results(results, directory, *, overwrite: bool = False) -> Path:
-    """Write ``paths.parquet``, ``feasibility.parquet`` and ``manifest.json``.
+    """Write ``paths``, ``feasibility``, ``bands`` (.parquet), ``manifest.json``, and
+    ``draws/scenario=<name>/`` when the run kept its draws.
 
     Parameters
     ----------
@@ -91,8 +94,10 @@ def write_results(results, directory, *, overwrite: bool = False) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
         files = {}
+        frames = {"paths": results.paths, "feasibility": results.feasibility(),
+                  "bands": results.bands()}
         for name in TABLES:
-            df = getattr(results, name) if name == "paths" else results.feasibility()
+            df = frames[name]
             table = pa.Table.from_pandas(df, preserve_index=False)
             table = table.replace_schema_metadata({
                 **(table.schema.metadata or {}),
@@ -102,6 +107,12 @@ def write_results(results, directory, *, overwrite: bool = False) -> Path:
             path = tmp / f"{name}.parquet"
             pq.write_table(table, path, compression="zstd")
             files[f"{name}.parquet"] = {"rows": len(df), "sha256": _sha256(path)}
+        if results.draws_dir is not None:
+            shutil.copytree(results.draws_dir, tmp / "draws")
+            for part in sorted((tmp / "draws").rglob("*.parquet")):
+                rel = part.relative_to(tmp).as_posix()
+                files[rel] = {"rows": pq.ParquetFile(part).metadata.num_rows,
+                              "sha256": _sha256(part)}
         meta["files"] = files
         (tmp / "manifest.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False),
                                            encoding="utf-8")
@@ -124,6 +135,7 @@ class StoredResults:
 
     paths: pd.DataFrame
     feasibility: pd.DataFrame
+    bands: pd.DataFrame
     manifest: dict
 
 
@@ -136,5 +148,4 @@ def read_results(directory) -> StoredResults:
         raise ResultsError(f"{d} is not a quyhoach results directory: missing "
                            f"{', '.join(missing)}")
     meta = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
-    return StoredResults(pd.read_parquet(d / "paths.parquet"),
-                         pd.read_parquet(d / "feasibility.parquet"), meta)
+    return StoredResults(*(pd.read_parquet(d / f"{t}.parquet") for t in TABLES), meta)

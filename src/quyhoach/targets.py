@@ -40,7 +40,7 @@ def target_metric(target: Target, x: np.ndarray, base_year: int) -> np.ndarray:
         return ((x[:, end] / x[:, start - 1]) ** (1.0 / n) - 1.0) * 100.0
     if target.kind == "change_per_year":
         return (x[:, end] - x[:, start - 1]) / n
-    return x[:, start: end + 1].sum(axis=1)  # cumulative
+    return np.cumsum(x[:, start: end + 1], axis=1)[:, -1]  # cumulative, summed in year order
 
 
 def is_met(target: Target, metric: np.ndarray) -> np.ndarray:

@@ -90,7 +90,7 @@ def target_metric(out, w, kind, var, start, end, factor):
     if kind == KIND_GROWTH:
         return ((out[w, end, var] / out[w, start, var]) ** (1.0 / (end - start)) - 1.0) * 100.0
     if kind == KIND_CHANGE:
-        return (out[w, end, var] - out[w, start, var]) * factor / (end - start)
+        return (out[w, end, var] * factor - out[w, start, var] * factor) / (end - start)
     total = 0.0
     for t in range(start, end + 1):
         total += out[w, t, var] * factor

@@ -1,0 +1,164 @@
+"""Monte Carlo: exact when nothing is uncertain, right on analytic cases, reproducible
+bit for bit whatever the threads and chunk size."""
+
+import numba
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import quyhoach
+from conftest import LAI_CHAU, ROOT
+
+START = "# ---------------------------------------------------------------- uncertainty"
+END = "# ---------------------------------------------------------------- targets"
+
+
+def plan_with_uncertainty(tmp_path, block: str, name="plan.toml"):
+    """The Lai Châu plan with its [uncertainty] section replaced by ``block``."""
+    text = LAI_CHAU.read_text(encoding="utf-8")
+    text = text.replace('inputs = "../inputs/lai_chau"',
+                        f'inputs = "{(ROOT / "inputs" / "lai_chau").as_posix()}"')
+    a, b = text.index(START), text.index(END)
+    path = tmp_path / name
+    path.write_text(text[:a] + block + "\n" + text[b:], encoding="utf-8")
+    return path
+
+
+ZERO = """
+[uncertainty.parameters]
+"growth.services" = { dist = "normal", sd = 0.0 }
+"investment.icor" = { dist = "lognormal", sigma = 0.0 }
+[uncertainty.shocks.growth]
+sd = { agriculture = 0.0, industry_construction = 0.0, services = 0.0, product_taxes = 0.0 }
+persistence = 0.5
+[[uncertainty.disruptions]]
+name = "never"
+probability = 0.0
+depth = { services = -5.0 }
+recovery_years = 2
+"""
+
+
+def test_zero_variance_gives_the_central_path_exactly(tmp_path):
+    res = quyhoach.simulate(plan_with_uncertainty(tmp_path, ZERO), draws=600, seed=3)
+    bands = res.bands()
+    for col in ("mean", "q05", "q25", "q50", "q75", "q95"):
+        np.testing.assert_array_equal(bands[col].to_numpy(), bands["central"].to_numpy())
+    assert (bands["sd"] == 0).all()
+    f = res.feasibility()
+    assert (f["probability"] == f["met"].astype(float)).all()
+    np.testing.assert_array_equal(f["median"], f["projected"])
+
+
+IID_GROWTH = """
+[uncertainty.shocks.growth]
+sd = { agriculture = 1.0, industry_construction = 3.0, services = 2.0, product_taxes = 1.0 }
+persistence = 0.0
+"""
+
+
+def test_mean_of_a_level_matches_the_central_path_within_4_standard_errors(tmp_path):
+    # E[prod(1 + g + e_t)] = prod(1 + g) for independent zero-mean e_t, sector by sector
+    res = quyhoach.simulate(plan_with_uncertainty(tmp_path, IID_GROWTH), scenarios=["base"],
+                            draws=20000, seed=11)
+    b = res.bands("grdp_real", "base")
+    b = b[b["year"] > 2024]
+    z = (b["mean"] - b["central"]) / b["mcse_mean"]
+    assert (z.abs() < 4).all(), z.to_numpy()
+
+
+def test_one_year_ahead_quantiles_match_the_normal(tmp_path):
+    res = quyhoach.simulate(plan_with_uncertainty(tmp_path, IID_GROWTH), scenarios=["base"],
+                            draws=20000, seed=5)
+    b = res.bands("va_growth_services", "base").set_index("year").loc[2025]
+    for q in ("q05", "q25", "q50", "q75", "q95"):
+        exact = 7.9 + 2.0 * stats.norm.ppf(int(q[1:]) / 100)
+        # histogram resolution (< 0.3 % of the range) plus sampling error of a quantile
+        assert abs(b[q] - exact) < 0.08, (q, b[q], exact)
+    assert abs(b["sd"] - 2.0) < 0.05
+
+
+@pytest.fixture(scope="module")
+def lai_chau_mc():
+    return quyhoach.simulate(LAI_CHAU, draws=3000, seed=1, chunk_size=1024)
+
+
+def test_probabilities_in_unit_interval_and_quantiles_ordered(lai_chau_mc):
+    f = lai_chau_mc.feasibility()
+    assert f["probability"].between(0, 1).all()
+    assert (f["probability_mcse"] >= 0).all()
+    b = lai_chau_mc.bands()
+    q = b[["q05", "q25", "q50", "q75", "q95"]].to_numpy()
+    assert np.all(np.diff(q, axis=1) >= 0)
+    assert set(f["verdict"]) <= {"likely", "at risk", "unlikely", "off track"}
+
+
+def test_thread_count_and_chunk_size_do_not_change_a_bit():
+    def run(threads, chunk):
+        numba.set_num_threads(threads)
+        try:
+            r = quyhoach.simulate(LAI_CHAU, scenarios=["high"], draws=1500, seed=42,
+                                  chunk_size=chunk)
+        finally:
+            numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        return r.bands(), r.feasibility()
+
+    reference = run(numba.config.NUMBA_NUM_THREADS, 32768)
+    for threads, chunk in ((1, 32768), (1, 256), (numba.config.NUMBA_NUM_THREADS, 700)):
+        bands, feas = run(threads, chunk)
+        pd.testing.assert_frame_equal(bands, reference[0], check_exact=True)
+        pd.testing.assert_frame_equal(feas, reference[1], check_exact=True)
+
+
+def test_same_seed_same_numbers_other_seed_other_numbers(tmp_path):
+    a = quyhoach.simulate(LAI_CHAU, scenarios=["base"], draws=500, seed=7).bands()
+    b = quyhoach.simulate(LAI_CHAU, scenarios=["base"], draws=500, seed=7).bands()
+    c = quyhoach.simulate(LAI_CHAU, scenarios=["base"], draws=500, seed=8).bands()
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert not a["mean"].equals(c["mean"])
+
+
+def test_a_new_uncertain_parameter_leaves_the_other_draws_alone(tmp_path):
+    extra = IID_GROWTH + '[uncertainty.parameters]\n"budget.buoyancy" = { dist = "normal", sd = 0.2 }\n'
+    one = quyhoach.simulate(plan_with_uncertainty(tmp_path, IID_GROWTH, "a.toml"),
+                            scenarios=["base"], draws=800, seed=9)
+    two = quyhoach.simulate(plan_with_uncertainty(tmp_path, extra, "b.toml"),
+                            scenarios=["base"], draws=800, seed=9)
+    pd.testing.assert_frame_equal(one.bands("grdp_real"), two.bands("grdp_real"),
+                                  check_exact=True)
+    assert not one.bands("budget_revenue")["sd"].equals(two.bands("budget_revenue")["sd"])
+
+
+def test_identities_hold_in_every_kept_draw(tmp_path):
+    res = quyhoach.simulate(LAI_CHAU, scenarios=["high"], draws=400, seed=2, keep_draws=True)
+    draws = pd.read_parquet(res.draws_dir / "scenario=high")
+    assert len(draws) == 400 * len(res.plan.years)
+    d = draws[draws["year"] >= 2023]
+    shares = d[[c for c in d.columns if c.startswith("share_")]].sum(axis=1)
+    np.testing.assert_allclose(shares, 100.0, rtol=1e-5)
+    np.testing.assert_allclose(d["population_urban"] + d["population_rural"], d["population"],
+                               rtol=1e-5)
+    np.testing.assert_allclose(d["grdp_real"] * d["grdp_deflator"] / 100, d["grdp_nominal"],
+                               rtol=1e-5)
+    real = d[[c for c in d.columns if c.startswith("va_real_")]].sum(axis=1)
+    np.testing.assert_allclose(real, d["grdp_real"], rtol=1e-5)
+    # history is fixed in every draw
+    assert d.groupby("year")["population"].nunique().loc[[2023]].item() > 1
+    pop2022 = draws[draws["year"] == 2022]["population"]
+    assert pop2022.nunique() == 1
+
+
+def test_disruptions_lower_growth_in_some_draws(tmp_path):
+    block = """
+[[uncertainty.disruptions]]
+name = "pandemic"
+probability = 0.2
+depth = { services = -10.0, tourism = -50.0 }
+recovery_years = 0
+"""
+    res = quyhoach.simulate(plan_with_uncertainty(tmp_path, block), scenarios=["base"],
+                            draws=2000, seed=4)
+    b = res.bands("tourists", "base").set_index("year").loc[2030]
+    assert b["q05"] < b["central"] and b["mean"] < b["central"]
+    assert b["q95"] == pytest.approx(b["central"], rel=1e-9)  # no upside from disruptions

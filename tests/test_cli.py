@@ -13,15 +13,17 @@ from conftest import LAI_CHAU, write_plan
 
 def test_run_prints_vietnamese_table_and_writes_results(tmp_path, capsys):
     out = tmp_path / "res"
-    assert main(["run", str(LAI_CHAU), "--out", str(out)]) == 0
+    assert main(["run", str(LAI_CHAU), "--out", str(out), "--draws", "500", "--seed", "3"]) == 0
     text = capsys.readouterr().out
     assert "BẢNG ĐÁNH GIÁ KHẢ NĂNG ĐẠT MỤC TIÊU" in text
+    assert "Chi tiết kịch bản: Cơ sở" in text and "500 lần mô phỏng Monte Carlo, seed 3" in text
     assert "Tăng trưởng GRDP bình quân 2021-2030" in text
     assert "12,5 %/năm (2025-2030)" in text  # growth needed in the years left
-    assert sorted(p.name for p in out.iterdir()) == ["feasibility.parquet", "manifest.json",
-                                                     "paths.parquet"]
+    assert sorted(p.name for p in out.iterdir()) == ["bands.parquet", "feasibility.parquet",
+                                                     "manifest.json", "paths.parquet"]
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["engine_version"] == quyhoach.__version__
+    assert manifest["n_draws"] == 500 and manifest["seed"] == 3
     assert len(manifest["plan_sha256"]) == 64 and manifest["inputs_sha256"]
     assert manifest["files"]["paths.parquet"]["rows"] > 1000
     meta = json.loads(pq.read_schema(out / "paths.parquet").metadata[b"quyhoach"])
@@ -29,20 +31,21 @@ def test_run_prints_vietnamese_table_and_writes_results(tmp_path, capsys):
 
 
 def test_english_table(tmp_path, capsys):
-    assert main(["run", str(LAI_CHAU), "--out", str(tmp_path / "r"), "--lang", "en"]) == 0
+    assert main(["run", str(LAI_CHAU), "--out", str(tmp_path / "r"), "--lang", "en",
+                 "--draws", "0"]) == 0
     text = capsys.readouterr().out
     assert "TARGET FEASIBILITY" in text and "12.5 %/yr (2025-2030)" in text
 
 
 def test_refuses_to_overwrite_without_force(tmp_path, capsys):
     out = tmp_path / "res"
-    assert main(["run", str(LAI_CHAU), "--out", str(out)]) == 0
+    assert main(["run", str(LAI_CHAU), "--out", str(out), "--draws", "0"]) == 0
     before = (out / "manifest.json").read_bytes()
-    assert main(["run", str(LAI_CHAU), "--out", str(out)]) == 2
+    assert main(["run", str(LAI_CHAU), "--out", str(out), "--draws", "0"]) == 2
     err = capsys.readouterr().err
     assert "already exists" in err and "--force" in err
     assert (out / "manifest.json").read_bytes() == before
-    assert main(["run", str(LAI_CHAU), "--out", str(out), "--force"]) == 0
+    assert main(["run", str(LAI_CHAU), "--out", str(out), "--force", "--draws", "0"]) == 0
     assert [p.name for p in tmp_path.iterdir()] == ["res"]  # no temporary left behind
 
 
@@ -63,7 +66,8 @@ def test_check_command(capsys):
 
 
 def test_unknown_scenario_is_a_clear_error(tmp_path, capsys):
-    assert main(["run", str(LAI_CHAU), "--out", str(tmp_path / "r"), "--scenario", "hihg"]) == 2
+    assert main(["run", str(LAI_CHAU), "--out", str(tmp_path / "r"), "--scenario", "hihg",
+                 "--draws", "0"]) == 2
     assert "did you mean 'high'?" in capsys.readouterr().err
 
 
@@ -82,3 +86,22 @@ def test_read_results_names_what_is_missing(tmp_path):
 
     with pytest.raises(quyhoach.ResultsError, match="missing manifest.json"):
         quyhoach.read_results(tmp_path)
+
+
+def test_keep_draws_writes_draws_partitioned_by_scenario(tmp_path):
+    out = tmp_path / "res"
+    assert main(["run", str(LAI_CHAU), "--out", str(out), "--draws", "300", "--seed", "1",
+                 "--keep-draws", "--scenario", "base", "--scenario", "high"]) == 0
+    parts = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.parquet"))
+    assert "draws/scenario=base/part-0.parquet" in parts
+    assert "draws/scenario=high/part-0.parquet" in parts
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["files"]["draws/scenario=base/part-0.parquet"]["rows"] == 300 * 31
+
+
+def test_bad_draws_and_threads_are_clear_errors(tmp_path, capsys):
+    assert main(["run", str(LAI_CHAU), "--out", str(tmp_path / "a"), "--draws", "1"]) == 2
+    assert "at least 2" in capsys.readouterr().err
+    assert main(["run", str(LAI_CHAU), "--out", str(tmp_path / "b"), "--threads", "99"]) == 2
+    assert "this machine allows" in capsys.readouterr().err
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

@@ -172,7 +172,8 @@ def format_feasibility(results, lang: str = "vi", style: str = "text",
     first = results.plan.scenario(results.scenarios[0])
     lines += ["", t["legend"].format(scenario=first.label_vi if lang == "vi" else first.label_en)]
     if results.draws:
-        lines.append(t["mc"].format(draws=number(results.draws, lang), seed=results.seed))
+        draws = f"{results.draws:,}".replace(",", "." if lang == "vi" else ",")
+        lines.append(t["mc"].format(draws=draws, seed=results.seed))
         for s in results.scenarios[:1] if detail is None else detail:
             sc = results.plan.scenario(s)
             label = sc.label_vi if lang == "vi" else sc.label_en

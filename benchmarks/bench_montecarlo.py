@@ -1,0 +1,227 @@
+"""Speed and memory of the Monte Carlo core, measured as ratios in one run.
+
+    python benchmarks/bench_montecarlo.py            # full sweep, 10^3 .. 10^6 draws (~5 min)
+    python benchmarks/bench_montecarlo.py --smoke    # tiny sizes, seconds (run by the tests)
+
+Prints: JIT compile vs cached start-up; the projection kernel (same shocks) in numba with
+1 and all threads vs plain numpy vs a pure-Python loop; the whole Monte Carlo (shocks,
+projection, targets, bands) fused in numba vs a numpy pipeline that stores every draw
+and calls np.quantile; peak memory of a run; every scenario at the largest size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numba
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+PLAN = HERE.parent / "scenarios" / "lai_chau.toml"
+sys.path.insert(0, str(HERE))
+
+import quyhoach  # noqa: E402
+from numpy_model import simulate_paths_numpy  # noqa: E402
+from quyhoach import montecarlo as mc  # noqa: E402
+from quyhoach import targets as tg  # noqa: E402
+from quyhoach.kernels import montecarlo as mk  # noqa: E402
+from quyhoach.kernels import projection as k  # noqa: E402
+from quyhoach.simulate import run_kernel  # noqa: E402
+
+THREADS = numba.config.NUMBA_NUM_THREADS
+
+
+def timed(fn, repeat=1):
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        value = fn()
+        best = min(best, time.perf_counter() - t)
+    return best, value
+
+
+def run_python(code: str, env=None) -> float:
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, capture_output=True)
+    return time.perf_counter() - t
+
+
+def startup():
+    code = (f"import quyhoach; quyhoach.simulate({str(PLAN)!r}, scenarios=['base'], "
+            "draws=256, seed=1)")
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        cold = run_python(code, env)
+        warm = run_python(code, env)
+        cli_env = {**env, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+        run_python(f"import quyhoach; quyhoach.simulate({str(PLAN)!r})", env)
+        t = time.perf_counter()
+        subprocess.run(["quyhoach", "check", str(PLAN)], check=True, env=cli_env,
+                       capture_output=True)
+        cli = time.perf_counter() - t
+    print("\n## Start-up (fresh processes)\n")
+    print("| what | seconds |\n|---|---|")
+    print(f"| import + first Monte Carlo, empty numba cache (JIT compile) | {cold:.2f} |")
+    print(f"| same, numba cache warm | {warm:.2f} |")
+    print(f"| `quyhoach check` (load, validate, central paths), cache warm | {cli:.2f} |")
+    print(f"\ncompile / cached ratio: {cold / warm:.1f}x")
+
+
+def scenario_setup():
+    res = quyhoach.simulate(PLAN, scenarios=["base"])
+    inputs = res._runs["base"].inputs
+    return res, inputs
+
+
+def shocks_for(res, n, seed=1):
+    """The kernel's own shocks for draws 0..n-1, materialised (for the comparisons)."""
+    plan = res.plan
+    from quyhoach.assemble import build_baseline
+    baseline = build_baseline(plan, res.history)
+    ua = mc.uncertainty_arrays(plan, plan.scenario("base"), baseline)
+    inputs = res._runs["base"].inputs
+    shocks = np.zeros((n, len(plan.years), k.N_CHANNELS))
+    work = np.zeros((n, 4, k.N_CHANNELS))
+    args = tuple(ua[x] for x in (
+        "p_key", "p_dist", "p_args", "p_channel", "p_scale", "p_mult", "s_key", "s_dim",
+        "s_channel", "s_factor", "s_phi", "s_first", "e_key", "e_prob", "e_depth",
+        "e_recovery", "e_first", "active"))
+    _fill_shocks(n, np.uint64(seed), inputs.rates, args, shocks, work)
+    return shocks
+
+
+@numba.njit(parallel=True)
+def _fill_shocks(n, seed, rates, args, shocks, work):
+    for i in numba.prange(n):
+        mk.draw_shocks(i, seed, rates, *args, shocks, i, work[i])
+
+
+def projection(res, inputs, sizes, python_max):
+    print("\n## Projection kernel, same shocks (draws × 31 years; seconds, best of 3)\n")
+    print("| draws | numba 1 thread | numba %d threads | numpy | pure Python | numpy / numba | "
+          "1 / %d threads | Mpath-years/s |" % (THREADS, THREADS))
+    print("|---|---|---|---|---|---|---|---|")
+    years = len(res.plan.years) - 1
+    for n in sizes:
+        shocks = shocks_for(res, n)
+        numba.set_num_threads(1)
+        t1, a = timed(lambda: run_kernel(inputs, shocks), 3)
+        numba.set_num_threads(THREADS)
+        tn, b = timed(lambda: run_kernel(inputs, shocks), 3)
+        tnp, c = timed(lambda: simulate_paths_numpy(inputs, shocks), 3 if n <= 10**4 else 1)
+        assert np.array_equal(a, b, equal_nan=True)
+        np.testing.assert_allclose(c, a, rtol=1e-10, equal_nan=True)
+        py = "–"
+        if n <= python_max:
+            tp = pure_python_seconds(n)
+            py = f"{tp:.2f} ({tp / tn:.0f}x)"
+        print(f"| {n:,} | {t1:.4f} | {tn:.4f} | {tnp:.4f} | {py} | {tnp / tn:.1f}x | "
+              f"{t1 / tn:.2f}x | {n * years / tn / 1e6:.1f} |")
+
+
+def pure_python_seconds(n: int) -> float:
+    """The same kernel interpreted (NUMBA_DISABLE_JIT=1), timed in a fresh process."""
+    code = f"""
+import time, numpy as np, quyhoach
+from quyhoach.simulate import run_kernel
+from quyhoach.kernels import projection as k
+res = quyhoach.simulate({str(PLAN)!r}, scenarios=["base"])
+inputs = res._runs["base"].inputs
+shocks = np.zeros(({n}, len(res.plan.years), k.N_CHANNELS))
+t = time.perf_counter(); run_kernel(inputs, shocks); print(time.perf_counter() - t)
+"""
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    out = subprocess.run([sys.executable, "-c", code], check=True, env=env,
+                         capture_output=True, text=True)
+    return float(out.stdout.split()[-1])
+
+
+def numpy_pipeline(res, inputs, n):
+    """Store every draw, then np.quantile: the way without a fused kernel."""
+    shocks = shocks_for(res, n)
+    out = simulate_paths_numpy(inputs, shocks)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN series (no data there)
+        np.nanquantile(out, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
+        np.nanmean(out, axis=0), np.nanstd(out, axis=0)
+        for t in res.plan.targets:
+            x = out[:, :, quyhoach.variables.VARIABLE_INDEX[t.indicator]]
+            x = x * quyhoach.variables.BY_NAME[t.indicator].factor
+            metric = tg.target_metric(t, x, res.plan.base_year)
+            tg.is_met(t, metric).mean()
+            np.quantile(metric, [0.05, 0.5, 0.95])
+
+
+def full_monte_carlo(res, inputs, sizes, numpy_max):
+    print("\n## Whole Monte Carlo: shocks, projection, 29 targets, bands of 41 variables × "
+          "31 years (one scenario; seconds)\n")
+    print(f"| draws | fused numba 1 thread | fused numba {THREADS} threads | numpy, store "
+          "all + np.quantile | numpy pipeline / fused | Mpath-years/s |")
+    print("|---|---|---|---|---|---|")
+    plan = res.plan
+    years = len(plan.years) - 1
+    for n in sizes:
+        def fused():
+            return quyhoach.simulate(plan, scenarios=["base"], draws=n, seed=1)
+        numba.set_num_threads(1)
+        t1, _ = timed(fused)
+        numba.set_num_threads(THREADS)
+        tn, _ = timed(fused)
+        cell, ratio = "–", "–"
+        if n <= numpy_max:
+            tnp, _ = timed(lambda: numpy_pipeline(res, inputs, n))
+            cell, ratio = f"{tnp:.2f}", f"{tnp / tn:.1f}x"
+        print(f"| {n:,} | {t1:.2f} | {tn:.2f} | {cell} | {ratio} | {n * years / tn / 1e6:.1f} |")
+
+
+def peak_memory(n):
+    code = ("import resource, quyhoach; "
+            f"quyhoach.simulate({str(PLAN)!r}, scenarios=['base'], draws={n}, seed=1); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    base = ("import resource, quyhoach; "
+            f"quyhoach.simulate({str(PLAN)!r}, scenarios=['base']); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    mb = [int(subprocess.run([sys.executable, "-c", c], check=True, capture_output=True,
+                             text=True).stdout.split()[-1]) / 1024 for c in (base, code)]
+    print(f"\n## Peak memory (RSS of a fresh process)\n\ncentral path only: {mb[0]:.0f} MB; "
+          f"{n:,} draws: {mb[1]:.0f} MB (+{mb[1] - mb[0]:.0f} MB for the Monte Carlo)")
+
+
+def all_scenarios(n):
+    numba.set_num_threads(THREADS)
+    plan = quyhoach.load_plan(PLAN)
+    print(f"\n## Every scenario, {n:,} draws each, {THREADS} threads\n")
+    print("| scenario | seconds |\n|---|---|")
+    for name in plan.scenario_names:
+        t, _ = timed(lambda: quyhoach.simulate(plan, scenarios=[name], draws=n, seed=1))
+        print(f"| {name} | {t:.2f} |")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--smoke", action="store_true", help="tiny sizes, for CI")
+    args = p.parse_args(argv)
+    print(f"# quyhoach {quyhoach.__version__} benchmarks — {os.cpu_count()} cores, "
+          f"numba {numba.__version__}, numpy {np.__version__}")
+    res, inputs = scenario_setup()
+    quyhoach.simulate(PLAN, scenarios=["base"], draws=300, seed=1)  # warm up the JIT
+    if args.smoke:
+        projection(res, inputs, [200], python_max=20)
+        full_monte_carlo(res, inputs, [500], numpy_max=500)
+        return
+    startup()
+    projection(res, inputs, [10**3, 10**4, 10**5], python_max=10**3)
+    full_monte_carlo(res, inputs, [10**3, 10**4, 10**5, 10**6], numpy_max=10**5)
+    peak_memory(10**6)
+    all_scenarios(10**6)
+
+
+if __name__ == "__main__":
+    main()

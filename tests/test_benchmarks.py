@@ -1,0 +1,13 @@
+"""The benchmarks run (tiny sizes) so they cannot rot; timings are not asserted."""
+
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def test_benchmark_smoke_run():
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_montecarlo.py"),
+                           "--smoke"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "## Projection kernel" in proc.stdout and "## Whole Monte Carlo" in proc.stdout

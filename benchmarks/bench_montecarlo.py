@@ -182,12 +182,12 @@ def full_monte_carlo(res, inputs, sizes, numpy_max):
 
 
 def peak_memory(n):
-    code = ("import resource, quyhoach; "
-            f"quyhoach.simulate({str(PLAN)!r}, scenarios=['base'], draws={n}, seed=1); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
-    base = ("import resource, quyhoach; "
-            f"quyhoach.simulate({str(PLAN)!r}, scenarios=['base']); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    # VmHWM (peak RSS) resets on exec; ru_maxrss would report the parent's peak
+    peak = ("import re; print(re.search(r'VmHWM:\\s+(\\d+)', "
+            "open('/proc/self/status').read()).group(1))")
+    code = (f"import quyhoach; quyhoach.simulate({str(PLAN)!r}, scenarios=['base'], "
+            f"draws={n}, seed=1); {peak}")
+    base = f"import quyhoach; quyhoach.simulate({str(PLAN)!r}, scenarios=['base']); {peak}"
     mb = [int(subprocess.run([sys.executable, "-c", c], check=True, capture_output=True,
                              text=True).stdout.split()[-1]) / 1024 for c in (base, code)]
     print(f"\n## Peak memory (RSS of a fresh process)\n\ncentral path only: {mb[0]:.0f} MB; "
@@ -217,9 +217,9 @@ def main(argv=None):
         full_monte_carlo(res, inputs, [500], numpy_max=500)
         return
     startup()
+    peak_memory(10**6)
     projection(res, inputs, [10**3, 10**4, 10**5], python_max=10**3)
     full_monte_carlo(res, inputs, [10**3, 10**4, 10**5, 10**6], numpy_max=10**5)
-    peak_memory(10**6)
     all_scenarios(10**6)
 
 

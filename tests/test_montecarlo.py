@@ -161,4 +161,6 @@ recovery_years = 0
                             draws=2000, seed=4)
     b = res.bands("tourists", "base").set_index("year").loc[2030]
     assert b["q05"] < b["central"] and b["mean"] < b["central"]
-    assert b["q95"] == pytest.approx(b["central"], rel=1e-9)  # no upside from disruptions
+    # no upside from disruptions: q95 is the central path, to the histogram's resolution
+    # (one bin = 1.5 x pilot range / 256, here under 1 % of the level)
+    assert b["q95"] == pytest.approx(b["central"], rel=0.01)

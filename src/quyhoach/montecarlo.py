@@ -206,13 +206,13 @@ def run(plan, scenario, inputs: KernelInputs, baseline, *, draws: int, seed: int
     scratch_out = np.empty((max_threads, n_years, k.N_VARIABLES))
     work = np.zeros((max_threads, 4, k.N_CHANNELS))
 
-    def reduce_into(first, n, lo, inv_width, shift, counts, vmin, vmax, keep):
+    def reduce_into(first, n, lo, inv_width, shift, counts, keep):
         n_blocks = -(-n // BLOCK)
         bsum = np.empty((n_blocks, n_series))
         bsq = np.empty((n_blocks, n_series))
         bmet = np.empty((n_blocks, len(plan.targets)), np.int64)
         mk.run_chunk(first, n, BLOCK, seed64, *model, *unc, *tgt, lo, inv_width, shift,
-                     counts, vmin, vmax, bsum, bsq, bmet, scratch_shocks, scratch_out, work, keep)
+                     counts, bsum, bsq, bmet, scratch_shocks, scratch_out, work, keep)
         return bsum, bsq, bmet
 
     # Pilot: the first draws (the same whatever the chunking) fix bins and shifts.
@@ -220,22 +220,20 @@ def run(plan, scenario, inputs: KernelInputs, baseline, *, draws: int, seed: int
     pilot = np.empty((n_pilot, n_series))
     dummy = np.zeros(n_series)
     reduce_into(0, n_pilot, dummy, dummy, dummy, np.zeros((max_threads, n_series, 1), np.int32),
-                np.full((max_threads, n_series), np.inf),
-                np.full((max_threads, n_series), -np.inf), pilot)
+                pilot)
     with np.errstate(all="ignore"):
         finite = np.isfinite(pilot)
         pmin = np.where(finite, pilot, np.inf).min(axis=0)
         pmax = np.where(finite, pilot, -np.inf).max(axis=0)
-        shift = np.where(finite.any(axis=0), np.where(finite, pilot, 0).sum(axis=0)
-                         / np.maximum(finite.sum(axis=0), 1), 0.0)
+        # Sums are of x - shift with shift = draw 0's value: near the mean (stable), and
+        # a series is constant exactly when every x - shift is 0.
+        shift = np.where(finite[0], pilot[0], 0.0)
         span = np.where(np.isfinite(pmax - pmin), pmax - pmin, 0.0)
         lo = np.where(np.isfinite(pmin), pmin - 0.25 * span, 0.0)
         inv_width = np.where(span > 0, N_BINS / (1.5 * span), 0.0)
     del pilot
 
     counts = np.zeros((max_threads, n_series, N_BINS), np.int32)
-    vmin = np.full((max_threads, n_series), np.inf)
-    vmax = np.full((max_threads, n_series), -np.inf)
     total = np.zeros(n_series)
     total_sq = np.zeros(n_series)
     total_met = np.zeros(len(plan.targets), np.int64)
@@ -244,8 +242,7 @@ def run(plan, scenario, inputs: KernelInputs, baseline, *, draws: int, seed: int
         for first in range(0, draws, chunk):
             n = min(chunk, draws - first)
             keep = np.empty((n, n_series)) if on_chunk else np.empty((0, n_series))
-            bsum, bsq, bmet = reduce_into(first, n, lo, inv_width, shift, counts,
-                                              vmin, vmax, keep)
+            bsum, bsq, bmet = reduce_into(first, n, lo, inv_width, shift, counts, keep)
             for b in range(bsum.shape[0]):  # block order: independent of chunking
                 total += bsum[b]
                 total_sq += bsq[b]
@@ -258,8 +255,7 @@ def run(plan, scenario, inputs: KernelInputs, baseline, *, draws: int, seed: int
         if bar is not None:
             bar.close()
     counts = counts.sum(axis=0, dtype=np.int64)
-    stats = _statistics(total, total_sq, counts.sum(axis=1), shift, counts,
-                        vmin.min(axis=0), vmax.max(axis=0), lo, inv_width)
+    stats = _statistics(total, total_sq, counts.sum(axis=1), shift, counts, lo, inv_width)
     return Summary(stats, total_met, draws)
 
 
@@ -272,7 +268,7 @@ def _progress(draws, progress, name, threads):
                 desc=f"{name} ({threads} threads)", leave=False)
 
 
-def _statistics(total, total_sq, n, shift, counts, vmin, vmax, lo, inv_width) -> np.ndarray:
+def _statistics(total, total_sq, n, shift, counts, lo, inv_width) -> np.ndarray:
     """mean, sd, quantiles and Monte Carlo standard error per series."""
     out = np.full((len(total), len(STAT_COLUMNS)), np.nan)
     with np.errstate(all="ignore"):
@@ -280,8 +276,8 @@ def _statistics(total, total_sq, n, shift, counts, vmin, vmax, lo, inv_width) ->
         mean = shift + total / nf
         var = (total_sq - total * total / nf) / (nf - 1)
         sd = np.sqrt(np.maximum(var, 0.0))
-        constant = vmin == vmax  # every draw equal (history, no uncertainty): exact
-        mean = np.where(constant, vmin, mean)
+        constant = total_sq == 0  # every draw equals draw 0 (history, no uncertainty)
+        mean = np.where(constant, shift, mean)
         sd = np.where(constant, 0.0, sd)
         out[:, 0], out[:, 1], out[:, 7] = mean, sd, sd / np.sqrt(nf)
         cum = np.cumsum(counts, axis=1)
@@ -292,7 +288,6 @@ def _statistics(total, total_sq, n, shift, counts, vmin, vmax, lo, inv_width) ->
             below = np.where(b > 0, cum[np.arange(len(b)), b - 1], 0)
             inside = counts[np.arange(len(b)), b]
             frac = np.where(inside > 0, (rank - below) / np.maximum(inside, 1), 0.5)
-            x = lo + (b + frac) * width
-            out[:, 2 + qi] = np.where(constant, vmin, np.clip(x, vmin, vmax))
+            out[:, 2 + qi] = np.where(constant, shift, lo + (b + frac) * width)
         out[n == 0] = np.nan
     return out

@@ -30,7 +30,7 @@ CMP_LE = 1
 CMP_ABOUT = 2
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def draw_shocks(g, seed, rates, p_key, p_dist, p_args, p_channel, p_scale, p_mult,
                 s_key, s_dim, s_channel, s_factor, s_phi, s_first,
                 e_key, e_prob, e_depth, e_recovery, e_first, active, shocks, w, work):
@@ -86,7 +86,7 @@ def draw_shocks(g, seed, rates, p_key, p_dist, p_args, p_channel, p_scale, p_mul
                             shocks[w, t2, c] -= dc / r
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def target_metric(out, w, kind, var, start, end, factor):
     """One target's metric for the draw in out[w] (table units; see quyhoach.targets)."""
     if kind == KIND_LEVEL:
@@ -101,9 +101,8 @@ def target_metric(out, w, kind, var, start, end, factor):
     return total
 
 
-@njit(cache=True, inline="always")
-def accumulate(x, s, i, b, w, lo, inv_width, shift, counts, vmin, vmax, block_sum,
-               block_sumsq, keep):
+@njit(cache=True, inline="always", error_model="numpy")
+def accumulate(x, s, i, b, w, lo, inv_width, shift, counts, block_sum, block_sumsq, keep):
     """Add value x of series s (draw i of the chunk, block b, thread w) to the reduction."""
     if keep.shape[0] > 0:
         keep[i, s] = x
@@ -115,13 +114,9 @@ def accumulate(x, s, i, b, w, lo, inv_width, shift, counts, vmin, vmax, block_su
     k = int((x - lo[s]) * inv_width[s])
     k = min(max(k, 0), counts.shape[2] - 1)
     counts[w, s, k] += 1
-    if x < vmin[w, s]:
-        vmin[w, s] = x
-    if x > vmax[w, s]:
-        vmax[w, s] = x
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def run_chunk(first_draw, n_draws, block, seed,
               rates, growth_actual, anchor_shares, grdp0, hist, jump,
               ind_form, ind_lower, ind_upper,
@@ -129,14 +124,14 @@ def run_chunk(first_draw, n_draws, block, seed,
               s_key, s_dim, s_channel, s_factor, s_phi, s_first,
               e_key, e_prob, e_depth, e_recovery, e_first, active,
               t_kind, t_var, t_start, t_end, t_factor, t_cmp, t_value, t_tol,
-              lo, inv_width, shift, counts, vmin, vmax,
+              lo, inv_width, shift, counts,
               block_sum, block_sumsq, block_met,
               scratch_shocks, scratch_out, work, keep):
     """Simulate draws first_draw .. first_draw + n_draws - 1 and reduce them.
 
     Series ``s`` are ``year * n_variables + variable`` followed by one per target.
     Per thread: ``counts[thread, s, bin]`` (histogram of non-NaN values, whose total
-    is their number), ``vmin``/``vmax``. Per block of ``block`` draws (in chunk order):
+    is their number). Per block of ``block`` draws (in chunk order):
     ``block_sum``/``block_sumsq`` of ``value - shift[s]`` and ``block_met`` (draws that
     meet each target). ``keep`` (draws × series) receives every value when it has
     ``n_draws`` rows (pilot or ``keep_draws``); give it 0 rows otherwise.
@@ -163,7 +158,7 @@ def run_chunk(first_draw, n_draws, block, seed,
             for t in range(n_years):
                 for v in range(n_vars):
                     accumulate(scratch_out[w, t, v], s, i, b, w, lo, inv_width, shift, counts,
-                               vmin, vmax, block_sum, block_sumsq, keep)
+                               block_sum, block_sumsq, keep)
                     s += 1
             for j in range(t_kind.shape[0]):
                 x = target_metric(scratch_out, w, t_kind[j], t_var[j], t_start[j], t_end[j],
@@ -176,5 +171,5 @@ def run_chunk(first_draw, n_draws, block, seed,
                     met = abs(x - t_value[j]) <= t_tol[j] + 1e-12
                 if met:
                     block_met[b, j] += 1
-                accumulate(x, n_path + j, i, b, w, lo, inv_width, shift, counts, vmin, vmax,
-                           block_sum, block_sumsq, keep)
+                accumulate(x, n_path + j, i, b, w, lo, inv_width, shift, counts, block_sum,
+                           block_sumsq, keep)

@@ -83,7 +83,7 @@ V_INDICATOR = 36
 N_VARIABLES = 41
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def step_saturating(x, speed, form, lower, upper):
     """One year of a bounded indicator; result clipped to [lower, upper]."""
     if form == FORM_POINTS:
@@ -103,7 +103,7 @@ def step_saturating(x, speed, form, lower, upper):
     return min(max(y, lower), upper)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def step_urban_share(u, speed, reclassified):
     """Urban share after one year: logistic drift plus administrative reclassification."""
     u = min(max(u, 1e-9), 1.0 - 1e-9)
@@ -111,7 +111,7 @@ def step_urban_share(u, speed, reclassified):
     return min(1.0 / (1.0 + math.exp(-z)) + reclassified, 1.0)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def follow_history(out, d, t, v, hist, h, jump):
     """Copy an observed value; return True while year t is still history for block h."""
     if jump[h] < 0:
@@ -123,7 +123,7 @@ def follow_history(out, d, t, v, hist, h, jump):
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def simulate_draw(d, rates, shocks, growth_actual, anchor_shares, grdp0, hist, jump,
                   ind_form, ind_lower, ind_upper, out):
     """Fill out[d] (all years, all variables) for one draw."""
@@ -244,7 +244,7 @@ def simulate_draw(d, rates, shocks, growth_actual, anchor_shares, grdp0, hist, j
                                                ind_lower[i], ind_upper[i])
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def simulate_paths(rates, shocks, growth_actual, anchor_shares, grdp0, hist, jump,
                    ind_form, ind_lower, ind_upper, out):
     """Project every draw of one scenario.

@@ -39,3 +39,18 @@ def write_plan(tmp_path: Path, edit=None) -> Path:
     path = tmp_path / "plan.toml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+START = "# ---------------------------------------------------------------- uncertainty"
+END = "# ---------------------------------------------------------------- targets"
+
+
+def plan_with_uncertainty(tmp_path, block: str, name="plan.toml"):
+    """The Lai Châu plan with its [uncertainty] section replaced by ``block``."""
+    text = LAI_CHAU.read_text(encoding="utf-8")
+    text = text.replace('inputs = "../inputs/lai_chau"',
+                        f'inputs = "{(ROOT / "inputs" / "lai_chau").as_posix()}"')
+    a, b = text.index(START), text.index(END)
+    path = tmp_path / name
+    path.write_text(text[:a] + block + "\n" + text[b:], encoding="utf-8")
+    return path

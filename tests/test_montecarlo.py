@@ -8,22 +8,7 @@ import pytest
 from scipy import stats
 
 import quyhoach
-from conftest import LAI_CHAU, ROOT
-
-START = "# ---------------------------------------------------------------- uncertainty"
-END = "# ---------------------------------------------------------------- targets"
-
-
-def plan_with_uncertainty(tmp_path, block: str, name="plan.toml"):
-    """The Lai Châu plan with its [uncertainty] section replaced by ``block``."""
-    text = LAI_CHAU.read_text(encoding="utf-8")
-    text = text.replace('inputs = "../inputs/lai_chau"',
-                        f'inputs = "{(ROOT / "inputs" / "lai_chau").as_posix()}"')
-    a, b = text.index(START), text.index(END)
-    path = tmp_path / name
-    path.write_text(text[:a] + block + "\n" + text[b:], encoding="utf-8")
-    return path
-
+from conftest import LAI_CHAU, plan_with_uncertainty
 
 ZERO = """
 [uncertainty.parameters]

@@ -22,7 +22,7 @@ from .errors import PlanError, Problems
 from .kernels import montecarlo as mk
 from .kernels import projection as k
 from .kernels import rng
-from .uncertainty import stream_key
+from .uncertainty import DISTRIBUTIONS, stream_key
 from .variables import INDICATORS, SECTORS, VARIABLES
 
 BLOCK = 256  # draws per block: fixes the summation order, so never change it lightly
@@ -80,10 +80,7 @@ def uncertainty_arrays(plan, scenario, baseline) -> dict:
                          "not model this indicator; remove the entry or model the indicator")
             continue
         channel, scale = cs
-        args = [d.args.get(n, 0.0) for n in
-                {"normal": ("mean", "sd"), "truncnormal": ("sd", "min", "max"),
-                 "lognormal": ("sigma",), "uniform": ("min", "max"),
-                 "triangular": ("min", "mode", "max"), "pert": ("min", "mode", "max")}[d.dist]]
+        args = [d.args[n] for n in DISTRIBUTIONS[d.dist]]  # kernel order = declared order
         args = (args + [0.0, 0.0])[:3]
         p["key"].append(stream_key(f"parameter:{d.path}"))
         p["dist"].append(DIST_CODES[d.dist])

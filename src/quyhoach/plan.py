@@ -278,10 +278,9 @@ def _parse(doc: dict, path: Path, problems: Problems, sha: str) -> Plan:
     first, final = base, horizon
 
     shared = doc.get("uncertainty", {})
-    shared_uncertainty = parse_uncertainty(shared, "uncertainty", problems)
-    scenarios = _parse_scenarios(doc.get("scenarios"), first, final, problems)
-    scenarios = [_with_uncertainty(s, shared, shared_uncertainty, problems)
-                 for s in scenarios]
+    shared = (shared if isinstance(shared, dict) else {},
+              parse_uncertainty(shared, "uncertainty", problems))
+    scenarios = _parse_scenarios(doc.get("scenarios"), first, final, shared, problems)
     targets = _parse_targets(doc.get("targets", []), first, final, problems)
     untracked = _parse_untracked(doc.get("untracked_targets", []), problems)
     assumed = _parse_assumed(doc.get("assumed_data", []), first, last, problems)
@@ -350,7 +349,7 @@ def _resolve_inheritance(tables: dict, problems: Problems) -> dict[str, dict]:
     return resolved
 
 
-def _parse_scenarios(tables, first, final, problems) -> list[Scenario]:
+def _parse_scenarios(tables, first, final, shared, problems) -> list[Scenario]:
     if not isinstance(tables, dict) or not tables:
         problems.add("scenarios", "no scenarios; add at least [scenarios.base]")
         return []
@@ -378,7 +377,7 @@ def _parse_scenarios(tables, first, final, problems) -> list[Scenario]:
             elif isinstance(spec, dict):
                 _check_keys(spec, INDICATOR_KEYS, f"{where}.indicators.{ind}", problems)
     merged = _resolve_inheritance(tables, problems)
-    return [_build_scenario(name, t, tables[name], first, final, problems)
+    return [_build_scenario(name, t, tables[name], first, final, shared, problems)
             for name, t in merged.items()]
 
 
@@ -389,7 +388,7 @@ def _owner_problems(own: dict, section: str, key: str | None, problems):
     return problems if written else Problems("inherited")
 
 
-def _build_scenario(name, t, own, first, final, problems) -> Scenario:
+def _build_scenario(name, t, own, first, final, shared, problems) -> Scenario:
     where = f"scenarios.{name}"
     values = {}
     for p in PARAMETERS:
@@ -465,7 +464,11 @@ def _build_scenario(name, t, own, first, final, problems) -> Scenario:
             fx_ref = (year, float(level))
     for v in values.values():
         v.flags.writeable = False
-    own = t.get("uncertainty")
+    uncertainty = shared[1]
+    if isinstance(t.get("uncertainty"), dict) and t["uncertainty"]:
+        sink = problems if isinstance(own.get("uncertainty"), dict) else Problems("inherited")
+        uncertainty = parse_uncertainty(merge_uncertainty(shared[0], t["uncertainty"]),
+                                        f"{where}.uncertainty", sink)
     return Scenario(
         name=name,
         label_vi=str(t.get("label_vi", name)),
@@ -475,21 +478,8 @@ def _build_scenario(name, t, own, first, final, problems) -> Scenario:
         reclassification=tuple(sorted(reclass)),
         indicators=MappingProxyType(indicators),
         fx_reference=fx_ref,
-        uncertainty=own if isinstance(own, dict) else Uncertainty(),
+        uncertainty=uncertainty,
     )
-
-
-def _with_uncertainty(scenario: Scenario, shared: dict, shared_parsed: Uncertainty,
-                      problems) -> Scenario:
-    """Attach the plan's uncertainty, merged with the scenario's own entries if any."""
-    from dataclasses import replace
-
-    own = scenario.uncertainty
-    if isinstance(own, dict) and own:
-        merged = merge_uncertainty(shared if isinstance(shared, dict) else {}, own)
-        return replace(scenario, uncertainty=parse_uncertainty(
-            merged, f"scenarios.{scenario.name}.uncertainty", problems))
-    return replace(scenario, uncertainty=shared_parsed)
 
 
 def _check_values(arr, unit, lower, upper, percent, where, problems) -> None:

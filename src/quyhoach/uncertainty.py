@@ -190,6 +190,11 @@ def _check_distribution(dist, a, w, problems) -> None:
         problems.add(w, f"expected min <= mode <= max with min < max, found "
                         f"{a['min']:g}, {a['mode']:g}, {a['max']:g}; these are offsets from "
                         "the scenario's value (e.g. min = -2, mode = 0, max = 1.5)")
+    elif dist in ("uniform", "triangular", "pert") and not a["min"] <= 0.0 <= a["max"]:
+        problems.add(w, f"the range {a['min']:g} to {a['max']:g} leaves out 0, the scenario's "
+                        "own value: these are offsets from it (for 'growth 9-11 %, most likely "
+                        "9.5' write min = -0.5, mode = 0, max = 1.5); to shift the central "
+                        "value, change the scenario instead")
 
 
 def _shocks(table, where, problems):

@@ -1,0 +1,132 @@
+"""Every uncertainty-spec error rule gives a message naming the key and the fix."""
+
+import pytest
+
+import quyhoach
+from conftest import plan_with_uncertainty
+
+
+def problems_of(tmp_path, block):
+    with pytest.raises(quyhoach.PlanError) as exc:
+        quyhoach.load_plan(plan_with_uncertainty(tmp_path, block))
+    return [str(p) for p in exc.value.problems]
+
+
+def only(problems, *fragments):
+    hits = [p for p in problems if all(f in p for f in fragments)]
+    assert hits, f"no problem with {fragments}; got:\n" + "\n".join(problems)
+    return hits[0]
+
+
+@pytest.mark.parametrize("block, fragments", [
+    ('[uncertainty]\nparameter = {}', ("uncertainty: unknown key 'parameter'",
+                                       "did you mean 'parameters'?")),
+    ('[uncertainty.parameters]\n"growth.servics" = { dist = "normal", sd = 1.0 }',
+     ('"growth.servics"', "cannot carry uncertainty", "did you mean 'growth.services'?")),
+    ('[uncertainty.parameters]\n"growth.services" = 1.0',
+     ('"growth.services"', 'expected a table like { dist = "normal", sd = 1.0 }')),
+    ('[uncertainty.parameters]\n"growth.services" = { dist = "gauss", sd = 1.0 }',
+     ('"growth.services".dist', "unknown distribution 'gauss'")),
+    ('[uncertainty.parameters]\n"growth.services" = { dist = "normal", sigma = 1.0 }',
+     ("unknown key 'sigma' for a normal distribution", "expected mean, sd")),
+    ('[uncertainty.parameters]\n"growth.services" = { dist = "uniform", min = -1.0 }',
+     ('"growth.services".max', "expected a number, found None")),
+    ('[uncertainty.parameters]\n"growth.services" = { dist = "normal", sd = -1.0 }',
+     ('"growth.services".sd', "-1 is negative")),
+    ('[uncertainty.parameters]\n"investment.icor" = { dist = "lognormal", sigma = -0.1 }',
+     ('"investment.icor".sigma', "is negative")),
+    ('[uncertainty.parameters]\n"growth.services" = { dist = "uniform", min = 1.0, max = -1.0 }',
+     ("expected min < max, found min=1, max=-1",)),
+    ('[uncertainty.parameters]\n"growth.services" = { dist = "pert", min = 9.0, mode = 9.5, max = 11.0 }',
+     ("leaves out 0, the scenario's own value", "min = -0.5, mode = 0, max = 1.5")),
+    ('[uncertainty.parameters]\n"growth.services" = { dist = "pert", min = 1.0, mode = 0.5, max = 2.0 }',
+     ("expected min <= mode <= max", "offsets from the scenario's value")),
+    ('[uncertainty.parameters]\n"growth.services" = { dist = "triangular", min = 0.0, mode = -1.0, max = 1.0 }',
+     ("expected min <= mode <= max",)),
+    ('[uncertainty.parameters]\n"growth.services" = { dist = "truncnormal", sd = 1.0, min = 0.5, max = 2.0 }',
+     ("must contain 0 (the assumed value)",)),
+    ('[uncertainty.parameters]\n"growth.services" = { dist = "truncnormal", sd = 10.0, min = -0.1, max = 0.1 }',
+     ("too narrow for sd; use uniform",)),
+    ('[uncertainty.shocks.grwth]\nsd = 1.0', ("unknown shock group 'grwth'",
+                                               "did you mean 'growth'?")),
+    ('[uncertainty.shocks.growth]\nsd = 1.0\npersistence = 0.3',
+     ("shocks.growth.sd", "expected one sd per sector")),
+    ('[uncertainty.shocks.growth]\nsd = { servics = 1.0 }',
+     ("shocks.growth.sd", "unknown sector 'servics'", "did you mean 'services'?")),
+    ('[uncertainty.shocks.growth]\nsd = { services = 1.0 }\npersistence = 1.0',
+     ("shocks.growth.persistence", "expected a number in (-1, 1)", "explode")),
+    ('[uncertainty.shocks.growth]\nsd = { services = 1.0 }\ncorrelation = [[1.0, 0.5], [0.5, 1.0]]',
+     ("shocks.growth.correlation", "expected a 4x4 matrix", "found shape (2, 2)")),
+    ('[uncertainty.shocks.growth]\nsd = { services = 1.0 }\n'
+     'correlation = [[1, 0.5, 0, 0], [0.4, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]',
+     ("not symmetric: row 1, column 2 is 0.5 but row 2, column 1 is 0.4",)),
+    ('[uncertainty.shocks.growth]\nsd = { services = 1.0 }\n'
+     'correlation = [[1, 0.9, 0.9, -0.9], [0.9, 1, 0.9, 0.9], [0.9, 0.9, 1, 0.9], [-0.9, 0.9, 0.9, 1]]',
+     ("not positive definite (smallest eigenvalue", "lower the largest ones")),
+    ('[uncertainty.shocks.growth]\nsd = { services = 1.0 }\n'
+     'correlation = [[2, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]',
+     ("expected 1 on the diagonal",)),
+    ('[uncertainty.shocks.growth]\nsd = { services = 1.0 }\ncorrelation = "strong"',
+     ("expected a 4x4 matrix",)),
+    ('[uncertainty.shocks.growth]\nsd = { services = -1.0 }', ("a standard deviation must be >= 0",)),
+    ('[uncertainty.shocks."tourism.visitor_growth"]\nsd = "big"',
+     ('"tourism.visitor_growth".sd', "expected a number")),
+    ('[uncertainty.shocks."tourism.visitor_growth"]\nsd = 5.0\npersistance = 0.2',
+     ("unknown key 'persistance'", "did you mean 'persistence'?")),
+    ('[[uncertainty.disruptions]]\nname = "x"\nprobability = 3.0\ndepth = { services = -5.0 }',
+     ("disruptions[0].probability", "not a probability; write 0.05")),
+    ('[[uncertainty.disruptions]]\nname = "x"\nprobability = 0.1\ndepth = { services = 5.0 }',
+     ("disruptions[0].depth.services", "expected a negative number")),
+    ('[[uncertainty.disruptions]]\nname = "x"\nprobability = 0.1\ndepth = { servics = -5.0 }',
+     ("unknown key 'servics'", "did you mean 'services'?")),
+    ('[[uncertainty.disruptions]]\nname = "x"\nprobability = 0.1\ndepth = {}',
+     ("disruptions[0].depth", "expected points of growth lost")),
+    ('[[uncertainty.disruptions]]\nname = "x"\nprobability = 0.1\ndepth = { services = -5.0 }\n'
+     'recovery_years = -1', ("recovery_years", "expected a whole number >= 0")),
+    ('[[uncertainty.disruptions]]\nname = "x"\nprobabilty = 0.1\ndepth = { services = -5.0 }',
+     ("unknown key 'probabilty'", "did you mean 'probability'?")),
+    ('[uncertainty.disruptions]\nname = "x"', ("expected [[uncertainty.disruptions]] entries",)),
+])
+def test_uncertainty_error_messages(tmp_path, block, fragments):
+    only(problems_of(tmp_path, block), *fragments)
+
+
+def test_scenario_override_is_checked_where_written(tmp_path):
+    path = plan_with_uncertainty(tmp_path, "")
+    text = path.read_text(encoding="utf-8").replace(
+        "[scenarios.low]\ninherits", '[scenarios.low.uncertainty.parameters]\n'
+        '"growth.services" = { dist = "normal", sd = -2.0 }\n\n[scenarios.low]\ninherits', 1)
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(quyhoach.PlanError) as exc:
+        quyhoach.load_plan(path)
+    problems = [str(p) for p in exc.value.problems]
+    assert len(problems) == 1
+    only(problems, 'scenarios.low.uncertainty.parameters."growth.services".sd', "is negative")
+
+
+def test_uncertainty_on_an_indicator_the_scenario_does_not_model(tmp_path):
+    path = plan_with_uncertainty(
+        tmp_path, '[uncertainty.parameters]\n"indicators.poverty_rate.speed" = '
+        '{ dist = "normal", sd = 1.0 }')
+    text = path.read_text(encoding="utf-8")
+    a = text.index("[scenarios.base.indicators.poverty_rate]")
+    b = text.index("[scenarios.base.indicators.forest_cover]")
+    text = text[:a] + text[b:]
+    text = text.replace("indicators.poverty_rate.speed = -10.0\n", "")
+    text = text.replace("indicators.poverty_rate.speed = -20.0\n", "")
+    a = text.index("[[targets]]\nid = \"poverty_reduction_2021_2030\"")
+    b = text.index("[[targets]]\nid = \"ntm_2025\"")
+    path.write_text(text[:a] + text[b:], encoding="utf-8")
+    with pytest.raises(quyhoach.PlanError) as exc:
+        quyhoach.simulate(path, scenarios=["base"], draws=10, seed=1)
+    only([str(p) for p in exc.value.problems],
+         'uncertainty.parameters."indicators.poverty_rate.speed"', "does not model this indicator")
+
+
+def test_monte_carlo_needs_a_seed_and_enough_draws():
+    from conftest import LAI_CHAU
+
+    with pytest.raises(ValueError, match="needs a seed"):
+        quyhoach.simulate(LAI_CHAU, draws=100)
+    with pytest.raises(ValueError, match="at least 2"):
+        quyhoach.simulate(LAI_CHAU, draws=1, seed=1)

@@ -49,6 +49,23 @@ def _parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="validate a plan file and its inputs")
     check.add_argument("plan")
+
+    batch = sub.add_parser("batch", help="run many plans × scenarios into one resumable "
+                                         "Parquet dataset")
+    batch.add_argument("plans", nargs="+", metavar="PLAN_OR_DIR",
+                       help="plan files, or directories of *.toml plan files")
+    batch.add_argument("--out", required=True, help="dataset directory (resumed if present)")
+    batch.add_argument("--draws", type=int, default=10_000, metavar="N",
+                       help="Monte Carlo draws per task (default 10000; 0 = central paths)")
+    batch.add_argument("--seed", type=int, default=20210604, metavar="S")
+    batch.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="local worker processes (default: one per core)")
+    batch.add_argument("--keep-draws", action="store_true", help="also write every draw")
+    batch.add_argument("--force", action="store_true",
+                       help="replace an existing dataset made with another configuration")
+    batch.add_argument("--engine", choices=("local", "dask"), default="local")
+    batch.add_argument("--scheduler", metavar="ADDRESS",
+                       help="dask.distributed scheduler, e.g. tcp://10.0.0.5:8786")
     return p
 
 
@@ -60,6 +77,8 @@ def main(argv=None) -> int:
     try:
         if args.command == "check":
             return _check(args)
+        if args.command == "batch":
+            return _batch(args)
         return _run(args)
     except QuyhoachError as exc:
         print(f"quyhoach: error: {exc}", file=sys.stderr)
@@ -77,6 +96,19 @@ def _check(args) -> int:
           f"({', '.join(res.scenarios)}), {len(res.plan.targets)} targets, "
           f"{res.plan.base_year}-{res.plan.horizon}")
     return 0
+
+
+def _batch(args) -> int:
+    from .batch import run_batch
+    from .errors import ResultsError
+
+    if args.draws < 0 or args.draws == 1:
+        raise ResultsError(f"--draws {args.draws}: give 0 (central paths only) or at least 2")
+    summary = run_batch(args.plans, args.out, draws=args.draws, seed=args.seed,
+                        workers=args.workers, keep_draws=args.keep_draws, force=args.force,
+                        engine=args.engine, scheduler=args.scheduler, progress=True)
+    print(summary.describe())
+    return 0 if summary.ok else 1
 
 
 def _run(args) -> int:

@@ -139,13 +139,64 @@ class StoredResults:
     manifest: dict
 
 
-def read_results(directory) -> StoredResults:
-    """Read a results directory written by ``Results.to_parquet`` or ``quyhoach run``."""
+def _as_list(value):
+    return [value] if isinstance(value, (str, int)) else list(value)
+
+
+def read_results(directory, *, province=None, scenario=None, variable=None,
+                 years=None) -> StoredResults:
+    """Read a results directory (``quyhoach run``) or a batch dataset (``quyhoach batch``).
+
+    Filters are pushed down to pyarrow, so only matching row groups and partitions are
+    read.
+
+    Parameters
+    ----------
+    directory : str or pathlib.Path
+    province, scenario : str or list of str, optional
+    variable : str or list of str, optional
+        Filters ``paths`` and ``bands`` on ``variable`` and ``feasibility`` on
+        ``indicator``.
+    years : int, list of int or (first, last) tuple, optional
+        Filters ``paths`` and ``bands``.
+
+    Returns
+    -------
+    StoredResults
+        ``paths``, ``feasibility``, ``bands`` (empty when the run had no draws) and
+        ``manifest``.
+    """
+    import pyarrow.dataset as ds
+
     d = Path(directory)
-    missing = [f for f in ("manifest.json", *(f"{t}.parquet" for t in TABLES))
-               if not (d / f).is_file()]
-    if missing:
-        raise ResultsError(f"{d} is not a quyhoach results directory: missing "
-                           f"{', '.join(missing)}")
+    if not (d / "manifest.json").is_file():
+        raise ResultsError(f"{d} is not a quyhoach results directory: missing manifest.json")
     meta = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
-    return StoredResults(*(pd.read_parquet(d / f"{t}.parquet") for t in TABLES), meta)
+    batch = "tasks" in meta
+    frames = {}
+    for name in TABLES:
+        source = d / name if batch else d / f"{name}.parquet"
+        if not source.exists():
+            if not batch:
+                raise ResultsError(f"{d} is not a quyhoach results directory: missing "
+                                   f"{name}.parquet")
+            frames[name] = pd.DataFrame()
+            continue
+        partitioning = ds.HivePartitioning.discover(infer_dictionary=True) if batch else None
+        data = ds.dataset(source, format="parquet", partitioning=partitioning)
+        names = set(data.schema.names)
+        conditions = []
+        for column, value in (("province", province), ("scenario", scenario),
+                              ("variable" if name != "feasibility" else "indicator", variable)):
+            if value is not None and column in names:
+                conditions.append(ds.field(column).isin(_as_list(value)))
+        if years is not None and "year" in names:
+            if isinstance(years, tuple):
+                conditions.append((ds.field("year") >= years[0]) & (ds.field("year") <= years[1]))
+            else:
+                conditions.append(ds.field("year").isin(_as_list(years)))
+        flt = None
+        for c in conditions:
+            flt = c if flt is None else flt & c
+        frames[name] = data.to_table(filter=flt).to_pandas()
+    return StoredResults(frames["paths"], frames["feasibility"], frames["bands"], meta)

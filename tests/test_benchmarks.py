@@ -11,3 +11,10 @@ def test_benchmark_smoke_run():
                            "--smoke"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "## Projection kernel" in proc.stdout and "## Whole Monte Carlo" in proc.stdout
+
+
+def test_batch_benchmark_smoke_run():
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_batch.py"),
+                           "--smoke"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "resume (all done)" in proc.stdout and "speed-up" in proc.stdout

@@ -327,9 +327,15 @@ def _execute(todo, out, draws, seed, keep_draws, workers, engine, scheduler):
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     n = workers or os.cpu_count() or 1
-    if n == 1:
-        for t in todo:
-            yield t, run_task(t, str(out), draws, seed, keep_draws)
+    if n == 1:  # one worker: this process, one thread (as each pool worker)
+        import numba
+
+        before = numba.get_num_threads()
+        try:
+            for t in todo:
+                yield t, run_task(t, str(out), draws, seed, keep_draws, 1)
+        finally:
+            numba.set_num_threads(before)
         return
     import multiprocessing
 

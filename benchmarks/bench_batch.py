@@ -45,7 +45,9 @@ print(int(re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read()).group
 
 def make_plans(folder: Path, n: int) -> Path:
     text = PLAN.read_text(encoding="utf-8").replace(
-        'inputs = "../inputs/lai_chau"', f'inputs = "{INPUTS.as_posix()}"')
+        'inputs = "../inputs/lai_chau"', f'inputs = "{INPUTS.as_posix()}"').replace(
+        'model = "../models/lai_chau.toml"',
+        f'model = "{(HERE.parent / "models" / "lai_chau.toml").as_posix()}"')
     for i in range(n):
         (folder / f"province_{i}.toml").write_text(
             text.replace('province = "lai_chau"', f'province = "copy_{i}"'), encoding="utf-8")

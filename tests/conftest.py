@@ -24,6 +24,14 @@ def lai_chau_results():
     return quyhoach.simulate(LAI_CHAU)
 
 
+def localise(plan_text: str) -> str:
+    """The Lai Châu plan's relative paths (inputs, model) made absolute, for copies."""
+    return plan_text.replace(
+        'inputs = "../inputs/lai_chau"', f'inputs = "{(ROOT / "inputs" / "lai_chau").as_posix()}"'
+    ).replace('model = "../models/lai_chau.toml"',
+              f'model = "{(ROOT / "models" / "lai_chau.toml").as_posix()}"')
+
+
 def write_plan(tmp_path: Path, edit=None) -> Path:
     """Copy the Lai Châu plan into tmp_path (inputs pointing at the real ones), edited.
 
@@ -31,8 +39,7 @@ def write_plan(tmp_path: Path, edit=None) -> Path:
     cannot pass because its edit silently did nothing.
     """
     text = LAI_CHAU.read_text(encoding="utf-8")
-    text = text.replace('inputs = "../inputs/lai_chau"',
-                        f'inputs = "{(ROOT / "inputs" / "lai_chau").as_posix()}"')
+    text = localise(text)
     for old, new in edit or []:
         assert old in text, f"test edit target not found: {old!r}"
         text = text.replace(old, new, 1)
@@ -46,10 +53,10 @@ END = "# ---------------------------------------------------------------- target
 
 
 def plan_with_uncertainty(tmp_path, block: str, name="plan.toml"):
-    """The Lai Châu plan with its [uncertainty] section replaced by ``block``."""
+    """The Lai Châu plan with ``block`` as its only uncertainty (no calibrated model)."""
     text = LAI_CHAU.read_text(encoding="utf-8")
-    text = text.replace('inputs = "../inputs/lai_chau"',
-                        f'inputs = "{(ROOT / "inputs" / "lai_chau").as_posix()}"')
+    text = localise(text)
+    text = "\n".join(line for line in text.splitlines() if not line.startswith("model = "))
     a, b = text.index(START), text.index(END)
     path = tmp_path / name
     path.write_text(text[:a] + block + "\n" + text[b:], encoding="utf-8")

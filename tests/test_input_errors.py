@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PLAN = ROOT / "scenarios" / "lai_chau.toml"
 HISTORY = ROOT / "inputs" / "lai_chau" / "history.csv"
 INPUTS_LINE = 'inputs = "../inputs/lai_chau"'
+MODEL_LINE = 'model = "../models/lai_chau.toml"'
 COLUMNS = ("indicator", "year", "value", "unit", "status", "source", "note")
 SCENARIOS = ("base", "low", "high", "recent_trend")
 
@@ -66,6 +67,7 @@ def write_plan(tmp_path: Path, inputs_dir: Path) -> Path:
     text = PLAN.read_text(encoding="utf-8")
     assert text.count(INPUTS_LINE) == 1, "the plan's inputs line changed; update the tests"
     path = tmp_path / "plan.toml"
+    text = text.replace(MODEL_LINE, f'model = "{(ROOT / "models" / "lai_chau.toml").as_posix()}"')
     path.write_text(text.replace(INPUTS_LINE, f'inputs = "{inputs_dir.as_posix()}"'),
                     encoding="utf-8")
     return path

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PLAN = ROOT / "scenarios" / "lai_chau.toml"
 INPUTS = ROOT / "inputs" / "lai_chau"
 INPUTS_LINE = 'inputs = "../inputs/lai_chau"'
+MODEL_LINE = 'model = "../models/lai_chau.toml"'
 SCENARIOS = ("base", "low", "high", "recent_trend")
 
 
@@ -28,7 +29,8 @@ def plan_text() -> str:
     """The real plan, its inputs line pointing at the real inputs by absolute path."""
     text = PLAN.read_text(encoding="utf-8")
     assert text.count(INPUTS_LINE) == 1, "the plan's inputs line changed; update the tests"
-    return text.replace(INPUTS_LINE, f'inputs = "{INPUTS.as_posix()}"')
+    return text.replace(INPUTS_LINE, f'inputs = "{INPUTS.as_posix()}"').replace(
+        MODEL_LINE, f'model = "{(INPUTS.parents[1] / "models" / "lai_chau.toml").as_posix()}"')
 
 
 def edit(text: str, old: str, new: str, count: int = 1) -> str:
@@ -237,7 +239,7 @@ def test_section_that_is_not_a_table(tmp_path):
 
 
 def test_indicators_that_is_not_a_table(tmp_path):
-    text = edit(plan_text(), "indicators.poverty_rate.speed = -10.0\n"
+    text = edit(plan_text(), "indicators.poverty_rate.speed = -0.1054   # ln(0.90)\n"
                 "indicators.forest_cover.speed = 0.5\n"
                 "indicators.ntm_communes_share.speed = 3.0\n", 'indicators = "as base"\n')
     err, path = plan_error(tmp_path, text)
@@ -406,8 +408,8 @@ def test_unknown_key_in_indicator(tmp_path):
 
 
 def test_indicator_that_is_not_a_table(tmp_path):
-    text = edit(plan_text(), "indicators.poverty_rate.speed = -10.0",
-                "indicators.poverty_rate = -10.0")
+    text = edit(plan_text(), "indicators.poverty_rate.speed = -0.1054",
+                "indicators.poverty_rate = -0.1054")
     err, path = plan_error(tmp_path, text)
     check(err, path, "scenarios.low.indicators.poverty_rate",
           "expected a table with form, speed, lower, upper")
@@ -416,10 +418,20 @@ def test_indicator_that_is_not_a_table(tmp_path):
 
 def test_bad_indicator_form(tmp_path):
     text = edit_block(plan_text(), "[scenarios.base.indicators.poverty_rate]",
-                      'form = "gap_closing"', 'form = "gap_clsing"')
+                      'form = "logistic"', 'form = "logistc"')
     err, path = plan_error(tmp_path, text)
     check(err, path, "scenarios.base.indicators.poverty_rate.form",
-          "unknown form 'gap_clsing'", "did you mean 'gap_closing'?")
+          "unknown form 'logistc'", "did you mean 'logistic'?")
+
+
+def test_form_differs_from_the_calibrated_model(tmp_path):
+    text = edit_block(plan_text(), "[scenarios.base.indicators.poverty_rate]",
+                      'form = "logistic"', 'form = "gap_closing"')
+    text = edit(text, "speed = -0.1625", "speed = -15.0")
+    err, path = plan_error(tmp_path, text)
+    check(err, path, "scenarios.base.indicators.poverty_rate.form",
+          "'gap_closing', but lai_chau.toml estimates this speed for form 'logistic'",
+          'use form = "logistic"')
 
 
 def test_indicator_form_missing(tmp_path):

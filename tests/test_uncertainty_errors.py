@@ -112,8 +112,8 @@ def test_uncertainty_on_an_indicator_the_scenario_does_not_model(tmp_path):
     a = text.index("[scenarios.base.indicators.poverty_rate]")
     b = text.index("[scenarios.base.indicators.forest_cover]")
     text = text[:a] + text[b:]
-    text = text.replace("indicators.poverty_rate.speed = -10.0\n", "")
-    text = text.replace("indicators.poverty_rate.speed = -20.0\n", "")
+    text = text.replace("indicators.poverty_rate.speed = -0.1054   # ln(0.90)\n", "")
+    text = text.replace("indicators.poverty_rate.speed = -0.2231   # ln(0.80)\n", "")
     a = text.index("[[targets]]\nid = \"poverty_reduction_2021_2030\"")
     b = text.index("[[targets]]\nid = \"ntm_2025\"")
     path.write_text(text[:a] + text[b:], encoding="utf-8")

@@ -50,6 +50,15 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate a plan file and its inputs")
     check.add_argument("plan")
 
+    cal = sub.add_parser("calibrate", help="estimate a province's uncertainty from history "
+                                           "and write models/<province>.toml")
+    cal.add_argument("province", help="province key, e.g. lai_chau (reads inputs/<province>/)")
+    cal.add_argument("--inputs", help="the province's input folder (default inputs/PROVINCE)")
+    cal.add_argument("--gso", default="inputs/gso", help="GSO yearbook tables")
+    cal.add_argument("--all-provinces", default="inputs/all_provinces")
+    cal.add_argument("--out", help="model file (default models/PROVINCE.toml)")
+    cal.add_argument("--force", action="store_true", help="replace an existing model file")
+
     batch = sub.add_parser("batch", help="run many plans × scenarios into one resumable "
                                          "Parquet dataset")
     batch.add_argument("plans", nargs="+", metavar="PLAN_OR_DIR",
@@ -79,6 +88,8 @@ def main(argv=None) -> int:
             return _check(args)
         if args.command == "batch":
             return _batch(args)
+        if args.command == "calibrate":
+            return _calibrate(args)
         return _run(args)
     except QuyhoachError as exc:
         print(f"quyhoach: error: {exc}", file=sys.stderr)
@@ -95,6 +106,29 @@ def _check(args) -> int:
     print(f"{args.plan}: OK — {len(res.scenarios)} scenarios "
           f"({', '.join(res.scenarios)}), {len(res.plan.targets)} targets, "
           f"{res.plan.base_year}-{res.plan.horizon}")
+    return 0
+
+
+def _calibrate(args) -> int:
+    import time
+
+    from .calibrate import calibrate, write_model
+
+    out = Path(args.out or Path("models") / f"{args.province}.toml")
+    if out.exists() and not args.force:
+        from .errors import ResultsError
+
+        raise ResultsError(f"{out} already exists; pass --force to replace it (then review "
+                           "the diff like code)")
+    start = time.perf_counter()
+    doc = calibrate(args.province, inputs_dir=args.inputs, gso_dir=args.gso,
+                    all_dir=args.all_provinces, models_dir=out.parent)
+    write_model(doc, out, overwrite=args.force)
+    print(f"{out}: {len(doc['estimates'])} estimates in {time.perf_counter() - start:.1f} s")
+    for name, e in doc["estimates"].items():
+        flags = f"  [{'; '.join(e['flags'])}]" if e["flags"] else ""
+        print(f"  {name}: {e['value']:.4g} ± {e['se']:.2g} ({e['unit']}; n = {e['n']}, "
+              f"{e['window']}){flags}")
     return 0
 
 

@@ -71,7 +71,7 @@ TARGET_KINDS = {"level", "average_growth", "share", "change_per_year", "cumulati
 COMPARISONS = {">=", "<=", "about"}
 TOP_KEYS = {"plan", "scenarios", "targets", "untracked_targets", "assumed_data", "uncertainty"}
 PLAN_KEYS = {"province", "name_vi", "name_en", "inputs", "base_year", "last_actual_year",
-             "horizon"}
+             "horizon", "model"}
 TARGET_KEYS = {"id", "indicator", "kind", "year", "period", "comparison", "value",
                "tolerance", "label_vi", "label_en", "source", "note"}
 UNTRACKED_KEYS = {"label_vi", "label_en", "target", "source", "reason"}
@@ -116,6 +116,17 @@ class Scenario:
     indicators: MappingProxyType
     fx_reference: tuple | None
     uncertainty: Uncertainty = Uncertainty()
+
+
+@dataclass(frozen=True)
+class Model:
+    """A calibrated model file a plan refers to (``models/<province>.toml``)."""
+
+    path: Path
+    sha256: str
+    uncertainty: dict
+    forms: dict
+    calibrated: tuple  # uncertainty entries taken from the model (not overridden)
 
 
 @dataclass(frozen=True)
@@ -175,6 +186,7 @@ class Plan:
     untracked_targets: tuple[UntrackedTarget, ...]
     assumed_data: tuple[AssumedFigure, ...]
     sha256: str
+    model: Model | None = None
 
     @property
     def years(self) -> np.ndarray:
@@ -278,9 +290,14 @@ def _parse(doc: dict, path: Path, problems: Problems, sha: str) -> Plan:
     first, final = base, horizon
 
     shared = doc.get("uncertainty", {})
-    shared = (shared if isinstance(shared, dict) else {},
-              parse_uncertainty(shared, "uncertainty", problems))
+    shared = shared if isinstance(shared, dict) else {}
+    model = _load_model(head.get("model"), path, shared, problems)
+    if model is not None:
+        shared = merge_uncertainty(model.uncertainty, shared)
+    shared = (shared, parse_uncertainty(shared, "uncertainty", problems))
     scenarios = _parse_scenarios(doc.get("scenarios"), first, final, shared, problems)
+    if model is not None:
+        _check_model_forms(model, scenarios, problems)
     targets = _parse_targets(doc.get("targets", []), first, final, problems)
     untracked = _parse_untracked(doc.get("untracked_targets", []), problems)
     assumed = _parse_assumed(doc.get("assumed_data", []), first, last, problems)
@@ -298,7 +315,55 @@ def _parse(doc: dict, path: Path, problems: Problems, sha: str) -> Plan:
         untracked_targets=tuple(untracked),
         assumed_data=tuple(assumed),
         sha256=sha,
+        model=model,
     )
+
+
+def _load_model(ref, plan_path: Path, plan_uncertainty: dict, problems) -> Model | None:
+    """Read the calibrated model a plan refers to; its entries the plan does not override."""
+    if ref is None:
+        return None
+    if not isinstance(ref, str):
+        problems.add("plan.model", f"expected the path of a model file, found {ref!r}")
+        return None
+    path = (plan_path.parent / ref).resolve()
+    if not path.is_file():
+        problems.add("plan.model", f"{ref} not found (looked at {path}); run `quyhoach "
+                     "calibrate PROVINCE` to write it, or remove the key")
+        return None
+    raw = path.read_bytes()
+    try:
+        doc = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        problems.add("plan.model", f"{ref} is not valid TOML ({exc}); re-run quyhoach calibrate")
+        return None
+    unc = doc.get("uncertainty")
+    if not isinstance(unc, dict):
+        problems.add("plan.model", f"{ref} has no [uncertainty] table; re-run quyhoach calibrate")
+        return None
+    own = {(kind, name) for kind in ("parameters", "shocks")
+           for name in (plan_uncertainty.get(kind) or {})}
+    calibrated = tuple(f"{kind}.{name}" for kind in ("parameters", "shocks")
+                       for name in (unc.get(kind) or {}) if (kind, name) not in own)
+    return Model(path, hashlib.sha256(raw).hexdigest(), unc,
+                 dict(doc.get("model", {}).get("forms", {})), calibrated)
+
+
+def _check_model_forms(model: Model, scenarios, problems) -> None:
+    """A calibrated indicator speed only means something in the form it was estimated for."""
+    for entry in model.calibrated:
+        path = entry.removeprefix("parameters.")
+        form = model.forms.get(path)
+        if form is None or not path.startswith("indicators."):
+            continue
+        name = path.split(".")[1]
+        for sc in scenarios:
+            spec = sc.indicators.get(name)
+            if spec is not None and spec.form != form:
+                problems.add(f"scenarios.{sc.name}.indicators.{name}.form",
+                             f"'{spec.form}', but {model.path.name} estimates this speed for "
+                             f"form '{form}'; use form = \"{form}\" (and a speed in its "
+                             f"units) or give [uncertainty.parameters].\"{path}\" yourself")
 
 
 def _resolve_inheritance(tables: dict, problems: Problems) -> dict[str, dict]:

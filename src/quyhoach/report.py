@@ -25,6 +25,7 @@ TEXT = {
            "bình quân cần đạt trong các năm còn lại, sau năm cuối có số liệu thực tế "
            "(theo kịch bản {scenario}).",
            "untracked": "Mục tiêu chưa mô hình hóa", "assumptions": "Giả định của mô hình",
+           "calibrated": "Độ bất định ước lượng từ số liệu lịch sử ({model})",
            "central": "Trung tâm", "median": "Trung vị", "band": "Khoảng 5-95%",
            "probability": "Xác suất đạt", "verdict": "Đánh giá", "detail": "Chi tiết kịch bản",
            "mc": "Xác suất: tỷ lệ số lần mô phỏng đạt mục tiêu ({draws} lần mô phỏng Monte "
@@ -37,6 +38,7 @@ TEXT = {
            "legend": "✓ meets the target; ✗ does not. Last column: the average needed in "
            "the years left, after the last year with actual data (scenario {scenario}).",
            "untracked": "Targets not modelled", "assumptions": "Model assumptions",
+           "calibrated": "Uncertainty estimated from history ({model})",
            "central": "Central", "median": "Median", "band": "5-95% band",
            "probability": "P(met)", "verdict": "Verdict", "detail": "Scenario detail",
            "mc": "P(met): share of Monte Carlo draws meeting the target ({draws} draws, seed "
@@ -184,6 +186,9 @@ def format_feasibility(results, lang: str = "vi", style: str = "text",
         for u in plan.untracked_targets:
             label = u.label_vi if lang == "vi" else u.label_en
             lines.append(f"  - {label} [{u.target}] — {u.reason} ({u.source})")
+    if results.draws and plan.model is not None and plan.model.calibrated:
+        lines += ["", t["calibrated"].format(model=plan.model.path.name) + ":",
+                  "  " + ", ".join(plan.model.calibrated)]
     notes = [f"{a.indicator} {a.year} = {number(a.value, lang)} {unit(a.unit, lang)}: {a.note}"
              for a in plan.assumed_data] + results.notes
     if notes:

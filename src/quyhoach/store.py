@@ -54,6 +54,9 @@ def manifest(results) -> dict:
         "random_streams": "counter-based: (seed, blake2b-64 of source name, draw index) "
                           "-> SplitMix64; blocks of 256 draws summed in block order",
         "assumptions": results.notes,
+        "model_file": str(plan.model.path) if plan.model else None,
+        "model_sha256": plan.model.sha256 if plan.model else None,
+        "calibrated_uncertainty": list(plan.model.calibrated) if plan.model else [],
         "assumed_data": [vars(a) for a in plan.assumed_data],
         "untracked_targets": [vars(u) for u in plan.untracked_targets],
         "software": {"python": platform.python_version(), "numpy": numpy.__version__,

@@ -520,10 +520,10 @@ def write_model(doc: dict, path, *, overwrite: bool = False) -> Path:
     return path
 
 
-def to_toml(doc: dict) -> str:
+def to_toml(doc: dict, header: str = "Written by `quyhoach calibrate`: estimated from "
+                                     "history, reviewed like code.") -> str:
     """A small TOML writer for model documents (tables, numbers, text, lists)."""
-    lines: list[str] = ["# Written by `quyhoach calibrate`: estimated from history, reviewed "
-                        "like code.", ""]
+    lines: list[str] = [f"# {header}", ""]
 
     def key(k):
         return k if k.replace("_", "").isalnum() else f'"{k}"'

@@ -59,6 +59,16 @@ def _parser() -> argparse.ArgumentParser:
     cal.add_argument("--out", help="model file (default models/PROVINCE.toml)")
     cal.add_argument("--force", action="store_true", help="replace an existing model file")
 
+    bt = sub.add_parser("backtest", help="fit on history up to cut-off years, forecast 1-6 "
+                                         "years, score against what happened (63 provinces)")
+    bt.add_argument("--gso", default="inputs/gso")
+    bt.add_argument("--all-provinces", default="inputs/all_provinces")
+    bt.add_argument("--provinces", help="comma-separated province keys (default: all)")
+    bt.add_argument("--out", default="results/backtest", help="Parquet output directory")
+    bt.add_argument("--scales", default="models/band_scales.toml",
+                    help="where the band factors are written (read by quyhoach calibrate)")
+    bt.add_argument("--force", action="store_true", help="replace existing outputs")
+
     batch = sub.add_parser("batch", help="run many plans × scenarios into one resumable "
                                          "Parquet dataset")
     batch.add_argument("plans", nargs="+", metavar="PLAN_OR_DIR",
@@ -90,6 +100,8 @@ def main(argv=None) -> int:
             return _batch(args)
         if args.command == "calibrate":
             return _calibrate(args)
+        if args.command == "backtest":
+            return _backtest(args)
         return _run(args)
     except QuyhoachError as exc:
         print(f"quyhoach: error: {exc}", file=sys.stderr)
@@ -129,6 +141,24 @@ def _calibrate(args) -> int:
         flags = f"  [{'; '.join(e['flags'])}]" if e["flags"] else ""
         print(f"  {name}: {e['value']:.4g} ± {e['se']:.2g} ({e['unit']}; n = {e['n']}, "
               f"{e['window']}){flags}")
+    return 0
+
+
+def _backtest(args) -> int:
+    from .backtest import format_summary, run_backtest, write_backtest
+    from .errors import ResultsError
+
+    for path in (Path(args.out), Path(args.scales)):
+        if path.exists() and not args.force:
+            raise ResultsError(f"{path} already exists; pass --force to replace it")
+    provinces = args.provinces.split(",") if args.provinces else None
+    forecasts, scores, scales, seconds = run_backtest(args.gso, args.all_provinces, provinces)
+    print(format_summary(scores))
+    write_backtest(forecasts, scores, scales, seconds, args.out, args.scales,
+                   overwrite=args.force)
+    print(f"\n{len(forecasts):,} forecasts in {seconds:.1f} s; written to {args.out}/ and "
+          f"{args.scales} (band factors: "
+          + ", ".join(f"{k} {v:.2f}" for k, v in sorted(scales.items())) + ")")
     return 0
 
 

@@ -8,7 +8,7 @@ plan can reference (``[plan] model = "../models/<province>.toml"``).
 Where a provincial series is too short, estimates are pooled: a province's slope is
 shrunk toward the all-province mean by empirical Bayes, with weight
 ``w = tau² / (tau² + se²)`` on its own estimate (``tau²``: the between-province variance
-of the slopes, by the method of moments). National GSO series stand in where no
+of the slopes, by the DerSimonian-Laird estimator). National GSO series stand in where no
 provincial series exists (sector growth and deflators, ICOR, budget buoyancy); the
 model file says so for each one.
 """
@@ -80,7 +80,10 @@ def shrink(slopes: pd.Series, ses: pd.Series):
     s, e = slopes[ok], ses[ok]
     w0 = 1.0 / e**2
     mean = float((w0 * s).sum() / w0.sum())
-    tau2 = max(float(s.var(ddof=1) - (e**2).mean()), 0.0) if len(s) > 2 else 0.0
+    # between-province variance: DerSimonian-Laird (robust to very unequal standard errors)
+    q = float((w0 * (s - mean) ** 2).sum())
+    denom = float(w0.sum() - (w0**2).sum() / w0.sum())
+    tau2 = max((q - (len(s) - 1)) / denom, 0.0) if len(s) > 2 and denom > 0 else 0.0
     weight = tau2 / (tau2 + ses**2) if tau2 > 0 else ses * 0.0
     weight = weight.where(ok, 0.0)
     shrunk = weight * slopes.where(ok, mean) + (1 - weight) * mean

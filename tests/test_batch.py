@@ -11,8 +11,8 @@ import time
 import pytest
 
 import quyhoach
-from conftest import LAI_CHAU, ROOT, write_plan
-from quyhoach.batch import Task, plan_tasks, run_batch, run_task
+from conftest import LAI_CHAU, write_plan
+from quyhoach.batch import plan_tasks, run_batch, run_task
 from quyhoach.cli import main
 
 

@@ -12,7 +12,7 @@ import pytest
 import quyhoach
 from conftest import LAI_CHAU, ROOT, write_plan
 from quyhoach import backtest as bt
-from quyhoach.calibrate import calibrate, shrink, to_toml, write_model
+from quyhoach.calibrate import calibrate, shrink, write_model
 from quyhoach.cli import main
 
 GSO, ALL = ROOT / "inputs" / "gso", ROOT / "inputs" / "all_provinces"

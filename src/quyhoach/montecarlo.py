@@ -23,7 +23,7 @@ from .kernels import montecarlo as mk
 from .kernels import projection as k
 from .kernels import rng
 from .uncertainty import DISTRIBUTIONS, stream_key
-from .variables import INDICATORS, SECTORS, VARIABLES
+from .variables import INDICATORS, SECTORS
 
 BLOCK = 256  # draws per block: fixes the summation order, so never change it lightly
 N_BINS = 256

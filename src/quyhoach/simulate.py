@@ -111,6 +111,6 @@ def simulate(plan, scenarios=None, *, draws: int = 0, seed: int | None = None,
 def _check_targets_computable(plan: Plan, scenario: str, fixed: dict, problems) -> None:
     for i, t in enumerate(plan.targets):
         if fixed.get(t.indicator, 0) < 0:
-            problems.add(f"targets[{i}] (id '{t.indicator}')".replace(t.indicator, t.id),
+            problems.add(f"targets[{i}] (id '{t.id}')",
                          f"scenario '{scenario}' does not model {t.indicator} (no input "
                          "data or no assumptions for it); add them or remove the target")

@@ -14,7 +14,6 @@ cache does not notice edits there. After editing those modules, delete the
 
 import math
 
-import numpy as np
 from numba import get_thread_id, njit, prange
 
 from .projection import simulate_draw

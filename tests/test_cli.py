@@ -105,3 +105,21 @@ def test_bad_draws_and_threads_are_clear_errors(tmp_path, capsys):
     assert main(["run", str(LAI_CHAU), "--out", str(tmp_path / "b"), "--threads", "99"]) == 2
     assert "this machine allows" in capsys.readouterr().err
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_excel_and_fan_charts_for_officials(tmp_path):
+    out = tmp_path / "res"
+    assert main(["run", str(LAI_CHAU), "--out", str(out), "--draws", "300", "--seed", "1",
+                 "--excel", "--charts", "population"]) == 0
+    import openpyxl
+
+    book = openpyxl.load_workbook(out / "feasibility.xlsx", read_only=True)
+    assert book.sheetnames[0] == "BẢNG ĐÁNH GIÁ KHẢ NĂNG ĐẠT MỤC TIÊ"[:31]
+    assert "paths" in book.sheetnames and "bands" in book.sheetnames
+    first = book[book.sheetnames[0]]
+    header = [c.value for c in next(first.iter_rows(max_row=1))]
+    assert header[:3] == ["#", "Chỉ tiêu", "Mục tiêu"]
+    png = (out / "fan_population.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert {"feasibility.xlsx", "fan_population.png"} <= set(manifest["files"])

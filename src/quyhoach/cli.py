@@ -13,6 +13,9 @@ from pathlib import Path
 from . import __version__
 
 
+CHARTS = ("grdp_real", "population", "budget_revenue", "tourists")
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="quyhoach",
@@ -44,6 +47,11 @@ def _parser() -> argparse.ArgumentParser:
                      help="print the detail table of every scenario, not only the first")
     run.add_argument("--markdown", action="store_true",
                      help="print the table as Markdown")
+    run.add_argument("--excel", action="store_true",
+                     help="also write feasibility.xlsx (the table, details, paths, bands)")
+    run.add_argument("--charts", nargs="*", metavar="VARIABLE",
+                     help="also write fan charts (PNG) of these variables (default: GRDP, "
+                          "population, budget revenue, tourists)")
     run.add_argument("--force", action="store_true",
                      help="replace an existing results directory")
 
@@ -203,7 +211,8 @@ def _run(args) -> int:
                    chunk_size=args.chunk_size, keep_draws=args.keep_draws, progress=True)
     print(format_feasibility(res, args.lang, "markdown" if args.markdown else "text",
                              detail=res.scenarios if args.detail else None))
-    written = res.to_parquet(out, overwrite=args.force)
+    written = res.to_parquet(out, overwrite=args.force, excel=args.excel, lang=args.lang,
+                             charts=CHARTS if args.charts == [] else args.charts)
     print(f"\n{'Kết quả đã ghi vào' if args.lang == 'vi' else 'Results written to'} "
           f"{written}/ (paths, bands, feasibility .parquet; manifest.json"
           f"{'; draws/' if args.keep_draws and draws else ''})")

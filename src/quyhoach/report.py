@@ -16,7 +16,8 @@ UNITS_VI = {
     "thousand persons": "nghìn người", "visits": "lượt khách", "% of GRDP": "% GRDP",
     "% households": "% số hộ", "% of communes": "% số xã", "USD": "USD",
     "% rural population": "% dân số nông thôn", "points/yr": "điểm %/năm",
-    "billion VND/yr": "tỷ đồng/năm",
+    "billion VND/yr": "tỷ đồng/năm", "billion VND (base-year prices)": "tỷ đồng (giá năm gốc)",
+    "%": "%", "index (base year = 100)": "chỉ số (năm gốc = 100)",
 }
 TEXT = {
     "vi": {"title": "BẢNG ĐÁNH GIÁ KHẢ NĂNG ĐẠT MỤC TIÊU", "target": "Mục tiêu",
@@ -200,3 +201,35 @@ def feasibility_frame(results, lang: str = "vi") -> pd.DataFrame:
     """The committee table as a DataFrame of text cells (for Excel or HTML)."""
     header, rows = feasibility_rows(results, lang)
     return pd.DataFrame(rows, columns=header)
+
+
+def to_excel(results, path, lang: str = "vi"):
+    """A workbook for officials: the committee table, scenario details, paths, bands.
+
+    Sheets: the feasibility table (text cells as printed), one detail sheet per scenario
+    (with draws), the central paths (one column per year) and the bands.
+    """
+    from pathlib import Path
+
+    t = TEXT[lang]
+    path = Path(path)
+    with pd.ExcelWriter(path, engine="openpyxl") as xl:
+        feasibility_frame(results, lang).to_excel(xl, sheet_name=t["title"][:31], index=False)
+        if results.draws:
+            for s in results.scenarios:
+                header, rows = detail_rows(results, s, lang)
+                pd.DataFrame(rows, columns=header).to_excel(
+                    xl, sheet_name=f"{t['detail'][:18]} {s}"[:31], index=False)
+        paths = results.paths.copy()
+        for col in ("scenario", "variable", "unit"):
+            paths[col] = paths[col].astype(str)
+        wide = paths.pivot_table(index=["scenario", "variable", "unit"], columns="year",
+                                 values="value", observed=True)
+        wide.to_excel(xl, sheet_name="paths")
+        bands = results.bands()
+        if len(bands):
+            bands.astype({c: str for c in ("scenario", "variable", "unit")}).to_excel(
+                xl, sheet_name="bands", index=False)
+        results.feasibility().astype({"scenario": str, "target_id": str}).to_excel(
+            xl, sheet_name="feasibility (data)", index=False)
+    return path

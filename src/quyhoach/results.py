@@ -227,10 +227,13 @@ class Results:
             df[col] = df[col].astype("category")
         return df
 
-    def to_parquet(self, directory, *, overwrite: bool = False):
-        """Write paths, feasibility and a manifest atomically; see ``quyhoach.store``."""
+    def to_parquet(self, directory, *, overwrite: bool = False, excel: bool = False,
+                   charts=(), lang: str = "vi"):
+        """Write paths, bands, feasibility and a manifest atomically (``quyhoach.store``);
+        optionally ``feasibility.xlsx`` and fan charts ``fan_<variable>.png``."""
         from .store import write_results
-        return write_results(self, directory, overwrite=overwrite)
+        return write_results(self, directory, overwrite=overwrite, excel=excel,
+                             charts=charts or (), lang=lang)
 
 
 HEADLINE = ["grdp_real", "grdp_growth", "grdp_nominal", "share_agriculture",

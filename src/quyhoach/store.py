@@ -65,7 +65,8 @@ def manifest(results) -> dict:
     }
 
 
-def write_results(results, directory, *, overwrite: bool = False) -> Path:
+def write_results(results, directory, *, overwrite: bool = False, excel: bool = False,
+                  charts=(), lang: str = "vi") -> Path:
     """Write ``paths``, ``feasibility``, ``bands`` (.parquet), ``manifest.json``, and
     ``draws/scenario=<name>/`` when the run kept its draws.
 
@@ -77,6 +78,12 @@ def write_results(results, directory, *, overwrite: bool = False) -> Path:
     overwrite : bool
         Replace an existing results directory (the old one is removed only after the
         new one is complete).
+    excel : bool
+        Also write ``feasibility.xlsx`` for officials.
+    charts : sequence of str
+        Variables to draw as fan charts (``fan_<variable>.png``).
+    lang : {"vi", "en"}
+        Language of the workbook and charts.
 
     Returns
     -------
@@ -116,6 +123,16 @@ def write_results(results, directory, *, overwrite: bool = False) -> Path:
                 rel = part.relative_to(tmp).as_posix()
                 files[rel] = {"rows": pq.ParquetFile(part).metadata.num_rows,
                               "sha256": _sha256(part)}
+        if excel:
+            from .report import to_excel
+
+            files["feasibility.xlsx"] = {"sha256": _sha256(to_excel(
+                results, tmp / "feasibility.xlsx", lang))}
+        for variable in charts:
+            from .charts import fan_chart
+
+            png = fan_chart(results, variable, tmp / f"fan_{variable}.png", lang=lang)
+            files[png.name] = {"sha256": _sha256(png)}
         meta["files"] = files
         (tmp / "manifest.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False),
                                            encoding="utf-8")

@@ -24,6 +24,17 @@ def lai_chau_results():
     return quyhoach.simulate(LAI_CHAU)
 
 
+def check(err, source, key: str, *words: str) -> str:
+    """Assert a problem at ``source: key`` whose message holds every word; return it."""
+    where = f"{source}: {key}" if key else str(source)
+    hits = [p for p in err.problems if p.where == where]
+    assert hits, f"no problem at {where!r}; got:\n{err}"
+    good = [p for p in hits if all(w in p.message for w in words)]
+    assert good, f"problem at {where!r} lacks {words}; got:\n{err}"
+    assert f"  - {where}: {good[0].message}" in str(err)  # the exception text lists it
+    return good[0].message
+
+
 def localise(plan_text: str) -> str:
     """The Lai Châu plan's relative paths (inputs, model) made absolute, for copies."""
     return plan_text.replace(

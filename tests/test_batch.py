@@ -9,9 +9,9 @@ import sys
 import time
 
 import pytest
+from conftest import LAI_CHAU, write_plan
 
 import quyhoach
-from conftest import LAI_CHAU, write_plan
 from quyhoach.batch import plan_tasks, run_batch, run_task
 from quyhoach.cli import main
 

@@ -8,9 +8,9 @@ import tomllib
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import LAI_CHAU, ROOT, write_plan
 
 import quyhoach
-from conftest import LAI_CHAU, ROOT, write_plan
 from quyhoach import backtest as bt
 from quyhoach.calibrate import calibrate, shrink, write_model
 from quyhoach.cli import main

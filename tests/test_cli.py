@@ -5,10 +5,10 @@ import subprocess
 import sys
 
 import pyarrow.parquet as pq
+from conftest import LAI_CHAU, write_plan
 
 import quyhoach
 from quyhoach.cli import main
-from conftest import LAI_CHAU, write_plan
 
 
 def test_run_prints_vietnamese_table_and_writes_results(tmp_path, capsys):

@@ -12,6 +12,7 @@ import csv
 from pathlib import Path
 
 import pytest
+from conftest import check
 
 import quyhoach
 from quyhoach import InputDataError, PlanError
@@ -86,17 +87,6 @@ def simulate_error(tmp_path: Path, rows: list[dict], error=InputDataError):
     with pytest.raises(error) as exc:
         quyhoach.simulate(plan)
     return exc.value, d / "history.csv", plan
-
-
-def check(err, source, key: str, *words: str) -> str:
-    """Assert a problem at ``source: key`` whose message holds every word; return it."""
-    where = f"{source}: {key}" if key else str(source)
-    hits = [p for p in err.problems if p.where == where]
-    assert hits, f"no problem at {where!r}; got:\n{err}"
-    good = [p for p in hits if all(w in p.message for w in words)]
-    assert good, f"problem at {where!r} lacks {words}; got:\n{err}"
-    assert f"  - {where}: {good[0].message}" in str(err)  # the exception text lists it
-    return good[0].message
 
 
 def edited(rows: list[dict], indicator: str, year: int, /, **changes) -> tuple[list[dict], int]:

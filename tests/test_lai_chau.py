@@ -4,9 +4,9 @@ import math
 
 import numpy as np
 import pandas as pd
+from conftest import ROOT
 
 import quyhoach
-from conftest import ROOT
 
 GOLDEN = ROOT / "tests" / "golden" / "lai_chau_feasibility.csv"
 

@@ -5,10 +5,10 @@ import numba
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import LAI_CHAU, plan_with_uncertainty
 from scipy import stats
 
 import quyhoach
-from conftest import LAI_CHAU, plan_with_uncertainty
 
 ZERO = """
 [uncertainty.parameters]

@@ -11,6 +11,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from conftest import check
 
 import quyhoach
 from quyhoach import PlanError
@@ -72,17 +73,6 @@ def plan_error(tmp_path: Path, text: str, run=quyhoach.load_plan):
     with pytest.raises(PlanError) as exc:
         run(path)
     return exc.value, path
-
-
-def check(err, source, key: str, *words: str) -> str:
-    """Assert a problem at ``source: key`` whose message holds every word; return it."""
-    where = f"{source}: {key}" if key else str(source)
-    hits = [p for p in err.problems if p.where == where]
-    assert hits, f"no problem at {where!r}; got:\n{err}"
-    good = [p for p in hits if all(w in p.message for w in words)]
-    assert good, f"problem at {where!r} lacks {words}; got:\n{err}"
-    assert f"  - {where}: {good[0].message}" in str(err)  # the exception text lists it
-    return good[0].message
 
 
 def target_key(tid: str) -> str:

@@ -1,9 +1,9 @@
 """Every uncertainty-spec error rule gives a message naming the key and the fix."""
 
 import pytest
+from conftest import plan_with_uncertainty
 
 import quyhoach
-from conftest import plan_with_uncertainty
 
 
 def problems_of(tmp_path, block):

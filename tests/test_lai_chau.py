@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pytest
 import pandas as pd
 from conftest import ROOT
 
@@ -107,3 +108,13 @@ def test_a_new_scenario_needs_only_its_differences(tmp_path):
     assert res.values("fast", "grdp_real")[10] > res.values("base", "grdp_real")[10]
     np.testing.assert_array_equal(res.values("fast", "population"),
                                   res.values("base", "population"))
+
+
+def test_effort_for_a_period_not_yet_started_is_the_target_itself(tmp_path):
+    from conftest import write_plan
+
+    plan = write_plan(tmp_path, [('period = "2021-2030"\ncomparison = ">="\nvalue = 9.5',
+                                  'period = "2031-2040"\ncomparison = ">="\nvalue = 9.5')])
+    r = row(quyhoach.simulate(plan), "base", "grdp_growth_2021_2030_draft")
+    assert r["required"] == 9.5 and r["effort_years"] == "2031-2040"
+    assert r["projected_rate"] == pytest.approx(r["projected"], rel=1e-12)

@@ -217,33 +217,33 @@ def _complete(out: Path, entry: dict, task: Task) -> bool:
     return True
 
 
+def _resumable_tasks(out: Path, old: dict | None, config: dict, tasks: list[Task]) -> dict:
+    """The task entries of an existing dataset, if it can be resumed as it is."""
+    if old is None:
+        raise ResultsError(f"{out} exists and is not a quyhoach dataset (no manifest.json); "
+                           "choose another --out or pass --force")
+    if old.get("config") != config or old.get("engine_version") != __version__:
+        raise ResultsError(
+            f"{out} holds a dataset made with {old.get('config')} (engine "
+            f"{old.get('engine_version')}), not {config} (engine {__version__}); "
+            "use another --out, or --force to replace it")
+    changed = [t.id for t in tasks if t.id in old["tasks"]
+               and old["tasks"][t.id].get("plan_sha256") not in (None, t.plan_sha256)]
+    if changed:
+        raise ResultsError(f"{out}: the plan of {', '.join(changed)} changed since those "
+                           "tasks ran; use another --out, or --force to replace the dataset")
+    return old["tasks"]
+
+
 def _prepare(out: Path, config: dict, tasks: list[Task], force: bool) -> Manifest:
     """Check an existing dataset can be resumed (same configuration), or start one."""
     manifest = Manifest(out, config)
     if out.exists() and any(out.iterdir()):
-        old = manifest.load()
-        if old is None:
-            if not force:
-                raise ResultsError(f"{out} exists and is not a quyhoach dataset (no "
-                                   "manifest.json); choose another --out or pass --force")
-        elif force:
-            pass
-        elif old.get("config") != config or old.get("engine_version") != __version__:
-            raise ResultsError(
-                f"{out} holds a dataset made with {old.get('config')} (engine "
-                f"{old.get('engine_version')}), not {config} (engine {__version__}); "
-                "use another --out, or --force to replace it")
-        else:
-            changed = [t.id for t in tasks if t.id in old["tasks"]
-                       and old["tasks"][t.id].get("plan_sha256") not in (None, t.plan_sha256)]
-            if changed:
-                raise ResultsError(f"{out}: the plan of {', '.join(changed)} changed since "
-                                   "those tasks ran; use another --out, or --force to "
-                                   "replace the dataset")
-            manifest.data["tasks"] = old["tasks"]
         if force:
             for child in out.iterdir():
                 shutil.rmtree(child) if child.is_dir() else child.unlink()
+        else:
+            manifest.data["tasks"] = _resumable_tasks(out, manifest.load(), config, tasks)
     out.mkdir(parents=True, exist_ok=True)
     for tmp in out.rglob(".*.tmp-*"):  # debris of an interrupted write
         tmp.unlink()

@@ -545,9 +545,9 @@ def to_toml(doc: dict, header: str = "Written by `quyhoach calibrate`: estimated
         return "[" + ", ".join(value(x) for x in v) + "]"
 
     def table(name, d):
-        scalars = {k: v for k, v in d.items() if not (isinstance(v, dict) and v
-                                                      and any(isinstance(x, dict) for x in
-                                                              v.values()) or k == "_")}
+        # a dict holding dicts becomes a [table]; any other dict an inline table
+        scalars = {k: v for k, v in d.items()
+                   if not (isinstance(v, dict) and any(isinstance(x, dict) for x in v.values()))}
         nested = {k: v for k, v in d.items() if k not in scalars}
         if scalars:
             lines.append(f"[{name}]")

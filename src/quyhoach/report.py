@@ -17,7 +17,7 @@ UNITS_VI = {
     "% households": "% số hộ", "% of communes": "% số xã", "USD": "USD",
     "% rural population": "% dân số nông thôn", "points/yr": "điểm %/năm",
     "billion VND/yr": "tỷ đồng/năm", "billion VND (base-year prices)": "tỷ đồng (giá năm gốc)",
-    "%": "%", "index (base year = 100)": "chỉ số (năm gốc = 100)",
+    "index (base year = 100)": "chỉ số (năm gốc = 100)",
 }
 TEXT = {
     "vi": {"title": "BẢNG ĐÁNH GIÁ KHẢ NĂNG ĐẠT MỤC TIÊU", "target": "Mục tiêu",

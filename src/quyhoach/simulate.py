@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .assemble import build_baseline, fixed_through, kernel_inputs, KernelInputs
+from . import montecarlo
+from .assemble import KernelInputs, build_baseline, fixed_through, kernel_inputs
 from .errors import PlanError, Problems, ProblemsError, did_you_mean
 from .inputs import load_history
 from .kernels import projection as k
 from .plan import Plan, load_plan
-from . import montecarlo
 from .results import DrawSpool, Results, ScenarioRun
 
 

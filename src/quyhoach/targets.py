@@ -110,8 +110,8 @@ def required_effort(target: Target, x: np.ndarray, base_year: int, fixed_index: 
         start = target.first_year - base_year
         n = end - start + 1
         if j < start - 1:  # the period has not started: the target itself is the effort
-            return nan + target.value, target_metric(target, x, base_year), \
-                metric_unit(target), target.first_year
+            return (np.full(x.shape[0], target.value), target_metric(target, x, base_year),
+                    metric_unit(target), target.first_year)
         x0 = x[:, start - 1]
         goal = x0 * (1 + target.value / 100.0) ** n if target.kind == "average_growth" \
             else x0 + target.value * n

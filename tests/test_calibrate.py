@@ -21,7 +21,7 @@ GSO, ALL = ROOT / "inputs" / "gso", ROOT / "inputs" / "all_provinces"
 @pytest.fixture(scope="module")
 def model():
     return calibrate("lai_chau", inputs_dir=ROOT / "inputs" / "lai_chau", gso_dir=GSO,
-                     all_dir=ALL, models_dir=ROOT / "models")
+                     all_dir=ALL, band_scales=ROOT / "models" / "band_scales.toml")
 
 
 def test_model_document_has_estimates_with_diagnostics(model):
@@ -158,3 +158,14 @@ def test_cli_backtest_writes_parquet_and_band_factors(tmp_path, capsys):
     assert (out / "forecasts.parquet").is_file() and (out / "scores.parquet").is_file()
     assert "population" in tomllib.loads(scales.read_text(encoding="utf-8"))["scale"]
     assert main(args) == 2 and "already exists" in capsys.readouterr().err
+
+
+def test_band_factors_widen_the_spreads_and_their_absence_is_stated(model, tmp_path):
+    raw = calibrate("lai_chau", inputs_dir=ROOT / "inputs" / "lai_chau", gso_dir=GSO,
+                    all_dir=ALL, band_scales=tmp_path / "missing.toml")
+    assert raw["model"]["band_scales"] == {}
+    assert "none found" in raw["model"]["band_scales_file"]
+    factor = model["model"]["band_scales"]["crude_birth_rate"]
+    sd = model["uncertainty"]["parameters"]["population.birth_rate"]["sd"]
+    assert sd == pytest.approx(raw["uncertainty"]["parameters"]["population.birth_rate"]["sd"]
+                               * factor, rel=1e-3)

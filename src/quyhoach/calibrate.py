@@ -352,7 +352,7 @@ FORMS = {"indicators.poverty_rate.speed": "logistic", "indicators.forest_cover.s
 
 
 def calibrate(province: str, *, inputs_dir=None, gso_dir=GSO, all_dir=ALL_PROVINCES,
-              models_dir=Path("models")) -> dict:
+              band_scales=Path("models/band_scales.toml")) -> dict:
     """Estimate a province's uncertainty and return the model document (a dict).
 
     Parameters
@@ -361,8 +361,9 @@ def calibrate(province: str, *, inputs_dir=None, gso_dir=GSO, all_dir=ALL_PROVIN
         Canonical key, e.g. ``"lai_chau"``; its history is ``inputs/<province>/``.
     inputs_dir, gso_dir, all_dir : path
         The province's inputs, the GSO yearbook tables, the all-province tables.
-    models_dir : path
-        Where ``band_scales.toml`` (from ``quyhoach backtest``) is looked for.
+    band_scales : path
+        Band factors written by ``quyhoach backtest``; without the file the calibrated
+        spreads are the raw statistical ones, and the model file says so.
 
     Raises
     ------
@@ -372,12 +373,12 @@ def calibrate(province: str, *, inputs_dir=None, gso_dir=GSO, all_dir=ALL_PROVIN
     from .gso import normalise_province, panel as read_panel
     from .inputs import load_history
 
-    gso_dir, all_dir, models_dir = Path(gso_dir), Path(all_dir), Path(models_dir)
+    gso_dir, all_dir, band_scales = Path(gso_dir), Path(all_dir), Path(band_scales)
     inputs_dir = Path(inputs_dir or Path("inputs") / province)
     key = normalise_province(province)
     history = load_history(inputs_dir)
     panel = read_panel(gso_dir, all_dir)
-    scales = _band_scales(models_dir)
+    scales = _band_scales(band_scales)
     pop = gso_dir / "Population and Employment"
     births = str(pop / "Crude birth rate, crude death rate and natural increase rate by "
                        "province.csv")
@@ -413,7 +414,7 @@ def calibrate(province: str, *, inputs_dir=None, gso_dir=GSO, all_dir=ALL_PROVIN
     est["indicators.electricity_access.speed"] = logistic_speed(
         panel, key, "electricity_household_share_gso", "indicators.electricity_access.speed",
         str(health / "Percentage of household using electricity by province.csv"))
-    return _document(province, est, scales, history, gso_dir, all_dir)
+    return _document(province, est, scales, band_scales, history, gso_dir, all_dir)
 
 
 def _scale_growth_to_province(growth: Estimate, history) -> None:
@@ -444,16 +445,15 @@ def _scale_growth_to_province(growth: Estimate, history) -> None:
                         "short series)")
 
 
-def _band_scales(models_dir: Path) -> dict:
+def _band_scales(path: Path) -> dict:
     import tomllib
 
-    path = models_dir / "band_scales.toml"
     if not path.is_file():
         return {}
     return tomllib.loads(path.read_text(encoding="utf-8")).get("scale", {})
 
 
-def _document(province, est, scales, history, gso_dir, all_dir) -> dict:
+def _document(province, est, scales, scales_path, history, gso_dir, all_dir) -> dict:
     """The model file as a dict: [model], [uncertainty] (plan form), [estimates]."""
     params, shocks = {}, {}
     for name in ("population.birth_rate", "population.death_rate",
@@ -484,7 +484,10 @@ def _document(province, est, scales, history, gso_dir, all_dir) -> dict:
     return {
         "model": {"province": province, "engine_version": __version__,
                   "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                  "forms": FORMS, "band_scales": scales, "inputs_sha256": files},
+                  "forms": FORMS, "band_scales": scales,
+                  "band_scales_file": str(scales_path) if scales else
+                  f"none found at {scales_path}: raw statistical spreads (run quyhoach "
+                  "backtest first)", "inputs_sha256": files},
         "uncertainty": {"parameters": params, "shocks": shocks},
         "estimates": {name: _estimate_table(e) for name, e in est.items()},
     }

@@ -65,6 +65,8 @@ def _parser() -> argparse.ArgumentParser:
     cal.add_argument("--gso", default="inputs/gso", help="GSO yearbook tables")
     cal.add_argument("--all-provinces", default="inputs/all_provinces")
     cal.add_argument("--out", help="model file (default models/PROVINCE.toml)")
+    cal.add_argument("--scales", default="models/band_scales.toml",
+                     help="band factors from quyhoach backtest")
     cal.add_argument("--force", action="store_true", help="replace an existing model file")
 
     bt = sub.add_parser("backtest", help="fit on history up to cut-off years, forecast 1-6 "
@@ -142,7 +144,7 @@ def _calibrate(args) -> int:
                            "the diff like code)")
     start = time.perf_counter()
     doc = calibrate(args.province, inputs_dir=args.inputs, gso_dir=args.gso,
-                    all_dir=args.all_provinces, models_dir=out.parent)
+                    all_dir=args.all_provinces, band_scales=args.scales)
     write_model(doc, out, overwrite=args.force)
     print(f"{out}: {len(doc['estimates'])} estimates in {time.perf_counter() - start:.1f} s")
     for name, e in doc["estimates"].items():

@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 import warnings
+from functools import partial
 from pathlib import Path
 
 import numba
@@ -104,15 +105,15 @@ def _fill_shocks(n, seed, rates, args, shocks, work):
 
 def projection(res, inputs, sizes, python_max):
     print("\n## Projection kernel, same shocks (draws × 31 years; seconds, best of 3)\n")
-    print("| draws | numba 1 thread | numba %d threads | numpy | pure Python | numpy / numba | "
-          "1 / %d threads | Mpath-years/s |" % (THREADS, THREADS))
+    print(f"| draws | numba 1 thread | numba {THREADS} threads | numpy | pure Python | "
+          f"numpy / numba | 1 / {THREADS} threads | Mpath-years/s |")
     print("|---|---|---|---|---|---|---|---|")
     years = len(res.plan.years) - 1
     for n in sizes:
         shocks = shocks_for(res, n)
         out = np.zeros((n, len(res.plan.years), k.N_VARIABLES))  # touched once, reused
 
-        def kernel():
+        def kernel(shocks=shocks, out=out):
             k.simulate_paths(inputs.rates, shocks, inputs.growth_actual, inputs.anchor_shares,
                              inputs.grdp0, inputs.hist, inputs.jump, inputs.ind_form,
                              inputs.ind_lower, inputs.ind_upper, out)
@@ -123,7 +124,7 @@ def projection(res, inputs, sizes, python_max):
         numba.set_num_threads(THREADS)
         tn, _ = timed(kernel, 3)
         b = out.copy()
-        tnp, c = timed(lambda: simulate_paths_numpy(inputs, shocks), 3 if n <= 10**4 else 1)
+        tnp, c = timed(partial(simulate_paths_numpy, inputs, shocks), 3 if n <= 10**4 else 1)
         assert np.array_equal(a, b, equal_nan=True)
         np.testing.assert_allclose(c, a, rtol=1e-10, equal_nan=True)
         py = "–"
@@ -176,15 +177,14 @@ def full_monte_carlo(res, inputs, sizes, numpy_max):
     plan = res.plan
     years = len(plan.years) - 1
     for n in sizes:
-        def fused():
-            return quyhoach.simulate(plan, scenarios=["base"], draws=n, seed=1)
+        fused = partial(quyhoach.simulate, plan, scenarios=["base"], draws=n, seed=1)
         numba.set_num_threads(1)
         t1, _ = timed(fused)
         numba.set_num_threads(THREADS)
         tn, _ = timed(fused)
         cell, ratio = "–", "–"
         if n <= numpy_max:
-            tnp, _ = timed(lambda: numpy_pipeline(res, inputs, n))
+            tnp, _ = timed(partial(numpy_pipeline, res, inputs, n))
             cell, ratio = f"{tnp:.2f}", f"{tnp / tn:.1f}x"
         print(f"| {n:,} | {t1:.2f} | {tn:.2f} | {cell} | {ratio} | {n * years / tn / 1e6:.1f} |")
 
@@ -208,7 +208,7 @@ def all_scenarios(n):
     print(f"\n## Every scenario, {n:,} draws each, {THREADS} threads\n")
     print("| scenario | seconds |\n|---|---|")
     for name in plan.scenario_names:
-        t, _ = timed(lambda: quyhoach.simulate(plan, scenarios=[name], draws=n, seed=1))
+        t, _ = timed(partial(quyhoach.simulate, plan, scenarios=[name], draws=n, seed=1))
         print(f"| {name} | {t:.2f} |")
 
 

@@ -106,7 +106,8 @@ def simulate_paths_numpy(inputs, shocks):
             if not history(t, k.V_SPENDING, k.H_SPENDING):
                 out[:, t, k.V_SPENDING] = (out[:, t - 1, k.V_SPENDING]
                                            * (1 + r[:, t, k.C_SPENDING_GROWTH]))
-            out[:, t, k.V_TOURISM_REVENUE] = out[:, t, k.V_TOURISTS] * out[:, t, k.V_SPENDING] / 1000
+            out[:, t, k.V_TOURISM_REVENUE] = (out[:, t, k.V_TOURISTS] * out[:, t, k.V_SPENDING]
+                                              / 1000)
             for i in range(k.N_INDICATORS):
                 v = k.V_INDICATOR + i
                 if not history(t, v, k.H_INDICATOR + i):

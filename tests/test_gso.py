@@ -259,7 +259,7 @@ def test_missing_table_and_bad_all_provinces_raise(tmp_path):
     with pytest.raises(InputDataError) as err:
         gso.read_all_provinces(tmp_path)
     message = str(err.value)
-    assert str(bad) in message and "population 'x' is not a number" in message
+    assert str(bad) in message and "population 'x' is not a finite number" in message
     assert "unknown province name 'Atlantis'" in message
 
 
@@ -272,3 +272,12 @@ def test_panel_names_a_missing_series(tmp_path):
         gso.panel(copy, ALL)
     assert "no series 'Crude birth rate' for crude_birth_rate" in str(err.value)
     assert str(path) in str(err.value)
+
+
+@pytest.mark.parametrize("cell", ["nan", "inf", "-inf"])
+def test_all_provinces_refuse_non_finite_values(tmp_path, cell):
+    bad = tmp_path / "population_2020.csv"
+    bad.write_text(f"code,name,area,population,density\n12,Lai Chau,9068.7,{cell},52\n",
+                   encoding="utf-8")
+    with pytest.raises(InputDataError, match=f"population '{cell}' is not a finite number"):
+        gso.read_all_provinces(tmp_path)

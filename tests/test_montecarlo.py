@@ -5,10 +5,10 @@ import numba
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import LAI_CHAU, plan_with_uncertainty
 from scipy import stats
 
 import quyhoach
+from conftest import LAI_CHAU, plan_with_uncertainty
 
 ZERO = """
 [uncertainty.parameters]
@@ -105,7 +105,8 @@ def test_same_seed_same_numbers_other_seed_other_numbers(tmp_path):
 
 
 def test_a_new_uncertain_parameter_leaves_the_other_draws_alone(tmp_path):
-    extra = IID_GROWTH + '[uncertainty.parameters]\n"budget.buoyancy" = { dist = "normal", sd = 0.2 }\n'
+    extra = (IID_GROWTH + '[uncertainty.parameters]\n'
+             '"budget.buoyancy" = { dist = "normal", sd = 0.2 }\n')
     one = quyhoach.simulate(plan_with_uncertainty(tmp_path, IID_GROWTH, "a.toml"),
                             scenarios=["base"], draws=800, seed=9)
     two = quyhoach.simulate(plan_with_uncertainty(tmp_path, extra, "b.toml"),

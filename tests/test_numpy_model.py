@@ -3,9 +3,9 @@
 import sys
 
 import numpy as np
-from conftest import LAI_CHAU, ROOT
 
 import quyhoach
+from conftest import LAI_CHAU, ROOT
 from quyhoach.kernels import projection as k
 from quyhoach.simulate import run_kernel
 

@@ -16,9 +16,9 @@ factor ``s90 = q90(|z|) / 1.645`` is what makes the 90 % bands cover 90 %, and
 one factor cannot do both). They are estimated per family and horizon on one half of
 the provinces and applied to the other half (cross-fitting, so no forecast is scored
 with a factor fitted to it); coverage is reported before and after. Trends are damped
-(the slope fades by 0.8 a year beyond the data), which beat straight-line trends. Each family's factor over all provinces is written to
-``models/band_scales.toml``, and ``quyhoach calibrate`` widens or narrows that family's
-calibrated uncertainty by it.
+(the slope fades by 0.8 a year beyond the data), which beat straight-line trends.
+Each family's factor over all provinces is written to ``models/band_scales.toml``, and
+``quyhoach calibrate`` widens or narrows that family's calibrated uncertainty by it.
 """
 
 from __future__ import annotations
@@ -123,45 +123,52 @@ def backtest_family(panel: pd.DataFrame, family: Family, provinces=None) -> pd.D
     series = {p: g.set_index("year")["value"].sort_index().dropna()
               for p, g in data.groupby("province")}
     years = sorted({y for s in series.values() for y in s.index})
-    rows = []
+    rows: list[dict] = []
     for cutoff in years[MIN_TRAIN - 1:-1]:
-        fits = {}
-        for prov, s in series.items():
-            train = s[s.index <= cutoff]
-            if len(train) < MIN_TRAIN or not (s.index > cutoff).any():
-                continue
-            fits[prov] = (_fit(train.index.to_numpy(float), _fwd(train.to_numpy(), family.transform),
-                               family.model), train)
-        if len(fits) < 3:
-            continue
-        slopes = pd.Series({p: f["slope"] for p, (f, _) in fits.items()})
-        ses = pd.Series({p: f["se"] for p, (f, _) in fits.items()})
-        if family.model == "mean":
-            shrunk, post_se = slopes, ses
-        else:
-            shrunk, post_se, _, _ = shrink(slopes, ses)
-        for prov, (f, train) in fits.items():
-            test = series[prov]
-            test = test[(test.index > cutoff) & (test.index <= cutoff + MAX_HORIZON)]
-            if test.empty:
-                continue
-            yrs = test.index.to_numpy(float)
-            mean, sd = _forecast(f, family.model, yrs, shrunk[prov], post_se[prov])
-            last, prev = train.iloc[-1], train.iloc[-2]
-            step = (last - prev) / (train.index[-1] - train.index[-2])
-            trend = last + step * (yrs - train.index[-1])
-            if family.transform == "logit":
-                trend = np.clip(trend, 0.0, 100.0)
-            elif family.transform == "log":
-                trend = np.maximum(trend, 0.0)
-            for i, (year, actual) in enumerate(test.items()):
-                rows.append({"family": family.label, "province": prov, "cutoff": cutoff,
-                             "year": year, "horizon": int(year - cutoff), "actual": actual,
-                             "forecast": float(_back(mean[i], family.transform)),
-                             "z": float((_fwd(actual, family.transform) - mean[i]) / sd[i]),
-                             "mean_t": float(mean[i]), "sd_t": float(sd[i]),
-                             "naive_last": float(last), "naive_trend": float(trend[i])})
+        rows += _forecasts_at(series, family, cutoff)
     return pd.DataFrame(rows)
+
+
+def _forecasts_at(series: dict, family: Family, cutoff: int) -> list[dict]:
+    """Forecasts from data up to ``cutoff`` of every province with enough history."""
+    fits = {}
+    for prov, s in series.items():
+        train = s[s.index <= cutoff]
+        if len(train) < MIN_TRAIN or not (s.index > cutoff).any():
+            continue
+        x = _fwd(train.to_numpy(), family.transform)
+        fits[prov] = (_fit(train.index.to_numpy(float), x, family.model), train)
+    if len(fits) < 3:
+        return []
+    slopes = pd.Series({p: f["slope"] for p, (f, _) in fits.items()})
+    ses = pd.Series({p: f["se"] for p, (f, _) in fits.items()})
+    if family.model == "mean":
+        shrunk, post_se = slopes, ses
+    else:
+        shrunk, post_se, _, _ = shrink(slopes, ses)
+    rows = []
+    for prov, (f, train) in fits.items():
+        test = series[prov]
+        test = test[(test.index > cutoff) & (test.index <= cutoff + MAX_HORIZON)]
+        if test.empty:
+            continue
+        yrs = test.index.to_numpy(float)
+        mean, sd = _forecast(f, family.model, yrs, shrunk[prov], post_se[prov])
+        last, prev = train.iloc[-1], train.iloc[-2]
+        step = (last - prev) / (train.index[-1] - train.index[-2])
+        trend = last + step * (yrs - train.index[-1])
+        if family.transform == "logit":
+            trend = np.clip(trend, 0.0, 100.0)
+        elif family.transform == "log":
+            trend = np.maximum(trend, 0.0)
+        for i, (year, actual) in enumerate(test.items()):
+            rows.append({"family": family.label, "province": prov, "cutoff": cutoff,
+                         "year": year, "horizon": int(year - cutoff), "actual": actual,
+                         "forecast": float(_back(mean[i], family.transform)),
+                         "z": float((_fwd(actual, family.transform) - mean[i]) / sd[i]),
+                         "mean_t": float(mean[i]), "sd_t": float(sd[i]),
+                         "naive_last": float(last), "naive_trend": float(trend[i])})
+    return rows
 
 
 def _scales(rows: pd.DataFrame, level: float = 0.9) -> dict:
@@ -200,20 +207,17 @@ def score(forecasts: pd.DataFrame) -> pd.DataFrame:
             factors = _scales(forecasts[fold != k], level)
             rows = forecasts[fold == k]
             series[rows.index] = [factors.get((f, h), factors.get((f, None), 1.0))
-                                  for f, h in zip(rows["family"], rows["horizon"])]
+                                  for f, h in zip(rows["family"], rows["horizon"], strict=True)]
     data = forecasts.assign(absz=np.abs(forecasts["z"]), scale50=scale[0.5],
                             scale90=scale[0.9])
     out = []
     for (fam, h), g in data.groupby(["family", "horizon"]):
         actual = g["actual"].to_numpy()
         nonzero = np.where(np.abs(actual) > 0, np.abs(actual), np.nan)
-
-        def ape(col):
-            return float(np.nanmean(np.abs(g[col].to_numpy() - actual) / nonzero) * 100)
-
-        def mae(col):
-            return float(np.mean(np.abs(g[col].to_numpy() - actual)))
-
+        ape = {c: float(np.nanmean(np.abs(g[c].to_numpy() - actual) / nonzero) * 100)
+               for c in ("forecast", "naive_last", "naive_trend")}
+        mae = {c: float(np.mean(np.abs(g[c].to_numpy() - actual)))
+               for c in ("forecast", "naive_last", "naive_trend")}
         out.append({
             "family": fam, "horizon": int(h), "n": len(g),
             "coverage50_raw": float(np.mean(g["absz"] <= Z50)),
@@ -222,9 +226,9 @@ def score(forecasts: pd.DataFrame) -> pd.DataFrame:
             "coverage90": float(np.mean(g["absz"] <= Z90 * g["scale90"])),
             "coverage50_with_90_factor": float(np.mean(g["absz"] <= Z50 * g["scale90"])),
             "band_scale": float(g["scale90"].mean()),
-            "mape_engine": ape("forecast"), "mape_last_value": ape("naive_last"),
-            "mape_last_trend": ape("naive_trend"), "mae_engine": mae("forecast"),
-            "mae_last_value": mae("naive_last"), "mae_last_trend": mae("naive_trend")})
+            "mape_engine": ape["forecast"], "mape_last_value": ape["naive_last"],
+            "mape_last_trend": ape["naive_trend"], "mae_engine": mae["forecast"],
+            "mae_last_value": mae["naive_last"], "mae_last_trend": mae["naive_trend"]})
     return pd.DataFrame(out)
 
 
@@ -302,7 +306,7 @@ def format_summary(scores: pd.DataFrame) -> str:
     table = summary_table(scores)
     lines = ["Back-test by family, horizons 3-6 years (bands scaled out of sample):", "",
              "| family | n | 50% band | 90% band | raw 50% / 90% | MAPE engine | MAPE last "
-             "value | MAPE last trend | engine beats both |", "|---|---|---|---|---|---|---|---|---|"]
+             "value | MAPE last trend | engine beats both |", "|---" * 9 + "|"]
     for fam, r in table.iterrows():
         lines.append(f"| {fam} | {int(r['n'])} | {r['coverage50']:.0%} | {r['coverage90']:.0%}"
                      f" | {r['coverage50_raw']:.0%} / {r['coverage90_raw']:.0%} | "

@@ -251,50 +251,22 @@ def _read_text(path: Path, problems: Problems) -> str | None:
         return None
 
 
-def _read_wide(path: Path, problems: Problems) -> _Wide | None:
-    """Header and rows of a yearbook table with one column per (series, year)."""
+def _read_wide(path: Path) -> _Wide:
+    """Header and rows of a yearbook table with one column per (series, year).
+
+    Raises
+    ------
+    InputDataError
+        Naming the file and line of every problem found.
+    """
+    problems = Problems(str(path))
     text = _read_text(path, problems)
     if text is None:
-        return None
-    reader = csv.reader(io.StringIO(text), delimiter=";", quotechar='"')
-    header, header_line, rows = None, 0, []
-    try:
-        for cells in reader:
-            line = reader.line_num
-            if header is None:
-                if len(cells) >= 2:          # the title and the blank line have < 2 cells
-                    header, header_line = cells, line
-                continue
-            if not any(c.strip() for c in cells):
-                continue
-            rows.append((line, cells))
-    except csv.Error as e:
-        problems.add(f"line {reader.line_num}", f"not readable as semicolon-separated CSV: {e}")
-        return None
-    if header is None:
-        problems.add("", "no header line; expected a title line, a blank line and a header "
-                         "such as '\"Cities, provincies\";\"Total 1995\";...' (semicolon "
-                         "separated)")
-        return None
-    columns, seen = [], {}
-    for j, cell in enumerate(header[1:], start=2):
-        parsed = _parse_header_cell(cell)
-        if parsed is None:
-            problems.add(f"line {header_line} (header)", f"column {j} {cell!r} has no year; "
-                         "expected headers such as 'Total 2010', 'Total Prel. 2016', "
-                         "'2010 Total' or 'Pre. 2016'")
-            continue
-        key = parsed[:2]
-        if key in seen:
-            problems.add(f"line {header_line} (header)", f"column {j} {cell!r} repeats "
-                         f"column {seen[key]} (series {key[0]!r}, year {key[1]})")
-        seen[key] = j
-        columns.append(parsed)
-    if not columns:
-        problems.add(f"line {header_line} (header)", "no year columns found; the header "
-                     f"is {';'.join(header)!r}")
-    if problems.items:
-        return None
+        raise InputDataError(problems.items)
+    header, header_line, rows = _split_rows(text, problems)
+    problems.raise_if_any(InputDataError)
+    columns = _parse_columns(header, header_line, problems)
+    problems.raise_if_any(InputDataError)
     out = []
     for line, cells in rows:
         if len(cells) != len(header):
@@ -302,12 +274,56 @@ def _read_wide(path: Path, problems: Problems) -> _Wide | None:
                          f"the header (line {header_line})")
             continue
         out.append((line, cells[0], cells[1:]))
+    problems.raise_if_any(InputDataError)
     return _Wide(header_line, columns, out)
+
+
+def _split_rows(text: str, problems: Problems) -> tuple[list[str], int, list]:
+    """The header (first line with two cells or more), its line number and the rows."""
+    reader = csv.reader(io.StringIO(text), delimiter=";", quotechar='"')
+    header: list[str] = []
+    header_line, rows = 0, []
+    try:
+        for cells in reader:
+            if not header:
+                if len(cells) >= 2:  # the title and the blank line have < 2 cells
+                    header, header_line = cells, reader.line_num
+            elif any(c.strip() for c in cells):
+                rows.append((reader.line_num, cells))
+    except csv.Error as e:
+        problems.add(f"line {reader.line_num}", f"not readable as semicolon-separated CSV: {e}")
+    if not header and not problems.items:
+        problems.add("", "no header line; expected a title line, a blank line and a header "
+                         "such as '\"Cities, provincies\";\"Total 1995\";...' (semicolon "
+                         "separated)")
+    return header, header_line, rows
+
+
+def _parse_columns(header: list[str], header_line: int, problems: Problems) -> list:
+    """(series, year, preliminary) of every value column of a header."""
+    columns: list = []
+    seen: dict[tuple, int] = {}
+    where = f"line {header_line} (header)"
+    for j, cell in enumerate(header[1:], start=2):
+        parsed = _parse_header_cell(cell)
+        if parsed is None:
+            problems.add(where, f"column {j} {cell!r} has no year; expected headers such as "
+                         "'Total 2010', 'Total Prel. 2016', '2010 Total' or 'Pre. 2016'")
+            continue
+        key = parsed[:2]
+        if key in seen:
+            problems.add(where, f"column {j} {cell!r} repeats column {seen[key]} (series "
+                         f"{key[0]!r}, year {key[1]})")
+        seen[key] = j
+        columns.append(parsed)
+    if not columns:
+        problems.add(where, f"no year columns found; the header is {';'.join(header)!r}")
+    return columns
 
 
 def _values(wide: _Wide, line: int, cells: list, where: str, problems: Problems) -> list:
     values = []
-    for (series, year, _), cell in zip(wide.columns, cells):
+    for (series, year, _), cell in zip(wide.columns, cells, strict=True):
         try:
             values.append(_parse_value(cell))
         except ValueError:
@@ -348,10 +364,10 @@ def read_yearbook_table(path) -> pd.DataFrame:
         province name, a province given twice.
     """
     path = Path(path)
+    wide = _read_wide(path)
     problems = Problems(str(path))
-    wide = _read_wide(path, problems)
-    problems.raise_if_any(InputDataError)
-    records, seen = [], {}
+    records: list = []
+    seen: dict[str, int] = {}
     for line, label, cells in wide.rows:
         key = normalise_province(label)
         if key in _REGION_KEYS or key in FORMER_PROVINCES:
@@ -368,7 +384,7 @@ def read_yearbook_table(path) -> pd.DataFrame:
             continue
         seen[key] = line
         values = _values(wide, line, cells, label.strip(), problems)
-        for (series, year, prel), value in zip(wide.columns, values):
+        for (series, year, prel), value in zip(wide.columns, values, strict=True):
             records.append((key, series, year, value, prel))
     problems.raise_if_any(InputDataError)
     return _long(records, "province")
@@ -396,13 +412,12 @@ def read_national_table(path) -> pd.DataFrame:
         Naming the file and line, as :func:`read_yearbook_table`.
     """
     path = Path(path)
+    wide = _read_wide(path)
     problems = Problems(str(path))
-    wide = _read_wide(path, problems)
-    problems.raise_if_any(InputDataError)
     records = []
     for line, label, cells in wide.rows:
         values = _values(wide, line, cells, label.strip(), problems)
-        for (series, year, prel), value in zip(wide.columns, values):
+        for (series, year, prel), value in zip(wide.columns, values, strict=True):
             records.append((" ".join(label.split()), series, year, value, prel))
     problems.raise_if_any(InputDataError)
     return _long(records, "item")
@@ -441,14 +456,13 @@ def read_all_provinces(directory) -> pd.DataFrame:
     """
     directory = Path(directory)
     problems = Problems(str(directory))
-    files = sorted(p for p in directory.glob("*.csv") if _ALL_FILE.match(p.name)) \
-        if directory.is_dir() else []
+    files = sorted((p, m.groups()) for p in directory.glob("*.csv")
+                   if (m := _ALL_FILE.fullmatch(p.name))) if directory.is_dir() else []
     if not files:
         problems.add("", "no population_YYYY.csv or grdp_per_capita_YYYY.csv files found")
         problems.raise_if_any(InputDataError)
     records = []
-    for path in files:
-        kind, year = _ALL_FILE.match(path.name).groups()
+    for path, (kind, year) in files:
         file_problems = Problems(str(path))
         records += _read_all_file(path, kind, int(year), file_problems)
         problems.items += file_problems.items
@@ -471,7 +485,8 @@ def _read_all_file(path: Path, kind: str, year: int, problems: Problems) -> list
                      f"{','.join(wanted)} (any case), found {','.join(header) or 'nothing'}")
         return []
     col = {c: header.index(c) for c in wanted}
-    records, seen = [], {}
+    records: list = []
+    seen: dict[str, int] = {}
     for cells in reader:
         line = reader.line_num
         if not any(c.strip() for c in cells):
@@ -479,33 +494,48 @@ def _read_all_file(path: Path, kind: str, year: int, problems: Problems) -> list
         if len(cells) != len(header):
             problems.add(f"line {line}", f"{len(cells)} fields, expected {len(header)}")
             continue
-        name = cells[col["name"]]
-        key = normalise_province(name)
-        if key not in PROVINCE_CODES:
-            problems.add(f"line {line}", f"unknown province name {name!r} (key {key!r})"
-                         + did_you_mean(key, PROVINCES))
+        key = _all_file_province(cells[col["name"]], cells[col["code"]], line, seen, problems)
+        if key is None:
             continue
-        if key in seen:
-            problems.add(f"line {line}", f"province {name!r} already given on line {seen[key]}")
-            continue
-        seen[key] = line
-        code = cells[col["code"]].strip()
-        if code != str(PROVINCE_CODES[key]):
-            problems.add(f"line {line}", f"code {code!r} for {name!r}, expected GSO code "
-                         f"{PROVINCE_CODES[key]}")
         for column, indicator in _ALL_COLUMNS[kind].items():
-            cell = cells[col[column]].strip()
-            try:
-                value = float(cell)
-            except ValueError:
-                problems.add(f"line {line} ({name})", f"{column} {cell!r} is not a number")
-                continue
-            records.append((key, indicator, year, value, path.name))
+            value = _finite(cells[col[column]], f"line {line} ({cells[col['name']]})", column,
+                            problems)
+            if value is not None:
+                records.append((key, indicator, year, value, path.name))
     absent = [k for k in PROVINCES if k not in seen]
     if absent and not problems.items:
         problems.add("", f"{len(absent)} of the 63 provinces missing: {', '.join(absent)}")
     return records
 
+
+
+def _all_file_province(name: str, code: str, line: int, seen: dict, problems: Problems):
+    """The province key of one all-province row, or None (problem recorded)."""
+    key = normalise_province(name)
+    if key not in PROVINCE_CODES:
+        problems.add(f"line {line}", f"unknown province name {name!r} (key {key!r})"
+                     + did_you_mean(key, PROVINCES))
+        return None
+    if key in seen:
+        problems.add(f"line {line}", f"province {name!r} already given on line {seen[key]}")
+        return None
+    seen[key] = line
+    if code.strip() != str(PROVINCE_CODES[key]):
+        problems.add(f"line {line}", f"code {code.strip()!r} for {name!r}, expected GSO code "
+                     f"{PROVINCE_CODES[key]}")
+    return key
+
+
+def _finite(cell: str, where: str, column: str, problems: Problems) -> float | None:
+    """A finite number, or None (problem recorded)."""
+    try:
+        value = float(cell.strip())
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        problems.add(where, f"{column} {cell.strip()!r} is not a finite number")
+        return None
+    return value
 
 # ------------------------------------------------------------------------------ panel
 
@@ -671,41 +701,25 @@ def national_icor(directory_gso) -> pd.DataFrame:
     path = Path(directory_gso) / ICOR_TABLE
     problems = Problems(str(path))
     text = _read_text(path, problems)
-    problems.raise_if_any(InputDataError)
+    if text is None:
+        raise InputDataError(problems.items)
     reader = csv.reader(io.StringIO(text), delimiter=";", quotechar='"')
-    header, header_line, records = None, 0, []
+    header: list[str] = []
+    header_line, share_col, icor_col, records = 0, 0, 0, []
     for cells in reader:
         line = reader.line_num
-        if header is None:
+        if not header:
             if len(cells) >= 2:
                 header, header_line = [" ".join(c.split()) for c in cells], line
-                share_col = next((j for j, c in enumerate(header)
-                                  if "percentage of gdp" in c.lower()), None)
-                icor_col = next((j for j, c in enumerate(header) if "icor" in c.lower()), None)
-                if share_col is None or icor_col is None:
-                    problems.add(f"line {line} (header)", "expected columns 'Investment as "
-                                 "percentage of GDP ...' and '... (ICOR) ...', found "
-                                 + "; ".join(repr(c) for c in header))
+                share_col, icor_col = _icor_columns(header, line, problems)
+                if problems.items:
                     break
             continue
-        if not any(c.strip() for c in cells):
-            continue
-        if len(cells) != len(header):
-            problems.add(f"line {line}", f"{len(cells)} fields, expected {len(header)}")
-            continue
-        m = re.fullmatch(rf"(Prel?\.)?\s*({_YEAR})", cells[0].strip())
-        if not m:
-            problems.add(f"line {line}", f"{cells[0]!r} is not a year (e.g. '2010' or "
-                         "'Prel. 2016')")
-            continue
-        try:
-            share, icor = _parse_value(cells[share_col]), _parse_value(cells[icor_col])
-        except ValueError:
-            problems.add(f"line {line}", f"values {cells[share_col]!r}, {cells[icor_col]!r} "
-                         "are not numbers")
-            continue
-        records.append((int(m.group(2)), icor, share, m.group(1) is not None))
-    if header is None:
+        if any(c.strip() for c in cells):
+            row = _icor_row(cells, line, len(header), (share_col, icor_col), problems)
+            if row is not None:
+                records.append(row)
+    if not header:
         problems.add("", "no header line; expected '\"Year\";\"Investment as percentage of "
                          "GDP ...\";\"... (ICOR) ...\"'")
     elif not records and not problems.items:
@@ -715,3 +729,34 @@ def national_icor(directory_gso) -> pd.DataFrame:
                                            "preliminary"])
     return frame.astype({"year": "int64", "icor": "float64",
                          "investment_share_gdp": "float64", "preliminary": bool})
+
+
+def _icor_columns(header: list[str], line: int, problems: Problems) -> tuple[int, int]:
+    """Indices of the investment-share and ICOR columns (problem recorded if absent)."""
+    share_col = next((j for j, c in enumerate(header) if "percentage of gdp" in c.lower()), -1)
+    icor_col = next((j for j, c in enumerate(header) if "icor" in c.lower()), -1)
+    if share_col < 0 or icor_col < 0:
+        problems.add(f"line {line} (header)", "expected columns 'Investment as percentage of "
+                     "GDP ...' and '... (ICOR) ...', found " + "; ".join(repr(c) for c in header))
+    return share_col, icor_col
+
+
+def _icor_row(cells: list[str], line: int, width: int, cols: tuple[int, int],
+              problems: Problems) -> tuple | None:
+    """(year, icor, investment share, preliminary) of one row, or None (problem recorded)."""
+    if len(cells) != width:
+        problems.add(f"line {line}", f"{len(cells)} fields, expected {width}")
+        return None
+    m = re.fullmatch(rf"(Prel?\.)?\s*({_YEAR})", cells[0].strip())
+    if not m:
+        problems.add(f"line {line}", f"{cells[0]!r} is not a year (e.g. '2010' or "
+                     "'Prel. 2016')")
+        return None
+    share_col, icor_col = cols
+    try:
+        share, icor = _parse_value(cells[share_col]), _parse_value(cells[icor_col])
+    except ValueError:
+        problems.add(f"line {line}", f"values {cells[share_col]!r}, {cells[icor_col]!r} "
+                     "are not numbers")
+        return None
+    return int(m.group(2)), icor, share, m.group(1) is not None

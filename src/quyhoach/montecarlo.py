@@ -72,7 +72,7 @@ def uncertainty_arrays(plan, scenario, baseline) -> dict:
     starts = first_projected_index(plan, baseline)
     growth_start = plan.last_actual_year - plan.base_year + 1
     where = f"scenarios.{scenario.name}.uncertainty"
-    p = {"key": [], "dist": [], "args": [], "channel": [], "scale": [], "mult": []}
+    p: dict[str, list] = {k: [] for k in ("key", "dist", "args", "channel", "scale", "mult")}
     for d in u.parameters:
         cs = _channel_and_scale(d.path, scenario)
         if cs is None:
@@ -88,17 +88,18 @@ def uncertainty_arrays(plan, scenario, baseline) -> dict:
         p["channel"].append(channel)
         p["scale"].append(scale)
         p["mult"].append(d.dist == "lognormal")
-    s = {"key": [], "dim": [], "channel": [], "factor": [], "phi": [], "first": []}
+    s: dict[str, list] = {k: [] for k in ("key", "dim", "channel", "factor", "phi", "first")}
     for grp in u.shocks:
-        chans = [_channel_and_scale(path, scenario) for path in grp.paths]
-        if any(c is None for c in chans):
+        found = [_channel_and_scale(path, scenario) for path in grp.paths]
+        chans = [c for c in found if c is not None]
+        if len(chans) < len(found):
             problems.add(f'{where}.shocks."{grp.name}"', f"scenario '{scenario.name}' does "
                          "not model this indicator")
             continue
-        scale = np.array([c[1] for c in chans])
+        scales = np.array([c[1] for c in chans])
         factor = np.zeros((4, 4))
         n = len(chans)
-        factor[:n, :n] = np.diag(grp.sd * scale) @ np.linalg.cholesky(grp.correlation)
+        factor[:n, :n] = np.diag(grp.sd * scales) @ np.linalg.cholesky(grp.correlation)
         s["key"].append(stream_key(f"shocks:{grp.name}"))
         s["dim"].append(n)
         s["channel"].append([c[0] for c in chans] + [0] * (4 - n))
@@ -107,7 +108,7 @@ def uncertainty_arrays(plan, scenario, baseline) -> dict:
         first = growth_start if grp.name == "growth" else 1 if grp.name == "inflation" \
             else starts.get(grp.name, len(plan.years))
         s["first"].append(first)
-    e = {"key": [], "prob": [], "depth": [], "recovery": [], "first": []}
+    e: dict[str, list] = {k: [] for k in ("key", "prob", "depth", "recovery", "first")}
     for ev in u.disruptions:
         depth = np.zeros(k.N_CHANNELS)
         for name, v in ev.depth.items():
@@ -119,7 +120,7 @@ def uncertainty_arrays(plan, scenario, baseline) -> dict:
         e["recovery"].append(ev.recovery_years)
         e["first"].append(growth_start)
     problems.raise_if_any(PlanError)
-    active = sorted(set(p["channel"]) | {c for row, n in zip(s["channel"], s["dim"])
+    active = sorted(set(p["channel"]) | {c for row, n in zip(s["channel"], s["dim"], strict=True)
                                          for c in row[:n]}
                     | {int(c) for d in e["depth"] for c in np.flatnonzero(d)})
     u64, i64, f64 = np.uint64, np.int64, np.float64
@@ -152,7 +153,7 @@ def target_arrays(plan) -> dict:
             start = t.first_year - base - 1
         rows.append((KIND_CODES[t.kind], VARIABLE_INDEX[t.indicator], start, end,
                      BY_NAME[t.indicator].factor, CMP_CODES[t.comparison], t.value, t.tolerance))
-    cols = list(zip(*rows)) if rows else [[]] * 8
+    cols: list = list(zip(*rows, strict=True)) if rows else [[]] * 8
     return dict(t_kind=np.array(cols[0], np.int64), t_var=np.array(cols[1], np.int64),
                 t_start=np.array(cols[2], np.int64), t_end=np.array(cols[3], np.int64),
                 t_factor=np.array(cols[4], np.float64), t_cmp=np.array(cols[5], np.int64),

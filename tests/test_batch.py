@@ -9,9 +9,9 @@ import sys
 import time
 
 import pytest
-from conftest import LAI_CHAU, write_plan
 
 import quyhoach
+from conftest import LAI_CHAU, write_plan
 from quyhoach.batch import plan_tasks, run_batch, run_task
 from quyhoach.cli import main
 
@@ -110,6 +110,7 @@ def test_not_a_dataset_is_refused(tmp_path):
     assert (tmp_path / "ds" / "notes.txt").read_text() == "mine"
 
 
+@pytest.mark.slow  # ~25 s: kills a 2-worker batch at random moments, then resumes
 def test_kill_9_then_resume_gives_the_uninterrupted_dataset(plans, tmp_path):
     (plans / "c_bad.toml").unlink()
     args = [str(plans), "--draws", "40000", "--seed", "3", "--workers", "1"]
@@ -170,9 +171,15 @@ def test_duckdb_queries_the_dataset(plans, tmp_path):
 def test_dask_engine_on_a_local_cluster(plans, tmp_path):
     distributed = pytest.importorskip("distributed")
     (plans / "c_bad.toml").unlink()
+    psutil = pytest.importorskip("psutil")
+    # ":0": the OS picks a free port (None still binds the default 8787, and a busy
+    # 8787 then fails the suite with a warning)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster, \
+                                  dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as client:
+        listening = {c.laddr.port for c in psutil.Process().net_connections()
+                     if c.status == psutil.CONN_LISTEN}
+        assert 8787 not in listening and 8786 not in listening  # no fixed port
         s = run_batch([plans], tmp_path / "dask", draws=300, seed=5, engine="dask",
                       scheduler=client)
     assert len(s.done) == 8 and s.ok
@@ -187,3 +194,196 @@ def test_cli_batch_exit_codes(plans, tmp_path, capsys):
     assert "8 done, 0 skipped" in text and "1 failed" in text and "c_bad.toml" in text
     assert main(["batch", str(plans), "--out", str(tmp_path / "ds"), "--draws", "5"]) == 2
     assert "holds a dataset made with" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- output safety
+
+def batch_process(plans, out, *extra):
+    """A batch in another process (long enough to be caught running)."""
+    return subprocess.Popen([sys.executable, "-c", CLI, "batch", str(plans), "--out", str(out),
+                             "--draws", "200000", "--seed", "3", *extra],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+CLI = "import sys; from quyhoach.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+def wait_for(condition, seconds=60):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_force_refuses_a_folder_that_is_not_a_dataset(tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    with pytest.raises(quyhoach.ResultsError, match="is not a quyhoach output"):
+        run_batch([LAI_CHAU], mine, draws=0, workers=1, force=True)
+    assert os.listdir(mine) == ["notes.txt"] and os.listdir(tmp_path) == ["mine"]
+
+
+def test_a_symlinked_dataset_is_refused_even_with_force(plans, tmp_path):
+    real = tmp_path / "real"
+    run_batch([plans / "a_lai_chau.toml"], real, draws=0, workers=1)
+    before = file_hashes(real)
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    for force in (False, True):
+        with pytest.raises(quyhoach.ResultsError, match="is a symbolic link"):
+            run_batch([plans / "a_lai_chau.toml"], link, draws=300, workers=1, force=force)
+    assert file_hashes(real) == before
+
+
+def test_a_symlink_inside_a_dataset_is_refused(plans, tmp_path):
+    out = tmp_path / "ds"
+    run_batch([plans / "a_lai_chau.toml"], out, draws=0, workers=1)
+    elsewhere = tmp_path / "elsewhere"
+    (out / "paths").rename(elsewhere)
+    (out / "paths").symlink_to(elsewhere)
+    with pytest.raises(quyhoach.ResultsError, match="holds a symbolic link"):
+        run_batch([plans / "a_lai_chau.toml"], out, draws=0, workers=1)
+
+
+def test_force_replaces_a_dataset_and_leaves_nothing_aside(plans, tmp_path):
+    out = tmp_path / "ds"
+    run_batch([plans / "a_lai_chau.toml"], out, draws=0, workers=1)
+    (out / "stray.txt").write_text("old")
+    s = run_batch([plans / "a_lai_chau.toml"], out, draws=300, seed=1, workers=1, force=True)
+    assert len(s.done) == 4 and not (out / "stray.txt").exists()
+    assert sorted(os.listdir(tmp_path)) == ["ds", "plan.toml", "plans"]  # no lock, no old copy
+
+
+def test_a_second_batch_into_the_dataset_is_refused(plans, tmp_path):
+    out = tmp_path / "ds"
+    first = batch_process(plans / "a_lai_chau.toml", out, "--workers", "1")
+    try:
+        assert wait_for(lambda: (out / "manifest.json").exists())
+        with pytest.raises(quyhoach.ResultsError, match="being written by another") as err:
+            run_batch([plans / "a_lai_chau.toml"], out, draws=300, seed=9, workers=1)
+        assert str(out) in str(err.value) and f"pid {first.pid}" in str(err.value)
+    finally:
+        first.kill()
+        first.wait()
+
+
+def test_the_manifest_exists_before_the_first_task(plans, tmp_path, monkeypatch):
+    out = tmp_path / "ds"
+
+    def killed(*args, **kwargs):
+        assert json.loads((out / "manifest.json").read_text())["config"]["seed"] == 5
+        raise KeyboardInterrupt  # as if killed while the first task runs
+
+    monkeypatch.setattr(quyhoach.batch, "run_task", killed)
+    with pytest.raises(KeyboardInterrupt):
+        run_batch([plans / "a_lai_chau.toml"], out, draws=0, seed=5, workers=1)
+    monkeypatch.undo()
+    s = run_batch([plans / "a_lai_chau.toml"], out, draws=0, seed=5, workers=1)  # resumes
+    assert len(s.done) == 4 and s.ok
+
+
+def test_pool_workers_die_with_their_coordinator(plans, tmp_path):
+    psutil = pytest.importorskip("psutil")
+    (plans / "c_bad.toml").unlink()
+    out = tmp_path / "ds"
+    coordinator = batch_process(plans, out, "--workers", "2", "--keep-draws")
+    parent = psutil.Process(coordinator.pid)
+
+    def busy():  # pool workers past their start-up, simulating
+        return [p for p in parent.children() if "spawn_main" in " ".join(p.cmdline())
+                and p.cpu_times().user > 2]
+
+    try:
+        assert wait_for(lambda: len(busy()) == 2)
+        workers = busy()
+        spooling = wait_for(lambda: len(list(out.glob(".quyhoach-spool-*"))) == 2, 15)
+    finally:
+        coordinator.send_signal(signal.SIGKILL)  # the coordinator only, not its group
+        coordinator.wait()
+    gone, alive = psutil.wait_procs(workers, timeout=5)
+    for p in alive:
+        p.kill()
+    assert not alive, "pool workers kept running after their coordinator died"
+    assert spooling  # the killed workers left their draw spools in the dataset...
+    s = run_batch([plans], out, draws=0, workers=1, force=True)
+    assert len(s.done) == 8  # ...and the next batch removed them
+    assert not [p for p in out.rglob(".*") if p.name != "manifest.json"]
+
+
+def test_a_failed_task_leaves_no_files_and_a_clear_error(plans, tmp_path, monkeypatch):
+    import errno
+
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "ds"
+    run_batch([plans / "a_lai_chau.toml"], out, draws=0, workers=1)
+    low = out / "paths/province=lai_chau/scenario=low/part-0.parquet"
+    low.write_bytes(b"damaged")  # so the task is redone
+    real = pq.write_table
+
+    def full_disk(table, where, **kwargs):
+        if "feasibility" in str(where):  # after its paths file was written
+            raise OSError(errno.ENOSPC, "No space left on device", str(where))
+        real(table, where, **kwargs)
+
+    monkeypatch.setattr(pq, "write_table", full_disk)
+    s = run_batch([plans / "a_lai_chau.toml"], out, draws=0, workers=1)
+    assert list(s.failed) == ["lai_chau/low"]
+    assert "No space left on device" in s.failed["lai_chau/low"]
+    assert "free disk space" in s.failed["lai_chau/low"]
+    assert not list(out.rglob("scenario=low"))  # no file of the failed task is visible
+    assert not [p for p in out.rglob(".*") if p.name != "manifest.json"]
+    monkeypatch.undo()
+    s = run_batch([plans / "a_lai_chau.toml"], out, draws=0, workers=1)
+    assert s.done == ["lai_chau/low"]
+
+
+def test_a_plan_that_crashes_the_loader_does_not_stop_the_batch(plans, tmp_path,
+                                                                 monkeypatch):
+    import quyhoach.plan
+
+    real = quyhoach.plan.load_plan
+
+    def fragile(path):
+        if "b_copy" in str(path):
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(path)
+
+    monkeypatch.setattr(quyhoach.plan, "load_plan", fragile)
+    s = run_batch([plans], tmp_path / "ds", draws=0, workers=1)
+    assert len(s.done) == 4
+    assert "RecursionError" in s.failed[str(plans / "b_copy.toml")]
+    assert str(plans / "c_bad.toml") in s.failed
+
+
+@pytest.mark.parametrize("edit", [('province = "lai_chau"', 'province = "x/../../escaped"'),
+                                  ("[scenarios.low]", '[scenarios."../../low"]')])
+def test_names_never_lead_writes_out_of_the_dataset(plans, tmp_path, edit):
+    bad = write_plan(tmp_path, [edit])
+    out = tmp_path / "deep" / "ds"
+    s = run_batch([bad], out, draws=0, workers=1)
+    assert str(bad) in s.failed and not s.done
+    written = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")
+               if p.is_file()}
+    assert written == {"deep/ds/manifest.json", "plan.toml"} | {
+        p.relative_to(tmp_path).as_posix() for p in plans.iterdir()}
+
+
+def test_kept_draws_are_moved_not_read_into_memory(plans, tmp_path, monkeypatch):
+    import pyarrow.parquet as pq
+
+    def whole(*args, **kwargs):
+        raise AssertionError("a draw file was read whole into memory")
+
+    monkeypatch.setattr(pq, "read_table", whole)
+    out = tmp_path / "ds"
+    s = run_batch([plans / "a_lai_chau.toml"], out, draws=300, seed=5, workers=1,
+                  keep_draws=True)
+    assert len(s.done) == 4
+    f = pq.ParquetFile(out / "draws/province=lai_chau/scenario=high/part-0.parquet")
+    assert f.metadata.num_rows == 300 * 31
+    assert json.loads(f.schema_arrow.metadata[b"quyhoach"])["seed"] == 5
+    assert not list(out.glob(".*spool*"))

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .calibrate import shrink
+from .errors import ResultsError
 
 Z50, Z90 = 0.6744897501960817, 1.6448536269514722
 MIN_TRAIN = 3
@@ -113,6 +114,9 @@ def _forecast(f: dict, model: str, year: np.ndarray, slope: float, se: float):
     fade = np.array([np.sum(DAMPING ** np.arange(1, k + 1)) for k in h])
     dt = f["last_year"] - f["mean_t"] + fade
     return f["mean_y"] + slope * dt, np.sqrt(f["sigma2"] * (1 + 1 / f["n"]) + dt**2 * se**2)
+
+
+MIN_PROVINCES = 3  # trends are shrunk across provinces (_forecasts_at)
 
 
 def backtest_family(panel: pd.DataFrame, family: Family, provinces=None) -> pd.DataFrame:
@@ -234,13 +238,28 @@ def score(forecasts: pd.DataFrame) -> pd.DataFrame:
 
 def run_backtest(gso_dir="inputs/gso", all_dir="inputs/all_provinces", provinces=None,
                  families=FAMILIES):
-    """Back-test every family; returns (forecasts, scores, scales, seconds)."""
+    """Back-test every family; returns (forecasts, scores, scales, seconds).
+
+    Raises
+    ------
+    ResultsError
+        With fewer than ``MIN_PROVINCES`` provinces (trends are shrunk across
+        provinces), or when no province has enough history for a forecast.
+    """
     from .gso import panel as read_panel
 
+    if provinces is not None and len(set(provinces)) < MIN_PROVINCES:
+        raise ResultsError(f"--provinces {','.join(provinces)}: the back-test needs at least "
+                           f"{MIN_PROVINCES} provinces (trends are shrunk across provinces"
+                           "); name more, or leave --provinces out to use all 63")
     start = time.perf_counter()
     panel = read_panel(Path(gso_dir), Path(all_dir))
     forecasts = pd.concat([backtest_family(panel, f, provinces) for f in families],
                           ignore_index=True)
+    if forecasts.empty:
+        raise ResultsError(f"no forecast could be made: each cut-off needs {MIN_PROVINCES} "
+                           f"provinces with {MIN_TRAIN} or more years of history up to it; "
+                           "check the province keys and the data folders")
     return (forecasts, score(forecasts), band_scales(forecasts),
             time.perf_counter() - start)
 
@@ -263,42 +282,59 @@ def summary_table(scores: pd.DataFrame, horizons=(3, 4, 5, 6)) -> pd.DataFrame:
 
 
 def write_backtest(forecasts, scores, scales, seconds, out, scales_path, *, overwrite=False):
-    """Parquet (forecasts, scores) under ``out`` and the band factors, atomically."""
+    """Parquet (forecasts, scores), ``summary.json`` and ``manifest.json`` under ``out``,
+    and the band factors at ``scales_path``, each replaced atomically.
+
+    ``out`` is written whole under a temporary name and renamed into place
+    (``quyhoach.outdir.replacing``): one writer at a time, and ``overwrite`` replaces
+    only a back-test output (a quyhoach manifest, or the three files an older version
+    wrote), never any other folder.
+
+    Raises
+    ------
+    ResultsError
+        If an output exists and ``overwrite`` is false, ``out`` is not a back-test
+        output, is a link or is being written, or a file cannot be written.
+    """
     import json
     import os
-    import shutil
-    import tempfile
 
+    from . import __version__
     from .calibrate import to_toml
     from .errors import ResultsError
+    from .outdir import replacing, write_error
 
     out, scales_path = Path(out), Path(scales_path)
-    for path in (out, scales_path):
-        if path.exists() and not overwrite:
-            raise ResultsError(f"{path} already exists; pass --force to replace it")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
+    if scales_path.exists() and not overwrite:
+        raise ResultsError(f"{scales_path} already exists; pass --force to replace it")
+    with replacing(out, overwrite=overwrite, accept=_legacy_backtest) as tmp:
         forecasts.to_parquet(tmp / "forecasts.parquet", compression="zstd", index=False)
         scores.to_parquet(tmp / "scores.parquet", compression="zstd", index=False)
         (tmp / "summary.json").write_text(json.dumps(
             {"seconds": seconds, "forecasts": len(forecasts), "band_scales": scales},
             indent=2), encoding="utf-8")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        (tmp / "manifest.json").write_text(json.dumps(
+            {"engine": "quyhoach", "engine_version": __version__, "kind": "backtest",
+             "files": sorted(p.name for p in tmp.iterdir())}, indent=2), encoding="utf-8")
     scales_path.parent.mkdir(parents=True, exist_ok=True)
     doc = {"backtest": {"method": "s90 = q90(|z|) / 1.645 per family, all provinces and "
                                   "horizons; see quyhoach.backtest",
                         "forecasts": len(forecasts)},
            "scale": {k: round(v, 4) for k, v in sorted(scales.items())}}
     part = scales_path.with_name(f".{scales_path.name}.tmp-{os.getpid()}")
-    part.write_text(to_toml(doc, "Written by `quyhoach backtest`: band factors read by "
-                                 "`quyhoach calibrate`."), encoding="utf-8")
-    os.replace(part, scales_path)
+    try:
+        part.write_text(to_toml(doc, "Written by `quyhoach backtest`: band factors read by "
+                                     "`quyhoach calibrate`."), encoding="utf-8")
+        os.replace(part, scales_path)
+    except OSError as exc:
+        part.unlink(missing_ok=True)
+        raise write_error(scales_path, exc) from exc
+
+
+def _legacy_backtest(folder: Path) -> bool:
+    """A back-test folder written before outputs had a manifest: exactly its three files."""
+    return {p.name for p in folder.iterdir()} == {"forecasts.parquet", "scores.parquet",
+                                                 "summary.json"}
 
 
 def format_summary(scores: pd.DataFrame) -> str:

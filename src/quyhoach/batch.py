@@ -8,11 +8,26 @@ Layout of a dataset directory::
 
 Every task (one plan × one scenario) is independent. Its random numbers depend only on
 (seed, source name, draw index), never on which tasks ran before or beside it. So a task
-re-run alone writes the same bytes. Workers write their own files, each under a
-temporary name renamed into place when complete. Only the coordinator writes
-``manifest.json`` (atomically, after each finished task). A batch killed at any moment
-therefore leaves complete files, and running the same command again skips the tasks
-whose files are intact (checked by SHA-256) and redoes the rest.
+re-run alone writes the same bytes.
+
+Safety (see also ``quyhoach.outdir``):
+
+* One coordinator per dataset: it holds an OS lock (``.NAME.lock`` beside the dataset)
+  for the whole batch; a second batch (or run) into the same folder is refused.
+* The dataset appears whole: it is created under a temporary name with its
+  ``manifest.json`` and renamed into place before the first task, so a batch killed at
+  any moment can be resumed. Only the coordinator writes ``manifest.json`` (atomically,
+  after each finished task).
+* A worker writes a task's files into a private hidden folder inside the dataset and
+  moves them into their partitions only when all are complete; a task that fails has
+  its partition files removed, so readers never see a failed task's data. Pool workers
+  die with their coordinator.
+* ``force`` replaces only a quyhoach output (moved aside until the batch ends), never
+  through a symbolic link. The temporaries and draw spools of a killed batch are
+  removed by the next one.
+
+Running the same command again skips the tasks whose files are intact (checked by
+SHA-256) and redoes the rest.
 """
 
 from __future__ import annotations
@@ -20,15 +35,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
+import signal
 import sys
+import tempfile
+import threading
 import time
 import traceback
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from . import __version__
+from . import __version__, outdir
 from .errors import QuyhoachError, ResultsError
 
 TABLES = ("paths", "bands", "feasibility")
@@ -36,6 +55,9 @@ PARTITION_COLUMNS = ("province", "scenario")
 SEED_SCHEME = ("every random source has a counter-based stream keyed by (seed, blake2b-64 of "
                "its name, draw index); tasks and scenarios share the seed, so any task re-run "
                "alone with the same plan, inputs, seed and n_draws gives the same bytes")
+IDENTIFIER = re.compile(r"[\w-]+")  # letters, digits, '_', '-': safe as a folder name
+TASK_TMP = ".task.tmp-"  # prefix of a task's private folder inside the dataset
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 @dataclass(frozen=True)
@@ -50,6 +72,16 @@ class Task:
     @property
     def id(self) -> str:
         return f"{self.province}/{self.scenario}"
+
+    @property
+    def part(self) -> str:
+        """The task's file in each table folder: ``province=P/scenario=S/part-0.parquet``."""
+        return f"province={self.province}/scenario={self.scenario}/part-0.parquet"
+
+    @property
+    def safe(self) -> bool:
+        """Whether province and scenario are identifiers, so ``part`` stays in its folder."""
+        return all(IDENTIFIER.fullmatch(n) for n in (self.province, self.scenario))
 
 
 @dataclass
@@ -89,16 +121,39 @@ def find_plans(paths) -> list[Path]:
     return found
 
 
-def plan_tasks(paths) -> tuple[list[Task], dict]:
-    """Load every plan (validation included) and list its tasks; failures by plan file."""
+def _unsafe_names(plan) -> str | None:
+    """Why a plan's province or scenario names cannot name dataset folders, or None."""
+    bad = [f"province '{plan.province}'"] if not IDENTIFIER.fullmatch(plan.province) else []
+    bad += [f"scenario '{s}'" for s in plan.scenario_names if not IDENTIFIER.fullmatch(s)]
+    if not bad:
+        return None
+    return (f"{', '.join(bad)}: expected identifiers (letters, digits, '_' or '-'), as "
+            "they name the dataset's folders; rename them and put Vietnamese names in "
+            "label_vi")
+
+
+def _load(path: Path):
+    """(plan, None) or (None, why it cannot run): a loader crash is a failure, not a stop."""
     from .plan import load_plan
 
-    tasks, failed = [], {}
+    try:
+        plan = load_plan(path)
+    except QuyhoachError as exc:
+        return None, str(exc)
+    except Exception as exc:  # a bug on one plan must not stop the others
+        return None, (f"{type(exc).__name__}: {exc} (quyhoach could not read this plan; "
+                      "this is a bug, please report it with the plan file)")
+    return plan, _unsafe_names(plan)
+
+
+def plan_tasks(paths) -> tuple[list[Task], dict]:
+    """Load every plan (validation included) and list its tasks; failures by plan file."""
+    tasks: list[Task] = []
+    failed: dict = {}
     for path in find_plans(paths):
-        try:
-            plan = load_plan(path)
-        except QuyhoachError as exc:
-            failed[str(path)] = str(exc)
+        plan, why = _load(path)
+        if why is not None:
+            failed[str(path)] = why
             continue
         for s in plan.scenario_names:
             task = Task(str(path.resolve()), plan.province, s, plan.sha256)
@@ -112,19 +167,9 @@ def plan_tasks(paths) -> tuple[list[Task], dict]:
 
 
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _write_atomic(table, path: Path) -> dict:
-    """Write a Parquet file under a temporary name, then rename it into place."""
-    import pyarrow.parquet as pq
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    pq.write_table(table, tmp, compression="zstd")
-    os.replace(tmp, path)
-    return {"rows": table.num_rows, "sha256": _sha256(path),
-            "path": path.as_posix()}
+    """SHA-256 of a file, read in blocks (draw files reach gigabytes)."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _arrow(df, meta: dict):
@@ -136,52 +181,125 @@ def _arrow(df, meta: dict):
                                           b"quyhoach": json.dumps(meta).encode()})
 
 
+def _stage_table(table, staged: Path, rel: str) -> dict:
+    """Write a Parquet file at ``staged/rel``; its manifest entry."""
+    import pyarrow.parquet as pq
+
+    path = staged / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path, compression="zstd")
+    return {"rows": table.num_rows, "sha256": _sha256(path), "path": rel}
+
+
+def _stage_draws(source: Path, staged: Path, rel: str) -> dict:
+    """Move the spooled draws to ``staged/rel`` (a rename: the spool is in the dataset)."""
+    import pyarrow.parquet as pq
+
+    path = staged / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(source, path)  # rename; a streamed copy across file systems
+    return {"rows": pq.ParquetFile(path).metadata.num_rows, "sha256": _sha256(path),
+            "path": rel}
+
+
+def _publish_task(staged: Path, out: Path, files: dict) -> None:
+    """Move a task's complete files from its private folder into their partitions."""
+    for f in files.values():
+        dest = out / f["path"]
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged / f["path"], dest)
+
+
+def remove_task_files(out: Path, task: Task) -> None:
+    """Remove a task's partition files (and its emptied folders), so readers never see
+    the data of a task that failed."""
+    if not task.safe:
+        return
+    for name in (*TABLES, "draws"):
+        path = out / name / task.part
+        try:
+            outdir.remove(path)
+        except OSError:  # best effort: reporting the failure matters more
+            continue
+        for folder in (path.parent, path.parent.parent):
+            try:
+                folder.rmdir()
+            except OSError:  # not empty, or not there
+                break
+
+
+def _write_task(task: Task, out: Path, res, draws: int, seed: int) -> dict:
+    """Stage every file of a finished simulation, then publish them; manifest entries."""
+    meta = {"engine_version": __version__, "seed": seed, "n_draws": draws,
+            "plan_sha256": res.plan.sha256, "inputs_sha256": res.history.sha256}
+    frames = {"paths": res.paths, "feasibility": res.feasibility()}
+    if draws:
+        frames["bands"] = res.bands()
+    staged = Path(tempfile.mkdtemp(prefix=f"{TASK_TMP}{os.getpid()}-", dir=out))
+    try:
+        files = {name: _stage_table(_arrow(df, meta), staged, f"{name}/{task.part}")
+                 for name, df in frames.items()}
+        if res.draws_dir is not None:
+            files["draws"] = _stage_draws(
+                res.draws_dir / f"scenario={task.scenario}" / "part-0.parquet", staged,
+                f"draws/{task.part}")
+        _publish_task(staged, out, files)
+    finally:
+        outdir.remove(staged)
+    return files
+
+
+def _simulate_task(task: Task, out: Path, draws: int, seed: int, keep_draws: bool,
+                   threads: int | None, chunk_size: int) -> tuple[str, dict]:
+    """Simulate one task and write its partitions; (inputs hash, manifest entries)."""
+    import numba
+
+    from .plan import load_plan
+    from .simulate import simulate
+
+    if not task.safe:
+        raise ResultsError(f"task {task.id}: province and scenario must be identifiers "
+                           "(letters, digits, '_' or '-'), as they name the dataset's folders")
+    if threads:
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    plan = load_plan(task.plan_file)
+    if plan.sha256 != task.plan_sha256:
+        raise ResultsError(f"{task.plan_file} changed while the batch was running")
+    out.mkdir(parents=True, exist_ok=True)
+    res = simulate(plan, [task.scenario], draws=draws, seed=seed if draws else None,
+                   chunk_size=chunk_size, keep_draws=keep_draws, spool_dir=out)
+    try:
+        return res.history.sha256, _write_task(task, out, res, draws, seed)
+    finally:
+        if res.draws_dir is not None:
+            outdir.remove(res.draws_dir)  # the spool's lock goes with ``res``
+
+
 def run_task(task: Task, out: str, draws: int, seed: int, keep_draws: bool,
              threads: int | None = None, chunk_size: int = 32768) -> dict:
     """Simulate one task and write its partitions; runs in a worker process.
 
     ``threads`` limits numba's threads for this task (1 when a pool of processes shares
     the cores). Returns a manifest entry: status, seconds, files (rows, sha256), or the
-    error.
+    error. A task that fails leaves no partition files.
     """
-    import numba
-
-    from .plan import load_plan
-    from .simulate import simulate
-
     start = time.perf_counter()
-    entry = {"plan_file": task.plan_file, "plan_sha256": task.plan_sha256}
+    folder = Path(out)
+    entry: dict = {"plan_file": task.plan_file, "plan_sha256": task.plan_sha256}
     try:
-        if threads:
-            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-        plan = load_plan(task.plan_file)
-        if plan.sha256 != task.plan_sha256:
-            raise ResultsError(f"{task.plan_file} changed while the batch was running")
-        res = simulate(plan, [task.scenario], draws=draws, seed=seed if draws else None,
-                       chunk_size=chunk_size, keep_draws=keep_draws)
-        meta = {"engine_version": __version__, "seed": seed, "n_draws": draws,
-                "plan_sha256": plan.sha256, "inputs_sha256": res.history.sha256}
-        part = f"province={task.province}/scenario={task.scenario}/part-0.parquet"
-        frames = {"paths": res.paths, "feasibility": res.feasibility()}
-        if draws:
-            frames["bands"] = res.bands()
-        files = {}
-        for name, df in frames.items():
-            files[name] = _write_atomic(_arrow(df, meta), Path(out) / name / part)
-        if res.draws_dir is not None:
-            import pyarrow.parquet as pq
-
-            kept = pq.read_table(res.draws_dir / f"scenario={task.scenario}")
-            files["draws"] = _write_atomic(kept.replace_schema_metadata(
-                {b"quyhoach": json.dumps(meta).encode()}), Path(out) / "draws" / part)
-        for f in files.values():
-            f["path"] = Path(f["path"]).relative_to(out).as_posix()
-        entry.update(status="done", inputs_sha256=res.history.sha256, files=files)
+        inputs_sha256, files = _simulate_task(task, folder, draws, seed, keep_draws,
+                                              threads, chunk_size)
+        entry.update(status="done", inputs_sha256=inputs_sha256, files=files)
     except QuyhoachError as exc:
         entry.update(status="failed", error=str(exc))
+    except OSError as exc:  # a full disk or lost permissions: clear, and resumable
+        entry.update(status="failed", error=str(outdir.write_error(
+            folder, exc, kept="the finished tasks are kept (run again to resume)")))
     except Exception as exc:  # a bug must not stop the other tasks; keep its trace
         entry.update(status="failed", error=f"{type(exc).__name__}: {exc}",
                      traceback=traceback.format_exc())
+    if entry["status"] != "done":
+        remove_task_files(folder, task)
     entry["seconds"] = round(time.perf_counter() - start, 3)
     return entry
 
@@ -190,20 +308,35 @@ class Manifest:
     """``manifest.json`` of a dataset, written atomically by the coordinator only."""
 
     def __init__(self, out: Path, config: dict):
+        self.out = out
         self.path = out / "manifest.json"
-        self.data = {"engine": "quyhoach", "engine_version": __version__, "config": config,
+        self.data: dict = {"engine": "quyhoach", "engine_version": __version__, "config": config,
                      "seed_scheme": SEED_SCHEME, "tasks": {}}
 
     def load(self) -> dict | None:
+        """The manifest on disk, or None when there is none."""
+        outdir.refuse_link(self.path)
         if not self.path.is_file():
             return None
-        return json.loads(self.path.read_text(encoding="utf-8"))
+        try:
+            return json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ResultsError(f"{self.path} cannot be read as a dataset manifest ({exc}); "
+                               "use another --out, or --force to replace the dataset") from exc
 
-    def save(self) -> None:
-        self.data["updated_utc"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        tmp = self.path.with_name(f".manifest.json.tmp-{os.getpid()}")
-        tmp.write_text(json.dumps(self.data, indent=2, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, self.path)
+    def save(self, folder: Path | None = None) -> None:
+        """Write the manifest (into ``folder``, default the dataset) atomically."""
+        folder = folder or self.out
+        self.data["updated_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
+        tmp = folder / f".manifest.json.tmp-{os.getpid()}"
+        try:
+            tmp.write_text(json.dumps(self.data, indent=2, ensure_ascii=False),
+                           encoding="utf-8")
+            os.replace(tmp, folder / "manifest.json")
+        except OSError as exc:
+            outdir.remove(tmp)
+            raise outdir.write_error(folder / "manifest.json", exc, kept=(
+                "the finished tasks are kept (run the same command again to resume)")) from exc
 
 
 def _complete(out: Path, entry: dict, task: Task) -> bool:
@@ -219,9 +352,12 @@ def _complete(out: Path, entry: dict, task: Task) -> bool:
 
 def _resumable_tasks(out: Path, old: dict | None, config: dict, tasks: list[Task]) -> dict:
     """The task entries of an existing dataset, if it can be resumed as it is."""
-    if old is None:
-        raise ResultsError(f"{out} exists and is not a quyhoach dataset (no manifest.json); "
-                           "choose another --out or pass --force")
+    if not isinstance(old, dict) or old.get("engine") != "quyhoach":
+        raise ResultsError(f"{out} exists and is not a quyhoach dataset (no manifest.json "
+                           "saying engine \"quyhoach\"); choose another --out")
+    if not isinstance(old.get("tasks"), dict):
+        raise ResultsError(f"{out} holds the results of `quyhoach run`, not a batch dataset; "
+                           "choose another --out, or --force to replace them")
     if old.get("config") != config or old.get("engine_version") != __version__:
         raise ResultsError(
             f"{out} holds a dataset made with {old.get('config')} (engine "
@@ -235,19 +371,71 @@ def _resumable_tasks(out: Path, old: dict | None, config: dict, tasks: list[Task
     return old["tasks"]
 
 
-def _prepare(out: Path, config: dict, tasks: list[Task], force: bool) -> Manifest:
-    """Check an existing dataset can be resumed (same configuration), or start one."""
+def _clean_inside(out: Path) -> None:
+    """Remove what killed writers left inside a dataset: task folders, temporary files
+    and draw spools. Call with the dataset's lock held."""
+    outdir.clean_stale_spools(out)
+    for root, dirs, files in os.walk(out):
+        for name in [*dirs, *files]:
+            if name.startswith(".") and ".tmp-" in name:
+                outdir.remove(Path(root) / name)
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+
+
+def _create(out: Path, manifest: Manifest) -> None:
+    """Make a new dataset appear whole, manifest included (replacing an empty folder)."""
+    try:
+        tmp = outdir.temp_beside(out)
+    except OSError as exc:
+        raise outdir.write_error(out, exc) from exc
+    try:
+        manifest.save(tmp)
+        os.replace(tmp, out)
+    except OSError as exc:
+        outdir.remove(tmp)
+        raise outdir.write_error(out, exc) from exc
+    except BaseException:
+        outdir.remove(tmp)
+        raise
+
+
+def _has_content(out: Path) -> bool:
+    if not os.path.lexists(out):
+        return False
+    if not out.is_dir():
+        return True
+    with os.scandir(out) as entries:
+        return next(entries, None) is not None
+
+
+def _prepare(out: Path, config: dict, tasks: list[Task],
+             force: bool) -> tuple[Manifest, Path | None]:
+    """Resume the dataset at ``out`` (same configuration) or start one; call with its
+    lock held. Returns the manifest and, with ``force``, the old dataset moved aside."""
+    outdir.clean_stale(out)
     manifest = Manifest(out, config)
-    if out.exists() and any(out.iterdir()):
-        if force:
-            for child in out.iterdir():
-                shutil.rmtree(child) if child.is_dir() else child.unlink()
-        else:
+    old = None
+    if _has_content(out):
+        if not force:
             manifest.data["tasks"] = _resumable_tasks(out, manifest.load(), config, tasks)
-    out.mkdir(parents=True, exist_ok=True)
-    for tmp in out.rglob(".*.tmp-*"):  # debris of an interrupted write
-        tmp.unlink()
-    return manifest
+            outdir.refuse_links_inside(out)
+            _clean_inside(out)
+            return manifest, None
+        outdir.check_replaceable(out)
+        old = outdir.move_aside(out)
+    _create(out, manifest)
+    return manifest, old
+
+
+def _check_engine(engine: str, scheduler, workers) -> None:
+    if engine not in ("local", "dask"):
+        raise ResultsError(f"unknown engine '{engine}'; expected 'local' or 'dask'")
+    if engine == "dask" and not scheduler:
+        raise ResultsError("--engine dask needs --scheduler ADDRESS (e.g. tcp://host:8786)")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
+                                or workers < 1):
+        raise ResultsError(f"workers = {workers!r}: give a whole number of local worker "
+                           "processes, at least 1 (default: one per core)")
 
 
 def run_batch(paths, out, *, draws: int = 0, seed: int = 20210604, workers: int | None = None,
@@ -261,6 +449,7 @@ def run_batch(paths, out, *, draws: int = 0, seed: int = 20210604, workers: int 
         Plan files and/or directories of plan files.
     out : str or pathlib.Path
         Dataset directory; resumed when it holds a dataset of the same configuration.
+        Never a symbolic link.
     draws, seed : int
         Monte Carlo draws per task (0: central paths only) and the seed.
     workers : int, optional
@@ -269,25 +458,53 @@ def run_batch(paths, out, *, draws: int = 0, seed: int = 20210604, workers: int 
     keep_draws : bool
         Also write every draw (float32) under ``draws/``.
     force : bool
-        Replace an existing dataset of another configuration.
+        Replace an existing quyhoach output of another configuration (anything else is
+        refused).
     engine : {"local", "dask"}
         ``"dask"`` sends tasks to the dask.distributed scheduler at ``scheduler``
         (install ``quyhoach[dask]``); workers write their partitions directly, so the
         dataset directory must be on storage every worker can reach.
     progress : bool
         Progress bar over tasks (stderr).
+
+    Raises
+    ------
+    ResultsError
+        When the folder is being written by another process, is a link, holds something
+        else than a dataset of this configuration (without ``force``), or is not a
+        quyhoach output (with ``force``), or when the manifest cannot be written.
     """
     start = time.perf_counter()
     out = Path(out)
+    target = outdir.output_path(out)
+    _check_engine(engine, scheduler, workers)
+    outdir.refuse_link(target)
     tasks, failed = plan_tasks(paths)
     if not tasks and not failed:
         raise ResultsError("no plan files found; give plan files or directories holding "
                            "*.toml plan files")
     config = {"seed": seed, "n_draws": draws, "keep_draws": keep_draws}
-    manifest = _prepare(out, config, tasks, force)
-    todo, skipped = [], []
-    for t in tasks:
-        (skipped if _complete(out, manifest.data["tasks"].get(t.id, {}), t) else todo).append(t)
+    with outdir.OutputLock(target):
+        manifest, old = _prepare(target, config, tasks, force)
+        todo: list[Task] = []
+        skipped: list[Task] = []
+        for t in tasks:
+            entry = manifest.data["tasks"].get(t.id, {})
+            (skipped if _complete(target, entry, t) else todo).append(t)
+        done = _run_tasks(todo, target, manifest, failed, draws, seed, keep_draws, workers,
+                          engine, scheduler, progress)
+        if not todo:
+            manifest.save()
+        if old is not None:
+            outdir.remove(old)
+    size = sum(f.stat().st_size for f in target.rglob("*.parquet"))
+    return BatchSummary(out, done, [t.id for t in skipped], failed,
+                        time.perf_counter() - start, draws, size)
+
+
+def _run_tasks(todo, out, manifest, failed, draws, seed, keep_draws, workers, engine,
+               scheduler, progress) -> list:
+    """Run the tasks, recording each in the manifest as it finishes; the ids done."""
     done = []
     bar = None
     if progress:
@@ -297,6 +514,8 @@ def run_batch(paths, out, *, draws: int = 0, seed: int = 20210604, workers: int 
     try:
         for task, entry in _execute(todo, out, draws, seed, keep_draws, workers, engine,
                                     scheduler):
+            if entry["status"] != "done":
+                remove_task_files(out, task)  # also when its worker died mid-write
             manifest.data["tasks"][task.id] = entry
             manifest.save()
             if entry["status"] == "done":
@@ -308,11 +527,46 @@ def run_batch(paths, out, *, draws: int = 0, seed: int = 20210604, workers: int 
     finally:
         if bar is not None:
             bar.close()
-    if not todo:
-        manifest.save()
-    size = sum(f.stat().st_size for f in out.rglob("*.parquet"))
-    return BatchSummary(out, done, [t.id for t in skipped], failed,
-                        time.perf_counter() - start, draws, size)
+    return done
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
+def _die_with(parent: int) -> None:
+    """Pool-worker initializer: end this worker as soon as its coordinator dies.
+
+    On Linux the kernel sends SIGKILL when the parent dies (``PR_SET_PDEATHSIG``),
+    even while a numba kernel holds the interpreter; elsewhere a watcher thread notices
+    the new parent within half a second.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the coordinator died before the line above
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True,
+                     name="quyhoach-watch-coordinator").start()
+
+
+def _worker_died(task: Task) -> dict:
+    return {"plan_file": task.plan_file, "plan_sha256": task.plan_sha256, "status": "failed",
+            "error": "the worker process running this task died (killed, or out of "
+                     "memory); run the batch again to redo it", "seconds": 0.0}
+
+
+def _stop_workers(pool) -> None:
+    """Kill a pool's workers now (an interrupted batch must not keep writing)."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.kill()
 
 
 def _execute(todo, out, draws, seed, keep_draws, workers, engine, scheduler):
@@ -322,9 +576,8 @@ def _execute(todo, out, draws, seed, keep_draws, workers, engine, scheduler):
     if engine == "dask":
         yield from _execute_dask(todo, out, draws, seed, keep_draws, scheduler)
         return
-    if engine != "local":
-        raise ResultsError(f"unknown engine '{engine}'; expected 'local' or 'dask'")
     from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
 
     n = workers or os.cpu_count() or 1
     if n == 1:  # one worker: this process, one thread (as each pool worker)
@@ -340,12 +593,22 @@ def _execute(todo, out, draws, seed, keep_draws, workers, engine, scheduler):
     import multiprocessing
 
     # spawn, not fork: numba's threading layer in the parent is not fork-safe
-    with ProcessPoolExecutor(max_workers=n,
-                             mp_context=multiprocessing.get_context("spawn")) as pool:
+    pool = ProcessPoolExecutor(max_workers=min(n, len(todo)),
+                               mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_die_with, initargs=(os.getpid(),))
+    try:
         futures = {pool.submit(run_task, t, str(out), draws, seed, keep_draws, 1): t
                    for t in todo}
         for f in as_completed(futures):
-            yield futures[f], f.result()
+            try:
+                entry = f.result()
+            except BrokenProcessPool:
+                entry = _worker_died(futures[f])
+            yield futures[f], entry
+    except BaseException:
+        _stop_workers(pool)
+        raise
+    pool.shutdown(wait=True)
 
 
 def _execute_dask(todo, out, draws, seed, keep_draws, scheduler):
@@ -354,11 +617,8 @@ def _execute_dask(todo, out, draws, seed, keep_draws, scheduler):
     except ImportError as exc:
         raise ResultsError("the dask engine needs the optional extra: "
                            "pip install 'quyhoach[dask]'") from exc
-    if not scheduler:
-        raise ResultsError("--engine dask needs --scheduler ADDRESS (e.g. tcp://host:8786)")
     client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
     futures = {client.submit(run_task, t, str(Path(out).resolve()), draws, seed, keep_draws,
                              1, pure=False): t for t in todo}
     for f in as_completed(futures):
         yield futures[f], f.result()
-

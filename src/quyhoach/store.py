@@ -2,11 +2,14 @@
 
 A results directory is built under a temporary name beside its target and renamed
 into place only when every file is complete, so an interrupted run leaves no
-half-written directory. An existing directory is replaced only when asked.
+half-written directory, and a later run removes what a killed one left behind. One
+process writes a folder at a time (an OS lock). An existing directory is replaced only
+when asked, and only when it is a quyhoach output (see ``quyhoach.outdir``).
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -14,7 +17,7 @@ import platform
 import shutil
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -23,12 +26,15 @@ import pyarrow.parquet as pq
 
 from . import __version__
 from .errors import ResultsError
+from .outdir import clean_stale_spools, output_path, replacing
 
 TABLES = ("paths", "feasibility", "bands")
 
 
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """SHA-256 of a file, read in blocks (draw files reach gigabytes)."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def manifest(results) -> dict:
@@ -40,7 +46,7 @@ def manifest(results) -> dict:
     return {
         "engine": "quyhoach",
         "engine_version": __version__,
-        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "plan_file": str(plan.path),
         "plan_sha256": plan.sha256,
         "inputs_sha256": results.history.sha256,
@@ -70,14 +76,17 @@ def write_results(results, directory, *, overwrite: bool = False, excel: bool = 
     """Write ``paths``, ``feasibility``, ``bands`` (.parquet), ``manifest.json``, and
     ``draws/scenario=<name>/`` when the run kept its draws.
 
+    The folder is written whole under a temporary name beside it and renamed into place
+    (``quyhoach.outdir.replacing``): one writer at a time, never half-written.
+
     Parameters
     ----------
     results : quyhoach.results.Results
     directory : str or pathlib.Path
         Created; must not exist unless ``overwrite``.
     overwrite : bool
-        Replace an existing results directory (the old one is removed only after the
-        new one is complete).
+        Replace an existing quyhoach output (the old one is moved aside and removed
+        only once the new one is in place). Anything else is never replaced.
     excel : bool
         Also write ``feasibility.xlsx`` for officials.
     charts : sequence of str
@@ -93,36 +102,18 @@ def write_results(results, directory, *, overwrite: bool = False, excel: bool = 
     Raises
     ------
     ResultsError
-        If the directory exists and ``overwrite`` is false.
+        If the directory exists and ``overwrite`` is false, is not a quyhoach output, is
+        a symbolic link, is being written by another process, or cannot be written
+        (e.g. a full disk; nothing is then left behind).
     """
     target = Path(directory)
-    if target.exists() and not overwrite:
-        raise ResultsError(f"{target} already exists; choose another --out directory or "
-                           "pass --force (overwrite=True) to replace it")
-    target.parent.mkdir(parents=True, exist_ok=True)
     meta = manifest(results)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    try:
-        files = {}
-        frames = {"paths": results.paths, "feasibility": results.feasibility(),
-                  "bands": results.bands()}
-        for name in TABLES:
-            df = frames[name]
-            table = pa.Table.from_pandas(df, preserve_index=False)
-            table = table.replace_schema_metadata({
-                **(table.schema.metadata or {}),
-                b"quyhoach": json.dumps({k: meta[k] for k in (
-                    "engine_version", "plan_sha256", "inputs_sha256", "n_draws",
-                    "seed")}).encode()})
-            path = tmp / f"{name}.parquet"
-            pq.write_table(table, path, compression="zstd")
-            files[f"{name}.parquet"] = {"rows": len(df), "sha256": _sha256(path)}
+    clean_stale_spools(tempfile.gettempdir())  # draws kept by killed runs
+    with replacing(target, overwrite=overwrite) as tmp:
+        clean_stale_spools(output_path(target).parent)
+        files = _write_tables(results, meta, tmp)
         if results.draws_dir is not None:
-            shutil.copytree(results.draws_dir, tmp / "draws")
-            for part in sorted((tmp / "draws").rglob("*.parquet")):
-                rel = part.relative_to(tmp).as_posix()
-                files[rel] = {"rows": pq.ParquetFile(part).metadata.num_rows,
-                              "sha256": _sha256(part)}
+            files.update(_place_draws(results.draws_dir, tmp))
         if excel:
             from .report import to_excel
 
@@ -136,17 +127,53 @@ def write_results(results, directory, *, overwrite: bool = False, excel: bool = 
         meta["files"] = files
         (tmp / "manifest.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False),
                                            encoding="utf-8")
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}")
-            target.rename(old)
-            tmp.rename(target)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return target
+
+
+def _write_tables(results, meta: dict, folder: Path) -> dict:
+    """``paths``, ``feasibility`` and ``bands`` as Parquet in ``folder``; their entries."""
+    files = {}
+    frames = {"paths": results.paths, "feasibility": results.feasibility(),
+              "bands": results.bands()}
+    stamp = json.dumps({k: meta[k] for k in ("engine_version", "plan_sha256",
+                                             "inputs_sha256", "n_draws", "seed")}).encode()
+    for name in TABLES:
+        df = frames[name]
+        table = pa.Table.from_pandas(df, preserve_index=False)
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                               b"quyhoach": stamp})
+        path = folder / f"{name}.parquet"
+        pq.write_table(table, path, compression="zstd")
+        files[f"{name}.parquet"] = {"rows": len(df), "sha256": _sha256(path)}
+    return files
+
+
+def _place_draws(spool: Path, folder: Path) -> dict:
+    """Link (or, across file systems, stream-copy) the kept draws into ``folder/draws``.
+
+    The spool stays intact, so the results can be written again. Nothing is read into
+    memory: draw files reach gigabytes.
+    """
+    files = {}
+    for part in sorted(spool.glob("scenario=*/*.parquet")):
+        rel = part.relative_to(spool)
+        dest = folder / "draws" / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        link_or_copy(part, dest)
+        files[f"draws/{rel.as_posix()}"] = {"rows": pq.ParquetFile(dest).metadata.num_rows,
+                                            "sha256": _sha256(dest)}
+    return files
+
+
+def link_or_copy(source: Path, dest: Path) -> None:
+    """Hard-link ``source`` as ``dest``, or stream-copy it where links are impossible."""
+    try:
+        os.link(source, dest, follow_symlinks=False)
+    except OSError as exc:
+        if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP,
+                             errno.EACCES):
+            raise
+        shutil.copyfile(source, dest, follow_symlinks=False)
 
 
 @dataclass(frozen=True)

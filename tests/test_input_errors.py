@@ -11,10 +11,11 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import numpy as np
 import pytest
-from conftest import check
 
 import quyhoach
+from conftest import check
 from quyhoach import InputDataError, PlanError
 from quyhoach.inputs import load_history
 
@@ -123,15 +124,17 @@ def test_missing_file(tmp_path):
     d = tmp_path / "nowhere"
     err = history_error(d)
     check(err, d / "history.csv", "", "not found", "expected the province's history table",
-          "inputs/README.md")
+          "see the README, section 'Inputs'")
     assert len(err.problems) == 1
 
 
-def test_missing_file_through_simulate(tmp_path):
+def test_missing_inputs_are_found_when_the_plan_loads(tmp_path):
     d = (tmp_path / "nowhere").resolve()
-    with pytest.raises(InputDataError) as exc:
-        quyhoach.simulate(write_plan(tmp_path, d))
-    check(exc.value, d / "history.csv", "", "not found")
+    plan = write_plan(tmp_path, d)
+    with pytest.raises(PlanError) as exc:
+        quyhoach.load_plan(plan)
+    check(exc.value, plan, "plan.inputs", "holds no history.csv", str(d),
+          "a relative path starts at the plan file's folder")
 
 
 def test_missing_column(tmp_path):
@@ -360,3 +363,133 @@ def test_indicator_observed_only_before_base_year(tmp_path):
     err, _, plan = simulate_error(tmp_path, rows, error=PlanError)
     check(err, plan, "scenarios.base.indicators.forest_cover", "missing base-year data",
           "no forest_cover figure in 2020-2024")
+
+
+# ================================================================ issue 8: input validation
+
+SECRET = "root:x:0:0:TOP-SECRET-LINE:/root:/bin/bash"
+
+
+@pytest.mark.parametrize("target", ["secret", "/etc/passwd", "/proc/self/environ"])
+def test_a_file_that_is_not_a_history_table_is_never_quoted(tmp_path, target):
+    """A history.csv linked to a system file says so without echoing its content."""
+    if target == "secret":
+        target = tmp_path / "secret.txt"
+        target.write_text(SECRET + "\nmore\n", encoding="utf-8")
+    elif not Path(target).is_file():
+        pytest.skip(f"{target} does not exist here")
+    d = (tmp_path / "inputs" / "x").resolve()
+    d.mkdir(parents=True)
+    (d / "history.csv").symlink_to(target)
+    content = Path(target).read_bytes()[:200].decode("utf-8", "replace")
+    err = history_error(d)
+    msg = check(err, d / "history.csv", "header", "not a history table",
+                "the first line is not the header indicator,year,value,unit,status,source,note",
+                "check that [plan] inputs points at the province's input folder")
+    messages = " ".join(p.message for p in err.problems)  # (the path itself may say 'root')
+    for piece in {content.split(":")[0], content.split("\n")[0][:40], "SECRET"} - {""}:
+        assert piece not in messages, f"the error echoes the file: {piece!r}"
+    assert len(msg) < 300
+
+
+def test_a_binary_file_is_not_quoted(tmp_path):
+    d = (tmp_path / "inputs" / "x").resolve()
+    d.mkdir(parents=True)
+    (d / "history.csv").write_bytes(b"\xff\xfe\x00SECRET" + bytes(range(256)))
+    err = history_error(d)
+    check(err, d / "history.csv", "", "not a history table", "not UTF-8 text")
+    assert "SECRET" not in str(err)
+
+
+def test_a_folder_named_history_csv(tmp_path):
+    d = (tmp_path / "inputs" / "x").resolve()
+    (d / "history.csv").mkdir(parents=True)
+    err = history_error(d)
+    check(err, d / "history.csv", "", "is not a regular file")
+
+
+def test_a_huge_field_is_a_clean_error(tmp_path):
+    d = write_inputs(tmp_path, read_rows())
+    path = d / "history.csv"
+    path.write_text(path.read_text(encoding="utf-8") + 'area,2019,1,km2,official,"'
+                    + "x" * 200_000 + '",\n', encoding="utf-8")
+    err = history_error(d)
+    check(err, path, f"line {len(read_rows()) + 2}", "not readable as CSV")
+
+
+def test_a_nearly_right_header_is_quoted(tmp_path):
+    """Six of seven columns: a history table with a typo, so its header is shown."""
+    columns = tuple("years" if c == "year" else c for c in COLUMNS)
+    rows = [{("years" if k == "year" else k): v for k, v in r.items()} for r in read_rows()]
+    d = write_inputs(tmp_path, rows, columns)
+    check(history_error(d), d / "history.csv", "header", "missing column(s) year",
+          "found indicator,years,value")
+
+
+@pytest.mark.parametrize("year, words", [
+    ("99999999999999999999", ["year 99999999999999999999 is not a plausible year (1900-2200)"]),
+    ("-2020", ["year -2020 is not a plausible year"]),
+    ("9" * 5000, ["is not a whole number", "..."]),
+], ids=["20_digits", "negative", "5000_digits"])
+def test_absurd_years(tmp_path, year, words):
+    rows, line = edited(read_rows(), "population", 2020, year=year)
+    d = write_inputs(tmp_path, rows)
+    err = history_error(d)
+    msg = check(err, d / "history.csv", f"line {line} (population)", *words)
+    assert len(msg) < 300
+    assert len(err.problems) == 1
+
+
+@pytest.mark.parametrize("indicator, year, value", [
+    ("population", 2020, "nan"),
+    ("area", 2019, "inf"),
+    ("grdp_nominal", 2020, "-Infinity"),
+])
+def test_non_finite_values(tmp_path, indicator, year, value):
+    rows, line = edited(read_rows(), indicator, year, value=value)
+    d = write_inputs(tmp_path, rows)
+    err = history_error(d)
+    check(err, d / "history.csv", f"line {line} ({indicator})",
+          f"value '{value}' is not a finite number")
+    assert len(err.problems) == 1
+
+
+@pytest.mark.parametrize("indicator, year, value, words", [
+    ("population", 2020, "-482.1", "value -482.1 is impossible for population "
+     "(thousand persons): expected more than 0"),
+    ("population", 2020, "0", "value 0 is impossible for population"),
+    ("grdp_nominal", 2020, "-1", "value -1 is impossible for grdp_nominal"),
+    ("grdp_growth", 2021, "-100", "expected more than -100"),
+    ("forest_cover", 2022, "150", "value 150 is impossible for forest_cover (%): expected 0 "
+     "up to 100"),
+    ("budget_revenue", 2024, "1e300", "value 1e+300 is impossible for budget_revenue"),
+])
+def test_impossible_values_of_model_indicators(tmp_path, indicator, year, value, words):
+    rows, line = edited(read_rows(), indicator, year, value=value)
+    d = write_inputs(tmp_path, rows)
+    err = history_error(d)
+    check(err, d / "history.csv", f"line {line} ({indicator})", words)
+    assert len(err.problems) == 1
+
+
+def test_other_indicators_may_be_negative(tmp_path):
+    """Only indicators the model reads have ranges; others must just be finite."""
+    rows, _ = edited(read_rows(), "area", 2019, value="-5")
+    assert len(load_history(write_inputs(tmp_path, rows)).table) == len(rows)
+
+
+def test_tourists_observed_as_zero_are_interpolated_linearly(tmp_path):
+    """A level observed as 0 cannot anchor a geometric path: filled linearly, no NaN."""
+    rows = read_rows()
+    years = sorted(int(r["year"]) for r in rows if r["indicator"] == "tourists")
+    inside = [y for y in years if 2020 <= y <= 2024]
+    if len(inside) < 2 or inside[-1] - inside[0] < 2:
+        pytest.skip("needs two tourist figures with a gap in the plan's actual years")
+    gap_years = [y for y in inside if y != inside[0]]
+    keep = {inside[0], inside[-1]}
+    rows = [r for r in rows if not (r["indicator"] == "tourists" and int(r["year"]) in
+                                    set(gap_years) - keep)]
+    rows, _ = edited(rows, "tourists", inside[0], value="0")
+    res = quyhoach.simulate(write_plan(tmp_path, write_inputs(tmp_path, rows)))
+    path = res.values("base", "tourists")
+    assert np.isfinite(path[inside[0] - 2020: inside[-1] - 2020 + 1]).all()

@@ -1,9 +1,9 @@
 """Every uncertainty-spec error rule gives a message naming the key and the fix."""
 
 import pytest
-from conftest import plan_with_uncertainty
 
 import quyhoach
+from conftest import plan_with_uncertainty
 
 
 def problems_of(tmp_path, block):
@@ -30,22 +30,28 @@ def only(problems, *fragments):
     ('[uncertainty.parameters]\n"growth.services" = { dist = "normal", sigma = 1.0 }',
      ("unknown key 'sigma' for a normal distribution", "expected mean, sd")),
     ('[uncertainty.parameters]\n"growth.services" = { dist = "uniform", min = -1.0 }',
-     ('"growth.services".max', "expected a number, found None")),
+     ('"growth.services".max', "missing; expected a number (the highest offset of the "
+      "uniform distribution)")),
     ('[uncertainty.parameters]\n"growth.services" = { dist = "normal", sd = -1.0 }',
      ('"growth.services".sd', "-1 is negative")),
     ('[uncertainty.parameters]\n"investment.icor" = { dist = "lognormal", sigma = -0.1 }',
      ('"investment.icor".sigma', "is negative")),
     ('[uncertainty.parameters]\n"growth.services" = { dist = "uniform", min = 1.0, max = -1.0 }',
      ("expected min < max, found min=1, max=-1",)),
-    ('[uncertainty.parameters]\n"growth.services" = { dist = "pert", min = 9.0, mode = 9.5, max = 11.0 }',
+    ('[uncertainty.parameters]\n"growth.services" = '
+     '{ dist = "pert", min = 9.0, mode = 9.5, max = 11.0 }',
      ("leaves out 0, the scenario's own value", "min = -0.5, mode = 0, max = 1.5")),
-    ('[uncertainty.parameters]\n"growth.services" = { dist = "pert", min = 1.0, mode = 0.5, max = 2.0 }',
+    ('[uncertainty.parameters]\n"growth.services" = '
+     '{ dist = "pert", min = 1.0, mode = 0.5, max = 2.0 }',
      ("expected min <= mode <= max", "offsets from the scenario's value")),
-    ('[uncertainty.parameters]\n"growth.services" = { dist = "triangular", min = 0.0, mode = -1.0, max = 1.0 }',
+    ('[uncertainty.parameters]\n"growth.services" = '
+     '{ dist = "triangular", min = 0.0, mode = -1.0, max = 1.0 }',
      ("expected min <= mode <= max",)),
-    ('[uncertainty.parameters]\n"growth.services" = { dist = "truncnormal", sd = 1.0, min = 0.5, max = 2.0 }',
+    ('[uncertainty.parameters]\n"growth.services" = '
+     '{ dist = "truncnormal", sd = 1.0, min = 0.5, max = 2.0 }',
      ("must contain 0 (the assumed value)",)),
-    ('[uncertainty.parameters]\n"growth.services" = { dist = "truncnormal", sd = 10.0, min = -0.1, max = 0.1 }',
+    ('[uncertainty.parameters]\n"growth.services" = '
+     '{ dist = "truncnormal", sd = 10.0, min = -0.1, max = 0.1 }',
      ("too narrow for sd; use uniform",)),
     ('[uncertainty.shocks.grwth]\nsd = 1.0', ("unknown shock group 'grwth'",
                                                "did you mean 'growth'?")),
@@ -61,14 +67,16 @@ def only(problems, *fragments):
      'correlation = [[1, 0.5, 0, 0], [0.4, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]',
      ("not symmetric: row 1, column 2 is 0.5 but row 2, column 1 is 0.4",)),
     ('[uncertainty.shocks.growth]\nsd = { services = 1.0 }\n'
-     'correlation = [[1, 0.9, 0.9, -0.9], [0.9, 1, 0.9, 0.9], [0.9, 0.9, 1, 0.9], [-0.9, 0.9, 0.9, 1]]',
+     'correlation = [[1, 0.9, 0.9, -0.9], [0.9, 1, 0.9, 0.9], [0.9, 0.9, 1, 0.9], '
+     '[-0.9, 0.9, 0.9, 1]]',
      ("not positive definite (smallest eigenvalue", "lower the largest ones")),
     ('[uncertainty.shocks.growth]\nsd = { services = 1.0 }\n'
      'correlation = [[2, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]',
      ("expected 1 on the diagonal",)),
     ('[uncertainty.shocks.growth]\nsd = { services = 1.0 }\ncorrelation = "strong"',
      ("expected a 4x4 matrix",)),
-    ('[uncertainty.shocks.growth]\nsd = { services = -1.0 }', ("a standard deviation must be >= 0",)),
+    ('[uncertainty.shocks.growth]\nsd = { services = -1.0 }',
+     ("a standard deviation must be >= 0",)),
     ('[uncertainty.shocks."tourism.visitor_growth"]\nsd = "big"',
      ('"tourism.visitor_growth".sd', "expected a number")),
     ('[uncertainty.shocks."tourism.visitor_growth"]\nsd = 5.0\npersistance = 0.2',
@@ -82,7 +90,8 @@ def only(problems, *fragments):
     ('[[uncertainty.disruptions]]\nname = "x"\nprobability = 0.1\ndepth = {}',
      ("disruptions[0].depth", "expected points of growth lost")),
     ('[[uncertainty.disruptions]]\nname = "x"\nprobability = 0.1\ndepth = { services = -5.0 }\n'
-     'recovery_years = -1', ("recovery_years", "expected a whole number >= 0")),
+     'recovery_years = -1', ("recovery_years", "expected a whole number from 0 to 50",
+                             "found -1")),
     ('[[uncertainty.disruptions]]\nname = "x"\nprobabilty = 0.1\ndepth = { services = -5.0 }',
      ("unknown key 'probabilty'", "did you mean 'probability'?")),
     ('[uncertainty.disruptions]\nname = "x"', ("expected [[uncertainty.disruptions]] entries",)),
@@ -130,3 +139,97 @@ def test_monte_carlo_needs_a_seed_and_enough_draws():
         quyhoach.simulate(LAI_CHAU, draws=100)
     with pytest.raises(ValueError, match="at least 2"):
         quyhoach.simulate(LAI_CHAU, draws=1, seed=1)
+
+
+# ================================================================ issue 8: input validation
+
+@pytest.mark.parametrize("block, fragments", [
+    ('[uncertainty]\nshocks = 3000', ("uncertainty.shocks: expected a table of shock groups",
+                                      "found 3000")),
+    ('[uncertainty]\nparameters = "all"', ("uncertainty.parameters: expected a table of "
+                                           "parameter paths",)),
+    ('[uncertainty.parameters]\n"growth.services" = { dist = { a = 1 }, sd = 1.0 }',
+     ('"growth.services".dist', "unknown distribution {'a': 1}", "expected one of")),
+    ('[uncertainty.parameters]\n"growth.services" = { dist = "normal" }',
+     ('"growth.services".sd', "missing; expected a number (the standard deviation of the "
+      "normal distribution)")),
+    ('[uncertainty.parameters]\n"growth.services" = { dist = "normal", sd = nan }',
+     ('"growth.services".sd', "expected a finite number, found nan")),
+    ('[uncertainty.parameters]\n"growth.services" = { dist = "pert", min = -inf, mode = 0.0, '
+     'max = 1.0 }', ('"growth.services".min', "expected a finite number, found -inf")),
+    ('[uncertainty.parameters]\n"growth.services" = { dist = "normal", sd = 1e308 }',
+     ('"growth.services".sd', "1e+308 is wider than every plausible value of growth.services",
+      "a range 60 wide")),
+    ('[uncertainty.parameters]\n"investment.icor" = { dist = "lognormal", sigma = 5.0 }',
+     ('"investment.icor".sigma', "5 is more than 3")),
+    ('[uncertainty.shocks.growth]\nsd = { agriculture = "x" }',
+     ("shocks.growth.sd.agriculture", "expected a number, found 'x'")),
+    ('[uncertainty.shocks.growth]\nsd = { agriculture = 1e308 }',
+     ("shocks.growth.sd", "is wider than every plausible value of growth")),
+    ('[uncertainty.shocks."tourism.visitor_growth"]\nsd = nan',
+     ('"tourism.visitor_growth".sd', "expected a finite number, found nan")),
+    ('[uncertainty.shocks.growth]\nsd = { services = 1.0 }\npersistence = nan',
+     ("shocks.growth.persistence", "expected a number in (-1, 1), found nan")),
+    ('[uncertainty.shocks.growth]\nsd = { services = 1.0 }\n'
+     'correlation = [[1, nan, 0, 0], [nan, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]',
+     ("shocks.growth.correlation", "expected a 4x4 matrix of finite numbers")),
+    ('[uncertainty.shocks.growth]\nsd = { services = 1.0 }\n'
+     'correlation = [[1, "0", 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]',
+     ("shocks.growth.correlation", "expected a 4x4 matrix of finite numbers")),
+    ('[uncertainty.shocks.growth]\nsd = { services = 1.0 }\ncorrelation = [[1, 0], [0]]',
+     ("shocks.growth.correlation", "found 2 rows that are not all lists of the same length")),
+    ('[[uncertainty.disruptions]]\nname = "x"\nprobability = nan\ndepth = { services = -5.0 }',
+     ("disruptions[0].probability", "expected a finite number, found nan")),
+    ('[[uncertainty.disruptions]]\nname = "x"\nprobability = 0.1\ndepth = { services = -inf }',
+     ("disruptions[0].depth.services", "expected a negative number of points, found -inf")),
+    ('[[uncertainty.disruptions]]\nname = "x"\nprobability = 0.1\ndepth = { services = -5.0 }\n'
+     'recovery_years = 9223372036854775807',
+     ("disruptions[0].recovery_years", "expected a whole number from 0 to 50",
+      "found 9223372036854775807")),
+    ('[[uncertainty.disruptions]]\nname = 5\nprobability = 0.1\ndepth = { services = -5.0 }',
+     ("disruptions[0].name", "expected a name (text), found 5")),
+    ('[[uncertainty.disruptions]]\nname = "x"\nprobability = 0.1\ndepth = { services = -5.0 }\n'
+     '[[uncertainty.disruptions]]\nname = "x"\nprobability = 0.2\ndepth = { services = -1.0 }',
+     ("disruptions[1].name", "'x' is also disruption [0]", "each needs its own name")),
+    ("\n".join(f'[[uncertainty.disruptions]]\nname = "d{i}"\nprobability = 0.01\n'
+               'depth = { services = -1.0 }' for i in range(21)),
+     ("uncertainty.disruptions", "21 disruptions; at most 20")),
+], ids=["shocks_number", "parameters_text", "dist_table", "missing_sd", "sd_nan", "min_inf",
+        "sd_huge", "sigma_huge", "sector_sd_text", "sector_sd_huge", "shock_sd_nan",
+        "persistence_nan", "correlation_nan", "correlation_text", "correlation_ragged",
+        "probability_nan", "depth_inf", "recovery_huge", "name_number", "name_duplicate",
+        "too_many"])
+def test_uncertainty_validation(tmp_path, block, fragments):
+    only(problems_of(tmp_path, block), *fragments)
+
+
+def test_missing_distribution_argument_does_not_say_none(tmp_path):
+    problems = problems_of(tmp_path, '[uncertainty.parameters]\n"growth.services" = '
+                           '{ dist = "triangular", min = -1.0, max = 1.0 }')
+    msg = only(problems, '"growth.services".mode', "missing")
+    assert "None" not in msg and "most likely offset of the triangular distribution" in msg
+
+
+def test_invalid_entries_are_not_kept(tmp_path):
+    """A problem found in an entry never leaves a half-checked draw behind."""
+    from quyhoach.errors import Problems
+    from quyhoach.uncertainty import parse
+
+    problems = Problems("plan.toml")
+    u = parse({"parameters": {"growth.services": {"dist": "normal", "sd": -1.0}},
+               "shocks": {"growth": {"sd": {"services": -1.0}}}}, "uncertainty", problems)
+    assert len(problems.items) == 2 and u.is_empty
+
+
+def test_run_refuses_nothing_that_check_accepts(tmp_path):
+    """A plan `check` accepts also runs a Monte Carlo (a tiny one) without error."""
+    path = plan_with_uncertainty(
+        tmp_path, '[uncertainty.parameters]\n"growth.services" = { dist = "normal", sd = 2.0 }\n'
+        '[uncertainty.shocks.growth]\nsd = { services = 1.0, agriculture = 2.0 }\n'
+        'persistence = 0.5\n[[uncertainty.disruptions]]\nname = "flood"\nprobability = 0.5\n'
+        'depth = { agriculture = -20.0, tourism = -50.0 }\nrecovery_years = 50')
+    from quyhoach.simulate import check_plan
+
+    check_plan(path)
+    res = quyhoach.simulate(path, draws=4, seed=2**64 - 1, chunk_size=1)
+    assert not res.feasibility().empty

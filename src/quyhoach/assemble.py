@@ -108,15 +108,23 @@ class KernelInputs:
 def build_baseline(plan: Plan, history: History) -> Baseline:
     """Read the jump-off state of every block from the history (plan's actual years)."""
     problems = Problems(str(plan.inputs_dir / "history.csv"))
-    years = plan.years
-    n, base, last = len(years), plan.base_year, plan.last_actual_year
-    notes = []
-
+    notes: list[str] = []
     gdp = history.series("grdp_nominal")
-    if base not in gdp:
+    if plan.base_year not in gdp:
         problems.add("grdp_nominal", f"missing base-year data: no GRDP at current prices for "
-                     f"{base} (billion VND); add a row or change plan.base_year")
-    growth_actual = np.full(n, np.nan)
+                     f"{plan.base_year} (billion VND); add a row or change plan.base_year")
+    growth_actual = _growth_actual(plan, history, problems)
+    anchor, first_structure = _anchor_shares(plan, history, problems, notes)
+    hist, jump = _history_levels(plan, history, problems, notes)
+    problems.raise_if_any(InputDataError)
+    return Baseline(growth_actual, anchor, float(gdp[plan.base_year]), hist, jump,
+                    first_structure, notes)
+
+
+def _growth_actual(plan: Plan, history: History, problems: Problems) -> np.ndarray:
+    """Observed real GRDP growth (fraction) through the last actual year, NaN after."""
+    base, last = plan.base_year, plan.last_actual_year
+    growth_actual = np.full(len(plan.years), np.nan)
     observed = history.series("grdp_growth")
     absent = [y for y in range(base + 1, last + 1) if y not in observed]
     if absent:
@@ -126,8 +134,13 @@ def build_baseline(plan: Plan, history: History) -> Baseline:
     for y in range(base + 1, last + 1):
         if y in observed:
             growth_actual[y - base] = observed[y] / 100.0
+    return growth_actual
 
-    anchor = np.full((n, len(SECTORS)), np.nan)
+
+def _anchor_shares(plan: Plan, history: History, problems: Problems, notes: list):
+    """Observed sector structure (fractions) per actual year, and the first such year."""
+    base, last = plan.base_year, plan.last_actual_year
+    anchor = np.full((len(plan.years), len(SECTORS)), np.nan)
     share_series = [history.series(f"share_{s}") for s in SECTORS]
     structure_years = sorted(set.intersection(*(set(s) for s in share_series)))
     for y in structure_years:
@@ -137,17 +150,23 @@ def build_baseline(plan: Plan, history: History) -> Baseline:
                          "(percent of GRDP at current prices); check the four share rows")
         elif base <= y <= last:
             anchor[y - base] = row / row.sum()
-    usable = [y for y in structure_years if base <= y <= last]
+    usable = [y for y in structure_years if base <= y <= last]  # a bad sum is reported above
     if not usable:
         problems.add("share_*", f"missing base-year data: no complete sector structure "
                      f"(share_agriculture, share_industry_construction, share_services, "
                      f"share_product_taxes) in {base}-{last}")
-    elif usable[0] != base:
+        return anchor, base
+    if usable[0] != base:
         anchor[0] = anchor[usable[0] - base]
         notes.append(f"Base-year ({base}) GRDP split by sector with the {usable[0]} structure "
                      f"(first observed); sector detail before {usable[0]} is not reported.")
+    return anchor, usable[0]
 
-    hist = np.full((n, k.N_HISTORY), np.nan)
+
+def _history_levels(plan: Plan, history: History, problems: Problems, notes: list):
+    """Observed levels per block (gaps filled) and each block's jump-off index."""
+    base, last = plan.base_year, plan.last_actual_year
+    hist = np.full((len(plan.years), k.N_HISTORY), np.nan)
     jump = np.full(k.N_HISTORY, -1, dtype=np.int64)
     spending = _spending_per_visitor(history)
     for name, h in HISTORY_CHANNELS.items():
@@ -165,23 +184,32 @@ def build_baseline(plan: Plan, history: History) -> Baseline:
         if name == "population" and base not in inside:
             problems.add("population", f"missing base-year data: no population for {base}")
         scale = 0.01 if name in SHARE_INPUTS else 1.0
-        obs_years = sorted(inside)
-        for y in obs_years:
-            hist[y - base, h] = inside[y] * scale
-        for a, b in zip(obs_years, obs_years[1:]):  # fill gaps between observations
-            if b - a > 1:
-                for y in range(a + 1, b):
-                    w = (y - a) / (b - a)
-                    va, vb = inside[a] * scale, inside[b] * scale
-                    hist[y - base, h] = va * (vb / va) ** w if name not in SHARE_INPUTS \
-                        else va + w * (vb - va)
-                gap = f"{a + 1}" if b - a == 2 else f"{a + 1}-{b - 1}"
-                notes.append(f"{name} {gap} interpolated between the observed {a} and {b} "
-                             "values.")
-        jump[h] = obs_years[-1] - base
-    problems.raise_if_any(InputDataError)
-    return Baseline(growth_actual, anchor, float(gdp[base]), hist, jump,
-                    usable[0], notes)
+        obs = {y: v * scale for y, v in inside.items()}
+        for y, v in obs.items():
+            hist[y - base, h] = v
+        _fill_gaps(hist[:, h], obs, base, name not in SHARE_INPUTS, name, notes)
+        jump[h] = max(obs) - base
+    return hist, jump
+
+
+def _fill_gaps(column: np.ndarray, obs: dict, base: int, geometric: bool, name: str,
+               notes: list) -> None:
+    """Fill the years between observations: geometric for levels, linear for shares.
+
+    A level observed as 0 at either end is filled linearly (no geometric path
+    starts or ends at 0).
+    """
+    years = sorted(obs)
+    for a, b in zip(years, years[1:], strict=False):
+        if b - a <= 1:
+            continue
+        va, vb = obs[a], obs[b]
+        ratio = vb / va if geometric and va > 0 and vb > 0 else None
+        for y in range(a + 1, b):
+            w = (y - a) / (b - a)
+            column[y - base] = va * ratio ** w if ratio is not None else va + w * (vb - va)
+        gap = f"{a + 1}" if b - a == 2 else f"{a + 1}-{b - 1}"
+        notes.append(f"{name} {gap} interpolated between the observed {a} and {b} values.")
 
 
 def _spending_per_visitor(history: History) -> dict[int, float]:
@@ -196,18 +224,28 @@ def kernel_inputs(plan: Plan, scenario: Scenario, baseline: Baseline) -> KernelI
     Raises
     ------
     PlanError
-        When a parameter lacks a value for a year the projection needs.
+        When a parameter lacks a value for a year the projection needs, or an
+        indicator's bounds leave out its last observed value.
     """
     problems = Problems(str(plan.path))
-    years = plan.years
-    n, base = len(years), plan.base_year
-    rates = np.zeros((n, k.N_CHANNELS))
-    projected_from = first_projected_index(plan, baseline)
+    rates = _channel_rates(plan, scenario, baseline, problems)
+    for year, added in scenario.reclassification:
+        rates[year - plan.base_year, k.C_RECLASS] += added / 100.0
+    rates[:, k.C_FX] = _exchange_rate(plan, scenario, problems)
     jump = baseline.jump.copy()
-    for path, channel in CHANNELS.items():
-        start = projected_from.get(path)
-        if start is None:
-            continue
+    ind_form, ind_lower, ind_upper = _indicator_arrays(plan, scenario, baseline, rates, jump,
+                                                       problems)
+    problems.raise_if_any(PlanError)
+    return KernelInputs(rates, baseline.growth_actual, baseline.anchor_shares, baseline.grdp0,
+                        baseline.hist, jump, ind_form, ind_lower, ind_upper)
+
+
+def _channel_rates(plan: Plan, scenario: Scenario, baseline: Baseline,
+                   problems: Problems) -> np.ndarray:
+    """Rates per year and channel (kernel units), zero before each block's projection."""
+    n, base = len(plan.years), plan.base_year
+    rates = np.zeros((n, k.N_CHANNELS))
+    for path, start in first_projected_index(plan, baseline).items():
         arr = scenario.values.get(path)
         need = np.zeros(n, dtype=bool)
         need[start:] = True
@@ -221,38 +259,52 @@ def kernel_inputs(plan: Plan, scenario: Scenario, baseline: Baseline) -> KernelI
                          f"\"{base + start}-{plan.horizon}\" = ...)")
             continue
         scale = 0.01 if path in PERCENT else 1.0
-        rates[:, channel] = np.where(need, arr * scale, 0.0)
-    for year, added in scenario.reclassification:
-        rates[year - base, k.C_RECLASS] += added / 100.0
-    rates[:, k.C_FX] = _exchange_rate(plan, scenario, problems)
+        rates[:, CHANNELS[path]] = np.where(need, arr * scale, 0.0)
+    return rates
 
+
+def _indicator_arrays(plan: Plan, scenario: Scenario, baseline: Baseline, rates, jump,
+                      problems: Problems):
+    """Form, lower and upper bound (fractions) of each saturating indicator; fills its
+    speeds into ``rates`` and marks indicators the scenario does not model in ``jump``."""
+    base = plan.base_year
     ind_form = np.zeros(k.N_INDICATORS, dtype=np.int64)
     ind_lower = np.zeros(k.N_INDICATORS)
     ind_upper = np.ones(k.N_INDICATORS)
     for i, name in enumerate(INDICATORS):
         h = k.H_INDICATOR + i
         spec = scenario.indicators.get(name)
+        where = f"scenarios.{scenario.name}.indicators.{name}"
         if spec is None:
             jump[h] = -1  # not modelled in this scenario
             continue
         if jump[h] < 0:
-            problems.add(f"scenarios.{scenario.name}.indicators.{name}",
-                         f"missing base-year data: the inputs have no {name} figure in "
+            problems.add(where, f"missing base-year data: the inputs have no {name} figure in "
                          f"{base}-{plan.last_actual_year}; add one to history.csv or an "
                          "[[assumed_data]] entry, or remove the indicator")
             continue
         start = jump[h] + 1
         gap = np.isnan(spec.speed[start:])
         if gap.any():
-            problems.add(f"scenarios.{scenario.name}.indicators.{name}.speed",
-                         f"no value for {describe_missing(gap, base + start)}")
+            problems.add(f"{where}.speed", f"no value for {describe_missing(gap, base + start)}")
             continue
+        _check_bounds_hold(where, spec, base + int(jump[h]), baseline.hist[jump[h], h] * 100.0,
+                           problems)
         rates[start:, k.C_INDICATOR + i] = spec.speed[start:] * FORM_SCALE[spec.form]
         ind_form[i] = FORM_CODES[spec.form]
         ind_lower[i], ind_upper[i] = spec.lower / 100.0, spec.upper / 100.0
-    problems.raise_if_any(PlanError)
-    return KernelInputs(rates, baseline.growth_actual, baseline.anchor_shares, baseline.grdp0,
-                        baseline.hist, jump, ind_form, ind_lower, ind_upper)
+    return ind_form, ind_lower, ind_upper
+
+
+def _check_bounds_hold(where: str, spec, year: int, observed: float, problems) -> None:
+    """An indicator's bounds must hold its last observed value: the kernel would clip it
+    to a bound in the first projected year, a jump no assumption states."""
+    if not spec.lower - 1e-9 <= observed <= spec.upper + 1e-9:
+        side = f"above upper = {spec.upper:g}" if observed > spec.upper else \
+            f"below lower = {spec.lower:g}"
+        problems.add(where, f"the last observed value, {observed:g} % in {year}, lies {side}; "
+                     "the bounds must contain the indicator's history (check lower and upper, "
+                     "in percent)")
 
 
 def first_projected_index(plan: Plan, baseline: Baseline) -> dict[str, int]:

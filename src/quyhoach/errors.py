@@ -8,6 +8,7 @@ planner fixes a plan file in one pass instead of one error at a time.
 from __future__ import annotations
 
 import difflib
+import reprlib
 from dataclasses import dataclass
 
 
@@ -62,6 +63,13 @@ class ResultsError(QuyhoachError):
     """A results directory cannot be written or read as asked."""
 
 
+class OptionError(QuyhoachError, ValueError):
+    """A run was asked for with options it cannot take (seed, draws, chunk size).
+
+    Also a ``ValueError``, so callers of the Python API may catch either.
+    """
+
+
 class Problems:
     """Collects problems for one file, then raises them together."""
 
@@ -87,3 +95,23 @@ def did_you_mean(word: str, choices) -> str:
     shown = ", ".join(f"'{c}'" for c in choices[:12])
     more = ", ..." if len(choices) > 12 else ""
     return f"; expected one of {shown}{more}"
+
+
+_SHOWN = reprlib.Repr()
+_SHOWN.maxstring = 60
+_SHOWN.maxother = 60
+_SHOWN.maxlong = 40
+_SHOWN.maxlevel = 2
+_SHOWN.maxdict = _SHOWN.maxlist = 4
+
+
+def shown(value) -> str:
+    """A found value, quoted for a message: short, one line, never the whole input.
+
+    Long strings, deep tables and huge numbers are cut (``'abc...xyz'``), so a message
+    about a wrong value can never echo a file or blow up on a pathological one.
+    """
+    try:
+        return _SHOWN.repr(value)
+    except ValueError:  # an int past Python's digit limit
+        return f"a whole number of about {int(value.bit_length() * 0.30103)} digits"

@@ -7,9 +7,12 @@ horizon; a bare number holds for every year.
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
+
+from .errors import shown
 
 _PERIOD = re.compile(r"^\s*(\d{4})\s*(?:-\s*(\d{4}))?\s*$")
 
@@ -22,6 +25,28 @@ def parse_period(text) -> tuple[int, int | None] | None:
     first = int(m.group(1))
     last = int(m.group(2)) if m.group(2) else None
     return first, last
+
+
+def as_number(value) -> float | None:
+    """``value`` as a finite float, or None when it is not one.
+
+    None for booleans, text, tables, NaN, infinities and integers too large for a float
+    (TOML allows all of them; no plan value can use them).
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def number_problem(value) -> str:
+    """Why ``value`` is not a usable number, for a message."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"expected a finite number, found {shown(value)}"
+    return f"expected a number, found {shown(value)}"
 
 
 def expand(value, first_year: int, last_year: int, where: str, problems) -> np.ndarray:
@@ -49,36 +74,26 @@ def expand(value, first_year: int, last_year: int, where: str, problems) -> np.n
         problems.add(where, f"expected a number or a table of periods, found {value!r}")
         return out
     if isinstance(value, (int, float)):
-        out[:] = float(value)
+        number = as_number(value)
+        if number is None:
+            problems.add(where, number_problem(value))
+        else:
+            out[:] = number
         return out
     if not isinstance(value, dict):
         problems.add(where, f"expected a number or a table like {{ \"2021-2030\" = 9.5 }}, "
-                            f"found {value!r}")
+                            f"found {shown(value)}")
         return out
-    spans = []
-    for key, v in value.items():
-        span = parse_period(key)
-        if span is None:
-            problems.add(f'{where}["{key}"]', "expected a year (\"2031\") or a period "
-                         "(\"2021-2030\") as key; write periods with a hyphen")
-            continue
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            problems.add(f'{where}["{key}"]', f"expected a number, found {v!r}")
-            continue
-        a, b = span
-        if b is not None and b < a:
-            problems.add(f'{where}["{key}"]', f"period ends before it starts ({a} > {b}); "
-                         f"did you mean \"{b}-{a}\"?")
-            continue
-        for y in (a, b):
-            if y is not None and not first_year <= y <= last_year:
-                problems.add(f'{where}["{key}"]', f"year {y} is outside the plan's years "
-                             f"{first_year}-{last_year}")
-        spans.append((a, b, float(v), key))
-    spans.sort()
+    spans = [s for s in (_span(key, v, first_year, last_year, f'{where}["{key}"]', problems)
+                         for key, v in value.items()) if s is not None]
+    spans.sort(key=lambda s: (s[0], -1 if s[1] is None else s[1]))  # a year before its periods
     for i, (a, b, v, key) in enumerate(spans):
         if b is None:  # a single year carries forward to the next key
             b = spans[i + 1][0] - 1 if i + 1 < len(spans) else last_year
+            if b < a:  # the next key starts the same year: this one holds for none
+                problems.add(f'{where}["{key}"]', "overlaps another period of the same "
+                             "table; each year may have one value")
+                continue
         lo, hi = max(a, first_year), min(b, last_year)
         if lo > hi:
             continue
@@ -88,6 +103,28 @@ def expand(value, first_year: int, last_year: int, where: str, problems) -> np.n
                          "each year may have one value")
         seg[:] = v
     return out
+
+
+def _span(key: str, v, first_year: int, last_year: int, where: str, problems):
+    """(first, last or None, value, key) of one entry of a year-keyed table, or None."""
+    span = parse_period(key)
+    if span is None:
+        problems.add(where, "expected a year (\"2031\") or a period (\"2021-2030\") as key; "
+                            "write periods with a hyphen")
+        return None
+    number = as_number(v)
+    if number is None:
+        problems.add(where, number_problem(v))
+        return None
+    a, b = span
+    if b is not None and b < a:
+        problems.add(where, f"period ends before it starts ({a} > {b}); did you mean "
+                            f"\"{b}-{a}\"?")
+        return None
+    for y in (a, b):
+        if y is not None and not first_year <= y <= last_year:
+            problems.add(where, f"year {y} is outside the plan's years {first_year}-{last_year}")
+    return a, b, number, key
 
 
 def describe_missing(mask: np.ndarray, first_year: int) -> str:

@@ -4,78 +4,80 @@ What the file says is turned into frozen dataclasses, in the file's units (perce
 per 1000). ``quyhoach.assemble`` converts them, once, into what the kernel needs.
 Every problem in a file is collected before :class:`~quyhoach.errors.PlanError` is
 raised. The file format is documented in the README ("Plan files").
+
+Every value is checked on its own: numbers must be finite and possible (no growth
+of -100 %/yr or less, no share above 100), and plausible for their parameter, or
+confirmed by the planner (``confirm = ["growth.agriculture"]`` in a scenario,
+``confirm = true`` in a target). A rate in percent that reads far better as a
+fraction written by mistake (0.136 next to 9.0 %/yr) is refused unless confirmed.
+Names that become folder and file names (province, scenarios) must be identifiers.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 
 import numpy as np
 
-from .errors import PlanError, Problems, did_you_mean
-from .periods import expand, parse_period
-from .uncertainty import Uncertainty, merge as merge_uncertainty, parse as parse_uncertainty
-from .variables import BY_NAME, INDICATORS, SECTORS
-
-
-@dataclass(frozen=True)
-class Parameter:
-    """One year-keyed scenario assumption, declared once with its unit and bounds.
-
-    ``lower``/``upper`` are plausibility bounds in the file's unit; ``percent`` marks
-    rates written in percent, where a value like 0.095 is almost surely a fraction slip.
-    """
-
-    path: str
-    unit: str
-    lower: float
-    upper: float
-    percent: bool = False
-
-
-PARAMETERS = (
-    *(Parameter(f"growth.{s}", "%/yr", -30.0, 40.0, True) for s in SECTORS),
-    *(Parameter(f"inflation.{s}", "%/yr", -20.0, 50.0, True) for s in SECTORS),
-    Parameter("investment.icor", "ratio", 1.0, 20.0),
-    Parameter("population.birth_rate", "per 1000", 0.0, 60.0),
-    Parameter("population.death_rate", "per 1000", 0.0, 30.0),
-    Parameter("population.net_migration_rate", "per 1000", -50.0, 50.0),
-    Parameter("urbanization.speed", "logit points/yr", -0.5, 0.5),
-    Parameter("income.elasticity", "ratio", 0.0, 3.0),
-    Parameter("budget.buoyancy", "ratio", 0.0, 3.0),
-    Parameter("tourism.visitor_growth", "%/yr", -90.0, 100.0, True),
-    Parameter("tourism.spending_growth", "%/yr", -50.0, 50.0, True),
-    Parameter("exchange_rate.depreciation", "%/yr", -20.0, 30.0),
+from .errors import PlanError, Problems, did_you_mean, shown
+from .inputs import MODEL_UNITS, value_range
+from .periods import as_number, expand, number_problem, parse_period
+from .uncertainty import Uncertainty
+from .uncertainty import merge as merge_uncertainty
+from .uncertainty import parse as parse_uncertainty
+from .variables import (
+    BY_NAME,
+    FORMS,
+    INDICATORS,
+    PARAMETER_BY_PATH,
+    PARAMETERS,
+    SECTORS,
+    Parameter,
+    indicator_speed,
 )
-PARAMETER_BY_PATH = {p.path: p for p in PARAMETERS}
+
+__all__ = ["PARAMETERS", "PARAMETER_BY_PATH", "Parameter", "FORMS", "load_plan",
+           "check_identifier", "Plan", "Scenario", "Target"]
+
 SECTIONS: dict[str, set[str]] = {}
 for _p in PARAMETERS:
-    _section, _key = _p.path.split(".")
-    SECTIONS.setdefault(_section, set()).add(_key)
+    _section, _name = _p.path.split(".")
+    SECTIONS.setdefault(_section, set()).add(_name)
+del _p, _section, _name
 SECTIONS["urbanization"].add("reclassification")
 SECTIONS["exchange_rate"] |= {"vnd_per_usd", "reference_year"}
-SCENARIO_META = {"label_vi", "label_en", "description", "inherits", "uncertainty"}
+SCENARIO_META = {"label_vi", "label_en", "description", "inherits", "uncertainty", "confirm"}
 INDICATOR_KEYS = {"form", "speed", "lower", "upper"}
-# Unit of an indicator's speed, by form (file units).
-FORMS = {
-    "points": "percentage points/yr",
-    "proportional": "%/yr",
-    "gap_closing": "% of the remaining gap/yr",
-    "logistic": "logit points/yr",
-}
 TARGET_KINDS = {"level", "average_growth", "share", "change_per_year", "cumulative"}
 COMPARISONS = {">=", "<=", "about"}
 TOP_KEYS = {"plan", "scenarios", "targets", "untracked_targets", "assumed_data", "uncertainty"}
 PLAN_KEYS = {"province", "name_vi", "name_en", "inputs", "base_year", "last_actual_year",
              "horizon", "model"}
 TARGET_KEYS = {"id", "indicator", "kind", "year", "period", "comparison", "value",
-               "tolerance", "label_vi", "label_en", "source", "note"}
+               "tolerance", "label_vi", "label_en", "source", "note", "confirm"}
 UNTRACKED_KEYS = {"label_vi", "label_en", "target", "source", "reason"}
 ASSUMED_KEYS = {"indicator", "year", "value", "unit", "note"}
+CONFIRMABLE = {*PARAMETER_BY_PATH, *(f"indicators.{i}.speed" for i in INDICATORS)}
+
+# Limits that keep a hostile or mistaken file from exhausting memory or time.
+MAX_PLAN_BYTES = 4 * 2**20
+MAX_NESTING = 12  # the deepest real key is scenarios.s.indicators.i.speed."period"
+MAX_YEARS = 100  # base year to horizon
+MAX_SCENARIOS = 100
+MAX_TARGETS = 500
+FIRST_YEAR, LAST_YEAR = 1990, 2100  # plausible base years
+# Names that become folder and file names: ASCII letters, digits, '_' and '-'.
+IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
+            *(f"lpt{i}" for i in range(10))}  # device names on Windows
+SECTOR_SHARES = tuple(f"share_{s}" for s in SECTORS)
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,8 @@ class Scenario:
         (year, VND per USD) anchoring the exchange-rate path.
     uncertainty : quyhoach.uncertainty.Uncertainty
         What the Monte Carlo samples (the plan's, with this scenario's overrides).
+    confirmed : tuple of str
+        Parameter paths whose unusual values this scenario's table confirms.
     """
 
     name: str
@@ -116,6 +120,7 @@ class Scenario:
     indicators: MappingProxyType
     fx_reference: tuple | None
     uncertainty: Uncertainty = Uncertainty()
+    confirmed: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -145,6 +150,7 @@ class Target:
     label_en: str
     source: str
     note: str = ""
+    confirmed: bool = False  # the planner confirmed an unusual value (confirm = true)
 
 
 @dataclass(frozen=True)
@@ -204,6 +210,8 @@ class Plan:
         return [s.name for s in self.scenarios]
 
 
+# ------------------------------------------------------------------------ reading
+
 def load_plan(path) -> Plan:
     """Read and validate a plan file.
 
@@ -223,46 +231,194 @@ def load_plan(path) -> Plan:
     """
     path = Path(path)
     problems = Problems(str(path))
-    if not path.is_file():
+    read = read_toml(path, problems, "", "plan file")
+    if read is None:
         problems.add("", "file not found; check the path (plan files live in scenarios/)")
-        problems.raise_if_any(PlanError)
-    raw_bytes = path.read_bytes()
-    try:
-        doc = tomllib.loads(raw_bytes.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        problems.add("", f"not valid TOML ({exc}); check quotes, brackets and '=' signs "
-                         "near that line")
-        problems.raise_if_any(PlanError)
+    problems.raise_if_any(PlanError)
+    doc, raw_bytes = read
     plan = _parse(doc, path, problems, hashlib.sha256(raw_bytes).hexdigest())
     problems.raise_if_any(PlanError)
     return plan
 
 
+def read_toml(path: Path, problems: Problems, key: str, what: str):
+    """``(document, bytes)`` of a TOML file; None when there is no such file.
+
+    Everything else that can go wrong (unreadable, too big, not UTF-8, not TOML, a
+    number Python refuses to read, nesting deeper than any plan needs) is added to
+    ``problems`` at ``key`` and ``(None, b"")`` is returned.
+    """
+    try:
+        if not path.is_file():
+            return None
+        size = path.stat().st_size
+        if size > MAX_PLAN_BYTES:
+            problems.add(key, f"the {what} is {size:,} bytes; a plan or model file is at most "
+                              f"{MAX_PLAN_BYTES:,} bytes: is this the right file?")
+            return None, b""
+        raw = path.read_bytes()
+    except (OSError, ValueError) as exc:
+        problems.add(key, f"cannot read the {what} ({type(exc).__name__}: "
+                          f"{getattr(exc, 'strerror', None) or 'unreadable'}); check the path "
+                          "and its permissions")
+        return None, b""
+    doc = _parse_toml(raw, problems, key, what)
+    return doc, raw
+
+
+def _parse_toml(raw: bytes, problems: Problems, key: str, what: str) -> dict | None:
+    try:
+        doc = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        problems.add(key, f"not valid TOML ({exc}); check quotes, brackets and '=' signs "
+                          "near that line")
+        return None
+    except RecursionError:
+        problems.add(key, f"not valid TOML for a {what}: tables or lists nested hundreds of "
+                          f"levels deep, too deep to read; a plan needs at most {MAX_NESTING}")
+        return None
+    except ValueError:  # Python refuses to read integers of more than 4300 digits
+        problems.add(key, f"not valid TOML for a {what}: a whole number thousands of digits "
+                          "long; no plan value needs more than a few digits")
+        return None
+    depth = _nesting(doc)
+    if depth > MAX_NESTING:
+        problems.add(key, f"tables or lists nested more than {MAX_NESTING} levels deep; a "
+                          f"{what} needs at most {MAX_NESTING}: check the brackets and dotted "
+                          "keys")
+        return None
+    return doc
+
+
+def _nesting(doc) -> int:
+    """How deeply tables and lists nest in ``doc`` (iterative: any depth is safe)."""
+    deepest, stack = 0, [(doc, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_NESTING:
+            break
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+    return deepest
+
+
+# ------------------------------------------------------------------ small checks
+
+def check_identifier(name, where: str, problems: Problems, what: str, labels: str) -> bool:
+    """Check that ``name`` can be a folder or file name; report it otherwise.
+
+    Province, scenario and region names become parts of output paths (``province=x/
+    scenario=y``), so they are identifiers: ASCII letters, digits, ``_`` and ``-``,
+    starting with a letter or digit, at most 64 characters, not a Windows device name.
+
+    Parameters
+    ----------
+    name : object
+        What the file says.
+    where : str
+        Key path for the message.
+    what : str
+        ``"province"``, ``"scenario"`` or ``"region"``.
+    labels : str
+        Where the display name belongs, e.g. ``"label_vi / label_en"``.
+    """
+    if isinstance(name, str) and IDENTIFIER.fullmatch(name) and name.lower() not in RESERVED:
+        return True
+    slug = _slug(name) if isinstance(name, str) else ""
+    hint = f"; write e.g. '{slug}'" if slug and slug.lower() not in RESERVED else ""
+    problems.add(where, f"{shown(name)} cannot be a {what} name: names become folder and "
+                 "file names, so they use only letters a-z, digits, '_' and '-' (starting "
+                 f"with a letter or digit, at most 64){hint}, and put the display name in "
+                 f"{labels}")
+    return False
+
+
+def _slug(text: str) -> str:
+    """An identifier close to ``text``: 'Lai Châu' → 'lai_chau'."""
+    text = text.replace("đ", "d").replace("Đ", "D")
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "_", ascii_text).strip("_-").lower()
+    return slug[:64]
+
+
+def _key(name: str) -> str:
+    """A table key as written in a key path: quoted (and escaped) unless an identifier."""
+    if IDENTIFIER.fullmatch(name):
+        return name
+    quoted = repr(name)[1:-1] if len(name) <= 100 else shown(name)[1:-1]
+    return f'"{quoted}"'
+
+
 def _check_keys(table, allowed, where, problems) -> None:
     for key in table:
         if key not in allowed:
-            problems.add(where, f"unknown key '{key}'" + did_you_mean(key, allowed))
+            problems.add(where, f"unknown key '{shown(key)[1:-1]}'" + did_you_mean(key, allowed))
 
 
-def _get(table, key, kind, where, problems, default=None, required=True):
+def _get(table, key, kind, where, problems, default=None, required=True, blank_ok=False):
+    """``table[key]`` if it has the expected type (numbers finite, text printable and,
+    unless ``blank_ok``, not blank)."""
+    at = f"{where}.{key}" if where else key
     if key not in table:
         if required:
-            problems.add(f"{where}.{key}" if where else key, f"missing; expected {_kind_name(kind)}")
+            problems.add(at, f"missing; expected {_kind_name(kind)}")
         return default
     value = table[key]
-    ok = isinstance(value, kind) and not (kind in (int, float, (int, float))
-                                          and isinstance(value, bool))
+    if kind in ((int, float), float):
+        number = as_number(value)
+        if number is None:
+            problems.add(at, number_problem(value))
+            return default
+        return number
+    ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
     if not ok:
-        problems.add(f"{where}.{key}" if where else key,
-                     f"expected {_kind_name(kind)}, found {value!r}")
+        problems.add(at, f"expected {_kind_name(kind)}, found {shown(value)}")
+        return default
+    if kind is str and _control(value):
+        problems.add(at, f"contains the control character U+{ord(_control(value)):04X}; "
+                         "remove it (only line breaks and tabs are allowed in text)")
+        return default
+    if kind is str and not blank_ok and not value.strip():
+        problems.add(at, "empty; expected text")
         return default
     return value
+
+
+def _control(text: str) -> str:
+    """The first control character in ``text`` other than a line break or tab, or ''."""
+    for ch in text:
+        if unicodedata.category(ch) == "Cc" and ch not in "\n\t\r":
+            return ch
+    return ""
 
 
 def _kind_name(kind) -> str:
     if kind == (int, float):
         return "a number"
-    return {str: "text", int: "a whole number", list: "a list", dict: "a table"}.get(kind, str(kind))
+    return {str: "text", int: "a whole number", list: "a list", dict: "a table",
+            bool: "true or false"}.get(kind, str(kind))
+
+
+def _array_of_tables(items, name, problems) -> list:
+    if isinstance(items, list):
+        return items
+    problems.add(name, f"expected [[{name}]] entries (double brackets: one table per entry), "
+                       f"found a single [{name}] table")
+    return []
+
+
+# ------------------------------------------------------------------- the [plan] table
+
+@dataclass(frozen=True)
+class _Head:
+    province: str
+    name_vi: str
+    name_en: str
+    inputs_dir: Path
+    base: int
+    last: int
+    horizon: int
 
 
 def _parse(doc: dict, path: Path, problems: Problems, sha: str) -> Plan:
@@ -271,82 +427,170 @@ def _parse(doc: dict, path: Path, problems: Problems, sha: str) -> Plan:
     if not isinstance(head, dict):
         problems.add("plan", "missing [plan] table (province, inputs, base_year, "
                              "last_actual_year, horizon)")
+        head = {}
         problems.raise_if_any(PlanError)
+    h = _parse_head(head, path, problems)
+    shared = doc.get("uncertainty", {})
+    if not isinstance(shared, dict):  # the model's entries must not hide it
+        problems.add("uncertainty", "expected a table with parameters, shocks and "
+                                    f"disruptions, found {shown(shared)}")
+        shared = {}
+    province = h.province if isinstance(h, _Head) else h
+    model = _load_model(head.get("model"), path, province, shared, problems)
+    if not isinstance(h, _Head):
+        problems.raise_if_any(PlanError)  # the rest needs a sound year axis
+    if model is not None:
+        shared = merge_uncertainty(model.uncertainty, shared)
+    shared = (shared, parse_uncertainty(shared, "uncertainty", problems))
+    scenarios = _parse_scenarios(doc.get("scenarios"), h.base, h.horizon, shared, problems)
+    if model is not None:
+        _check_model_forms(model, scenarios, problems)
+    targets = _parse_targets(doc.get("targets", []), h.base, h.horizon, problems)
+    untracked = _parse_untracked(doc.get("untracked_targets", []), problems)
+    assumed = _parse_assumed(doc.get("assumed_data", []), h.base, h.last, problems)
+    return Plan(path=path, province=h.province, name_vi=h.name_vi, name_en=h.name_en,
+                inputs_dir=h.inputs_dir, base_year=h.base, last_actual_year=h.last,
+                horizon=h.horizon, scenarios=tuple(scenarios), targets=tuple(targets),
+                untracked_targets=tuple(untracked), assumed_data=tuple(assumed),
+                sha256=sha, model=model)
+
+
+def _parse_head(head: dict, path: Path, problems: Problems):
+    """The [plan] table; a ``_Head``, or the province name alone when the years are unsound."""
     _check_keys(head, PLAN_KEYS, "plan", problems)
     province = _get(head, "province", str, "plan", problems, "")
-    inputs = _get(head, "inputs", str, "plan", problems, "")
+    if province:
+        check_identifier(province, "plan.province", problems, "province", "name_vi / name_en")
+    name_vi = _get(head, "name_vi", str, "plan", problems, province, required=False)
+    name_en = _get(head, "name_en", str, "plan", problems, province, required=False)
+    inputs_dir = _inputs_dir(head, path, problems)
+    years = _year_axis(head, problems)
+    if years is None:
+        return province
+    return _Head(province, name_vi, name_en, inputs_dir, *years)
+
+
+def _year_axis(head: dict, problems: Problems) -> tuple[int, int, int] | None:
+    """(base_year, last_actual_year, horizon), or None (reported) when unsound."""
     before = len(problems.items)
     base = _get(head, "base_year", int, "plan", problems, 0)
     last = _get(head, "last_actual_year", int, "plan", problems, 0)
     horizon = _get(head, "horizon", int, "plan", problems, 0)
-    if base and last and horizon:
-        if not 1990 <= base <= 2100:
-            problems.add("plan.base_year", f"{base} is not a plausible year (1990-2100)")
-        if not base <= last < horizon:
-            problems.add("plan.last_actual_year", f"expected base_year <= last_actual_year "
-                         f"< horizon, found {base}, {last}, {horizon}")
     if len(problems.items) > before:
-        problems.raise_if_any(PlanError)  # the rest needs a sound year axis
-    first, final = base, horizon
-
-    shared = doc.get("uncertainty", {})
-    shared = shared if isinstance(shared, dict) else {}
-    model = _load_model(head.get("model"), path, shared, problems)
-    if model is not None:
-        shared = merge_uncertainty(model.uncertainty, shared)
-    shared = (shared, parse_uncertainty(shared, "uncertainty", problems))
-    scenarios = _parse_scenarios(doc.get("scenarios"), first, final, shared, problems)
-    if model is not None:
-        _check_model_forms(model, scenarios, problems)
-    targets = _parse_targets(doc.get("targets", []), first, final, problems)
-    untracked = _parse_untracked(doc.get("untracked_targets", []), problems)
-    assumed = _parse_assumed(doc.get("assumed_data", []), first, last, problems)
-    return Plan(
-        path=path,
-        province=province,
-        name_vi=head.get("name_vi", province),
-        name_en=head.get("name_en", province),
-        inputs_dir=(path.parent / inputs).resolve(),
-        base_year=base,
-        last_actual_year=last,
-        horizon=horizon,
-        scenarios=tuple(scenarios),
-        targets=tuple(targets),
-        untracked_targets=tuple(untracked),
-        assumed_data=tuple(assumed),
-        sha256=sha,
-        model=model,
-    )
+        return None
+    if not FIRST_YEAR <= base <= LAST_YEAR:
+        problems.add("plan.base_year", f"{shown(base)} is not a plausible year "
+                                       f"({FIRST_YEAR}-{LAST_YEAR})")
+    elif not base <= last < horizon:
+        problems.add("plan.last_actual_year", f"expected base_year <= last_actual_year "
+                     f"< horizon, found {base}, {shown(last)}, {shown(horizon)}")
+    elif horizon - base > MAX_YEARS:
+        problems.add("plan.horizon", f"{shown(horizon)} is {horizon - base:,} years after "
+                     f"base_year {base}; a plan projects at most {MAX_YEARS} years (e.g. "
+                     f"horizon = {base + 30})")
+    return (base, last, horizon) if len(problems.items) == before else None
 
 
-def _load_model(ref, plan_path: Path, plan_uncertainty: dict, problems) -> Model | None:
+def _resolve(ref: str, plan_path: Path) -> Path | None:
+    """``ref`` from the plan file's folder (absolute paths stay); None if unusable."""
+    try:
+        return (plan_path.parent / ref).resolve()
+    except (OSError, RuntimeError, ValueError):  # NUL bytes, symlink loops
+        return None
+
+
+def _exists(path: Path, what: str) -> bool:
+    try:
+        return (path / "history.csv").is_file() if what == "inputs" else path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def _path_hint(ref: str, plan_path: Path, what: str) -> str:
+    """The path the plan probably means, written from the plan's folder, or ''.
+
+    A copied plan keeps relative paths that now start from the wrong folder; the same
+    path from the working directory (or one above it) usually finds what was meant.
+    """
+    parts = [p for p in PurePosixPath(ref.replace("\\", "/")).parts if p not in ("..", ".", "/")]
+    try:
+        cwd = Path.cwd()
+    except OSError:  # the working directory was removed
+        return ""
+    if not parts:
+        return ""
+    for base in (cwd, *list(cwd.parents)[:2]):
+        candidate = base.joinpath(*parts)
+        if _exists(candidate, what):
+            try:
+                rel = Path(os.path.relpath(candidate, plan_path.parent.resolve())).as_posix()
+            except ValueError:  # another drive
+                rel = candidate.as_posix()
+            return rel if rel.count("../") <= 3 else candidate.as_posix()
+    return ""
+
+
+def _inputs_dir(head: dict, path: Path, problems: Problems) -> Path:
+    """The province's input folder; reported unless it holds a history.csv."""
+    ref = _get(head, "inputs", str, "plan", problems)
+    if ref is None:
+        return path.parent
+    resolved = _resolve(ref, path)
+    if resolved is None or not _exists(resolved, "inputs"):
+        hint = _path_hint(ref, path, "inputs")
+        fix = (f"; did you mean inputs = \"{hint}\"?" if hint else
+               "; write the path of the province's input folder, relative to the plan file's "
+               "folder or absolute")
+        problems.add("plan.inputs", f"{shown(ref)} holds no history.csv (looked in "
+                     f"{resolved or ref}; a relative path starts at the plan file's folder, "
+                     f"{path.parent.resolve()}){fix}")
+    return resolved or path.parent
+
+
+# ----------------------------------------------------------------------- the model
+
+def _load_model(ref, plan_path: Path, province, plan_uncertainty, problems) -> Model | None:
     """Read the calibrated model a plan refers to; its entries the plan does not override."""
     if ref is None:
         return None
-    if not isinstance(ref, str):
-        problems.add("plan.model", f"expected the path of a model file, found {ref!r}")
+    if not isinstance(ref, str) or not ref or _control(ref):
+        problems.add("plan.model", f"expected the path of a model file, found {shown(ref)}")
         return None
-    path = (plan_path.parent / ref).resolve()
-    if not path.is_file():
-        problems.add("plan.model", f"{ref} not found (looked at {path}); run `quyhoach "
-                     "calibrate PROVINCE` to write it, or remove the key")
+    path = _resolve(ref, plan_path)
+    read = read_toml(path, problems, "plan.model", "model file") if path else None
+    if read is None or path is None:
+        hint = _path_hint(ref, plan_path, "model")
+        fix = (f"; did you mean model = \"{hint}\"?" if hint else
+               "; correct the path, remove the key (no calibrated uncertainty), or, if the "
+               f"model was never written, run `quyhoach calibrate {province or 'PROVINCE'}`")
+        problems.add("plan.model", f"{shown(ref)} not found (looked at {path or ref}; a "
+                     f"relative path starts at the plan file's folder, "
+                     f"{plan_path.parent.resolve()}){fix}")
         return None
-    raw = path.read_bytes()
-    try:
-        doc = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        problems.add("plan.model", f"{ref} is not valid TOML ({exc}); re-run quyhoach calibrate")
+    doc, raw = read
+    if doc is None:
         return None
     unc = doc.get("uncertainty")
     if not isinstance(unc, dict):
         problems.add("plan.model", f"{ref} has no [uncertainty] table; re-run quyhoach calibrate")
         return None
+    own_problems = Problems(str(path))
+    parse_uncertainty(unc, "uncertainty", own_problems)
+    if own_problems.items:  # reported against the model file, not the plan
+        problems.items.extend(own_problems.items)
+        return None
+    plan_uncertainty = plan_uncertainty if isinstance(plan_uncertainty, dict) else {}
     own = {(kind, name) for kind in ("parameters", "shocks")
-           for name in (plan_uncertainty.get(kind) or {})}
+           for name in _table(plan_uncertainty.get(kind))}
     calibrated = tuple(f"{kind}.{name}" for kind in ("parameters", "shocks")
-                       for name in (unc.get(kind) or {}) if (kind, name) not in own)
-    return Model(path, hashlib.sha256(raw).hexdigest(), unc,
-                 dict(doc.get("model", {}).get("forms", {})), calibrated)
+                       for name in _table(unc.get(kind)) if (kind, name) not in own)
+    forms = _table(_table(doc.get("model")).get("forms"))
+    return Model(path, hashlib.sha256(raw).hexdigest(), unc, dict(forms), calibrated)
+
+
+def _table(value) -> dict:
+    """``value`` if it is a table, else an empty one (its type is reported elsewhere)."""
+    return value if isinstance(value, dict) else {}
 
 
 def _check_model_forms(model: Model, scenarios, problems) -> None:
@@ -362,99 +606,259 @@ def _check_model_forms(model: Model, scenarios, problems) -> None:
             if spec is not None and spec.form != form:
                 problems.add(f"scenarios.{sc.name}.indicators.{name}.form",
                              f"'{spec.form}', but {model.path.name} estimates this speed for "
-                             f"form '{form}'; use form = \"{form}\" (and a speed in its "
-                             f"units) or give [uncertainty.parameters].\"{path}\" yourself")
+                             f"form '{shown(form)[1:-1]}'; use form = \"{form}\" (and a speed "
+                             f"in its units) or give [uncertainty.parameters].\"{path}\" "
+                             "yourself")
 
 
-def _resolve_inheritance(tables: dict, problems: Problems) -> dict[str, dict]:
-    """Merge each scenario over its parent: tables merge key by key, values replace."""
-    resolved: dict[str, dict] = {}
+# ----------------------------------------------------------------------- scenarios
 
-    def merge(parent: dict, child: dict) -> dict:
-        out = dict(parent)
-        for k, v in child.items():
-            if k == "inherits":
-                continue
-            if k == "uncertainty" and isinstance(v, dict):
-                out[k] = merge_uncertainty(out.get(k) or {}, v)
-            elif k == "indicators" and isinstance(v, dict):
-                ind = dict(out.get(k, {}))
-                for name, spec in v.items():
-                    base = ind.get(name, {})
-                    ind[name] = {**base, **spec} if isinstance(spec, dict) and isinstance(base, dict) else spec
-                out[k] = ind
-            elif k in SECTIONS and isinstance(v, dict) and isinstance(out.get(k), dict):
-                out[k] = {**out[k], **v}
-            else:
-                out[k] = v
-        return out
+class _Ignored(Problems):
+    """Where problems of inherited values go: they are reported where written."""
 
-    def resolve(name: str, chain: tuple) -> dict:
-        if name in resolved:
-            return resolved[name]
-        table = tables[name]
-        parent = table.get("inherits")
-        if parent is None:
-            result = merge({}, table)
-        elif not isinstance(parent, str) or parent not in tables:
-            problems.add(f"scenarios.{name}.inherits", f"unknown scenario {parent!r}"
-                         + did_you_mean(str(parent), tables))
-            result = merge({}, table)
-        elif parent in chain:
-            problems.add(f"scenarios.{name}.inherits", "inheritance loops back: "
-                         + " -> ".join((*chain, name, parent)))
-            result = merge({}, table)
-        else:
-            result = merge(resolve(parent, (*chain, name)), table)
-        resolved[name] = result
-        return result
+    def add(self, key: str, message: str) -> None:
+        return None
 
-    for name in tables:
-        resolve(name, ())
-    return resolved
+
+_IGNORED = _Ignored("inherited")
+
+
+@dataclass(frozen=True)
+class _Written:
+    """A number a scenario's own table writes for a parameter (for cross-checks)."""
+
+    param: Parameter
+    where: str
+    value: float
+    confirmed: bool
+    hint: str
 
 
 def _parse_scenarios(tables, first, final, shared, problems) -> list[Scenario]:
     if not isinstance(tables, dict) or not tables:
         problems.add("scenarios", "no scenarios; add at least [scenarios.base]")
         return []
-    bad = [n for n, t in tables.items() if not isinstance(t, dict)]
-    for n in bad:
-        problems.add(f"scenarios.{n}", f"expected a table, found {tables[n]!r}")
+    if len(tables) > MAX_SCENARIOS:
+        problems.add("scenarios", f"{len(tables)} scenarios; a plan holds at most "
+                     f"{MAX_SCENARIOS} (split it into several plan files)")
+        return []
+    for n, t in tables.items():
+        if not isinstance(t, dict):
+            problems.add(f"scenarios.{_key(n)}", f"expected a table, found {shown(t)}")
     tables = {n: t for n, t in tables.items() if isinstance(t, dict)}
+    _check_names(tables, problems)
     for name, table in tables.items():  # check what each file table says, once
-        where = f"scenarios.{name}"
-        _check_keys(table, SCENARIO_META | set(SECTIONS) | {"indicators"}, where, problems)
-        for section, keys in SECTIONS.items():
-            if isinstance(table.get(section), dict):
-                _check_keys(table[section], keys, f"{where}.{section}", problems)
-            elif section in table:
-                problems.add(f"{where}.{section}", f"expected a table, found {table[section]!r}")
-        indicators = table.get("indicators") or {}
-        if not isinstance(indicators, dict):
-            problems.add(f"{where}.indicators", f"expected a table of indicators, found "
-                         f"{indicators!r}")
-            indicators = {}
-        for ind, spec in indicators.items():
-            if ind not in INDICATORS:
-                problems.add(f"{where}.indicators", f"unknown indicator '{ind}'"
-                             + did_you_mean(ind, INDICATORS))
-            elif isinstance(spec, dict):
-                _check_keys(spec, INDICATOR_KEYS, f"{where}.indicators.{ind}", problems)
-    merged = _resolve_inheritance(tables, problems)
-    return [_build_scenario(name, t, tables[name], first, final, shared, problems)
-            for name, t in merged.items()]
+        _check_scenario_table(name, table, problems)
+    merged, broken = _resolve_inheritance(tables, problems)
+    written: list[_Written] = []
+    scenarios = []
+    for name, own in tables.items():
+        parent = own.get("inherits")
+        parent_t = merged.get(parent, {}) if isinstance(parent, str) else {}
+        scenarios.append(_build_scenario(name, merged[name], own, parent_t, (first, final),
+                                         shared, name not in broken, written, problems))
+    _check_slips(written, scenarios, problems)
+    _check_offsets(scenarios, tables, problems)
+    return scenarios
+
+
+def _check_names(tables: dict, problems: Problems) -> None:
+    """Scenario names are identifiers, distinct even where file names ignore case."""
+    lowered: dict[str, str] = {}
+    for name in tables:
+        where = f"scenarios.{_key(name)}"
+        if not check_identifier(name, where, problems, "scenario", "label_vi / label_en"):
+            continue
+        other = lowered.setdefault(name.lower(), name)
+        if other != name:
+            problems.add(where, f"'{name}' and '{other}' differ only in case; on Windows and "
+                         "macOS they would share one results folder: rename one")
+
+
+def _check_scenario_table(name: str, table: dict, problems: Problems) -> None:
+    """Keys and types of what one scenario table says (inheritance aside)."""
+    where = f"scenarios.{_key(name)}"
+    _check_keys(table, SCENARIO_META | set(SECTIONS) | {"indicators"}, where, problems)
+    for key in ("label_vi", "label_en", "description"):
+        _get(table, key, str, where, problems, required=False, blank_ok=key == "description")
+    for section, keys in SECTIONS.items():
+        if isinstance(table.get(section), dict):
+            _check_keys(table[section], keys, f"{where}.{section}", problems)
+        elif section in table:
+            problems.add(f"{where}.{section}", f"expected a table, found {shown(table[section])}")
+    if "uncertainty" in table and not isinstance(table["uncertainty"], dict):
+        problems.add(f"{where}.uncertainty", "expected a table with parameters, shocks and "
+                     f"disruptions, found {shown(table['uncertainty'])}")
+    indicators = table.get("indicators", {})
+    if not isinstance(indicators, dict):
+        problems.add(f"{where}.indicators", f"expected a table of indicators, found "
+                     f"{shown(indicators)}")
+        return
+    for ind, spec in indicators.items():
+        if ind not in INDICATORS:
+            problems.add(f"{where}.indicators", f"unknown indicator '{shown(ind)[1:-1]}'"
+                         + did_you_mean(ind, INDICATORS))
+        elif isinstance(spec, dict):
+            _check_keys(spec, INDICATOR_KEYS, f"{where}.indicators.{ind}", problems)
+
+
+def _resolve_inheritance(tables: dict, problems: Problems) -> tuple[dict[str, dict], set[str]]:
+    """Merge each scenario over its parents; also return the names whose chain is broken.
+
+    Iterative and memoised, so a chain of any length costs one merge per scenario. A
+    scenario whose parent is unknown or loops back is reported once, where its
+    ``inherits`` is written; it and its descendants are built from what they say
+    themselves, and problems that only the missing parent could fix are not reported.
+    """
+    merged: dict[str, dict] = {}
+    broken: set[str] = set()
+    loops: set[frozenset] = set()
+    for name in tables:
+        chain, fault = [name], False
+        while chain[-1] not in merged:
+            child = chain[-1]
+            parent = tables[child].get("inherits")
+            if parent is None:
+                break
+            where = f"scenarios.{_key(child)}.inherits"
+            if not isinstance(parent, str) or parent not in tables:
+                hint = did_you_mean(parent, tables) if isinstance(parent, str) else ""
+                problems.add(where, f"unknown scenario {shown(parent)}{hint}")
+                fault = True
+                break
+            if parent in chain:
+                loop = frozenset(chain[chain.index(parent):])
+                if loop not in loops:
+                    loops.add(loop)
+                    problems.add(where, "inheritance loops back: "
+                                 + " -> ".join((*chain, parent)))
+                fault = True
+                break
+            chain.append(parent)
+        top = chain[-1]
+        base, rest = (merged[top], chain[:-1]) if top in merged else ({}, chain)
+        fault = fault or top in broken
+        for n in reversed(rest):
+            base = _merge_tables(base, tables[n])
+            merged[n] = base
+        if fault:
+            broken.update(chain)
+    return merged, broken
+
+
+def _merge_tables(parent: dict, child: dict) -> dict:
+    """A child scenario over its parent: tables merge key by key, values replace."""
+    out = dict(parent)
+    for k, v in child.items():
+        old = out.get(k)
+        if k in ("inherits", "confirm"):
+            continue  # a confirmation covers the values of the table that writes it
+        if not (isinstance(v, dict) and isinstance(old, dict)):
+            out[k] = v
+        elif k == "uncertainty":
+            out[k] = merge_uncertainty(old, v)
+        elif k == "indicators":
+            out[k] = {**old, **{n: ({**old[n], **s} if isinstance(s, dict)
+                                    and isinstance(old.get(n), dict) else s)
+                                for n, s in v.items()}}
+        elif k in SECTIONS:
+            out[k] = {**old, **v}
+        else:
+            out[k] = v
+    return out
 
 
 def _owner_problems(own: dict, section: str, key: str | None, problems):
     """Problems of a value are reported once, by the scenario that writes it."""
     table = own.get(section)
     written = isinstance(table, dict) and (key is None or key in table)
-    return problems if written else Problems("inherited")
+    return problems if written else _IGNORED
 
 
-def _build_scenario(name, t, own, first, final, shared, problems) -> Scenario:
-    where = f"scenarios.{name}"
+def _build_scenario(name, t, own, parent_t, span, shared, complete, written,
+                    problems) -> Scenario:
+    """One scenario from its merged table ``t`` (``own``: what its file table says)."""
+    where = f"scenarios.{_key(name)}"
+    first, final = span
+    confirmed = _confirmed(own, where, problems)
+    values = _scenario_values(where, t, own, span, confirmed, written, problems)
+    indicators = {}
+    own_ind = _table(own.get("indicators"))
+    inherited = _table(parent_t.get("indicators"))
+    for ind, spec in _table(t.get("indicators")).items():
+        if ind not in INDICATORS:
+            continue  # reported with the table's keys
+        introduces = complete and ind in own_ind and ind not in inherited
+        built = _indicator_spec(f"{where}.indicators.{ind}", ind, spec, own_ind.get(ind),
+                                introduces, span, confirmed, problems)
+        if built is not None:
+            indicators[ind] = built
+    return Scenario(
+        name=name,
+        label_vi=_text(t, "label_vi", name),
+        label_en=_text(t, "label_en", name),
+        description=_text(t, "description", ""),
+        values=MappingProxyType(values),
+        reclassification=_reclassification(where, t, own, first, final, problems),
+        indicators=MappingProxyType(indicators),
+        fx_reference=_fx_reference(where, t, own, span, complete, problems),
+        uncertainty=_scenario_uncertainty(where, t, own, shared, problems),
+        confirmed=tuple(sorted(confirmed)),
+    )
+
+
+def _text(t: dict, key: str, default: str) -> str:
+    value = t.get(key, default)
+    return value if isinstance(value, str) and not _control(value) else default
+
+
+def _confirmed(own: dict, where: str, problems: Problems) -> frozenset:
+    """Paths whose unusual values this scenario's own table confirms."""
+    if "confirm" not in own:
+        return frozenset()
+    raw, w = own["confirm"], f"{where}.confirm"
+    if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
+        problems.add(w, 'expected a list of parameter paths, e.g. confirm = '
+                        f'["growth.agriculture"], found {shown(raw)}')
+        return frozenset()
+    out = set()
+    for path in raw:
+        if path not in CONFIRMABLE:
+            problems.add(w, f"unknown parameter '{shown(path)[1:-1]}'"
+                         + did_you_mean(path, CONFIRMABLE))
+        elif not _writes(own, path):
+            problems.add(w, f"'{path}' is not set in this scenario; confirm the values a "
+                            "scenario writes itself (an inherited value is confirmed where "
+                            "it is written)")
+        else:
+            out.add(path)
+    return frozenset(out)
+
+
+def _writes(own: dict, path: str) -> bool:
+    """Whether a scenario's own table sets ``path`` (e.g. ``indicators.x.speed``)."""
+    *sections, key = path.split(".")
+    table: object = own
+    for section in sections:
+        table = table.get(section) if isinstance(table, dict) else None
+    return isinstance(table, dict) and key in table
+
+
+def _confirm_hint(path: str, where: str) -> str:
+    return f"add \"{path}\" to confirm = [...] in [{where}]"
+
+
+def _entries(raw, key_path: str) -> list[tuple[str, float]]:
+    """(key path, number) of each value a parameter's table writes (bad ones skipped)."""
+    if isinstance(raw, dict):
+        items = [(f'{key_path}["{k}"]', as_number(v)) for k, v in raw.items()]
+    else:
+        items = [(key_path, as_number(raw))]
+    return [(w, v) for w, v in items if v is not None]
+
+
+def _scenario_values(where, t, own, span, confirmed, written, problems) -> dict:
+    """Each parameter over the plan's years; every value it writes checked on its own."""
     values = {}
     for p in PARAMETERS:
         section, key = p.path.split(".")
@@ -463,17 +867,167 @@ def _build_scenario(name, t, own, first, final, shared, problems) -> Scenario:
             continue
         key_path = f"{where}.{p.path}"
         sink = _owner_problems(own, section, key, problems)
-        arr = expand(table[key], first, final, key_path, sink)
-        _check_values(arr, p.unit, p.lower, p.upper, p.percent, key_path, sink)
+        arr = expand(table[key], span[0], span[1], key_path, sink)
+        ok, hint = p.path in confirmed, _confirm_hint(p.path, where)
+        for w, v in _entries(table[key], key_path):
+            _check_value(v, p, w, sink, ok, hint)
+            if sink is problems:
+                written.append(_Written(p, w, v, ok, hint))
+        arr.flags.writeable = False
         values[p.path] = arr
-    reclass = []
-    urban = t.get("urbanization") if isinstance(t.get("urbanization"), dict) else {}
+    return values
+
+
+def _check_value(v: float, p: Parameter, where: str, sink, confirmed: bool, hint: str) -> None:
+    """A value must be possible, and plausible unless the planner confirmed it."""
+    if not p.possible(v):
+        sink.add(where, _impossible(v, p))
+    elif not confirmed and not p.lower <= v <= p.upper:
+        side = f"below the minimum {p.lower:g}" if v < p.lower else \
+            f"above the maximum {p.upper:g}"
+        sink.add(where, f"{v:g} is {side} ({p.unit}); if {v:g} is meant, confirm it: {hint}")
+
+
+def _impossible(v: float, p: Parameter) -> str:
+    if v > p.upper:
+        beyond = f" and beyond {p.maximum:g}, the most the model can use" \
+            if p.maximum > p.upper else ""
+        return f"{v:g} is above the maximum {p.upper:g} ({p.unit}){beyond}; check the number"
+    head = f"{v:g} is below the minimum {p.lower:g} ({p.unit})"
+    if p.open_minimum and p.unit == "%/yr":
+        return head + " and impossible: nothing can fall by 100 % or more in a year"
+    if p.open_minimum:
+        return head + f" and impossible: it must be above {p.minimum:g}"
+    if p.minimum < p.lower:
+        return head + f" and below {p.minimum:g}, the least the model can use; check the number"
+    return head + "; a value below it is impossible"
+
+
+def _slip_candidate(slip, v: float) -> bool:
+    """Whether ``v`` could be a rate in percent written as a fraction (0.095 for 9.5)."""
+    return slip is not None and 0 < abs(v) < 1 and slip[0] <= 100 * abs(v) <= slip[1]
+
+
+def _reference(slip, v: float, others, typical) -> float | None:
+    """The size of the values ``v`` is compared with: the median of the others that
+    cannot be slips themselves, else the usual value (None: nothing to compare)."""
+    sizes = sorted({abs(float(x)) for x in others
+                    if np.isfinite(x) and x != v and x != 0 and not _slip_candidate(slip, x)})
+    return float(np.median(sizes)) if sizes else typical
+
+
+def _check_slips(written: list[_Written], scenarios: list[Scenario], problems) -> None:
+    """Refuse a rate in percent that reads far better as a fraction written by mistake.
+
+    A value below 1 is a slip when its hundredfold is a usual value of the parameter
+    and lies nearer (by ratio) to the parameter's other values in the plan than the
+    value itself does: 0.136 next to 9.0 %/yr is one, 0.2 %/yr of agriculture
+    growth next to 5.0 is not (20 %/yr is no usual agricultural growth).
+    """
+    references: dict[str, float | None] = {}
+    for w in written:
+        p = w.param
+        if w.confirmed or not _slip_candidate(p.slip, w.value):
+            continue
+        if p.path not in references:  # other candidates never count, so once per path
+            pool = np.unique(np.concatenate([s.values[p.path] for s in scenarios
+                                             if p.path in s.values]))
+            references[p.path] = _reference(p.slip, w.value, pool, None)
+        ref = references[p.path]
+        what = f"the other values of {p.path} (around {ref:.3g} %/yr)" if ref is not None \
+            else f"a usual {p.typical:g} %/yr"
+        ref = p.typical if ref is None else ref
+        if ref > 10 * abs(w.value):
+            big = 100 * w.value
+            problems.add(w.where, f"{w.value:g} %/yr is implausibly small next to {what}; "
+                         f"values here are in percent: did you write a fraction? Use {big:g} "
+                         f"for {big:g} %/yr, or if {w.value:g} %/yr is meant, confirm it: "
+                         f"{w.hint}")
+
+
+def _uncertainty_owner(name, kind: str, key, tables: dict) -> str:
+    """Key path of the table that sets an uncertainty entry a scenario uses."""
+    seen = set()
+    while isinstance(name, str) and name in tables and name not in seen:
+        seen.add(name)
+        unc = _table(tables[name].get("uncertainty"))
+        if (key in _table(unc.get(kind))) if key is not None else kind in unc:
+            return f"scenarios.{_key(name)}.uncertainty"
+        name = tables[name].get("inherits")
+    return "uncertainty"
+
+
+_TAILS = {"normal": "mean - 5 sd", "truncnormal": "lower end", "lognormal": "5-sigma factor"}
+
+
+def _check_offsets(scenarios: list[Scenario], tables: dict, problems: Problems) -> None:
+    """Refuse uncertainty that lets a rate in percent fall by 100 % or more in a year.
+
+    Each uncertainty entry is reported once, where it is written, for the scenario in
+    which it reaches lowest.
+    """
+    worst: dict[str, tuple[float, str]] = {}
+    for sc in scenarios:
+        for where, low, message in [*_parameter_tails(sc, tables), *_event_depths(sc, tables)]:
+            if where not in worst or low < worst[where][0]:
+                worst[where] = (low, message)
+    for where, (_, message) in worst.items():
+        problems.add(where, message)
+
+
+def _parameter_tails(sc: Scenario, tables: dict) -> list[tuple[str, float, str]]:
+    """(key path, lowest value, message) of each parameter draw that reaches -100 %."""
+    out = []
+    for d in sc.uncertainty.parameters:
+        p = PARAMETER_BY_PATH.get(d.path)
+        if p is None or not (p.open_minimum and p.unit == "%/yr"):
+            continue
+        vals = [float(x) for x in _finite(sc.values.get(d.path)) if p.possible(x)]
+        if not vals:
+            continue  # impossible values are reported already
+        low, v = min((d.lowest_offset(x), x) for x in (min(vals), max(vals)))
+        if low <= p.minimum:
+            owner = _uncertainty_owner(sc.name, "parameters", d.path, tables)
+            out.append((f'{owner}.parameters."{d.path}"', low,
+                        f"lets {d.path} fall to {low:.4g} %/yr (scenario '{sc.name}': {v:g} "
+                        f"%/yr with the offset's {_TAILS.get(d.dist, 'min')}); nothing can "
+                        "fall by 100 % or more in a year: narrow the offsets so that the "
+                        "scenario's value plus the lowest offset stays above -100"))
+    return out
+
+
+def _event_depths(sc: Scenario, tables: dict) -> list[tuple[str, float, str]]:
+    """(key path, lowest value, message) of each disruption depth that reaches -100 %."""
+    out = []
+    for i, ev in enumerate(sc.uncertainty.disruptions):
+        for key, depth in ev.depth.items():
+            path = "tourism.visitor_growth" if key == "tourism" else f"growth.{key}"
+            vals = [float(x) for x in _finite(sc.values.get(path)) if x > -100]
+            if not vals or min(vals) + depth > -100:
+                continue
+            owner = _uncertainty_owner(sc.name, "disruptions", None, tables)
+            low = min(vals) + depth
+            out.append((f"{owner}.disruptions[{i}].depth.{key}", low,
+                        f"{depth:g} points on {min(vals):g} %/yr (scenario '{sc.name}') takes "
+                        f"{path} to {low:g} %/yr in an event year; nothing can fall by 100 % "
+                        f"or more: make the depth shallower than {-100 - min(vals):g}"))
+    return out
+
+
+def _finite(arr) -> np.ndarray:
+    return np.empty(0) if arr is None else arr[np.isfinite(arr)]
+
+
+def _reclassification(where, t, own, first, final, problems) -> tuple:
+    """(year, percentage points) of each administrative reclassification, sorted."""
+    urban = _table(t.get("urbanization"))
     events = urban.get("reclassification", [])
     sink = _owner_problems(own, "urbanization", "reclassification", problems)
     if not isinstance(events, list):
         sink.add(f"{where}.urbanization.reclassification", "expected a list like "
                  "[ { year = 2028, added_share = 5.0 } ] (square brackets around the events)")
-        events = []
+        return ()
+    out = []
     for i, event in enumerate(events):
         w = f"{where}.urbanization.reclassification[{i}]"
         if not isinstance(event, dict):
@@ -483,172 +1037,348 @@ def _build_scenario(name, t, own, first, final, shared, problems) -> Scenario:
         year = _get(event, "year", int, w, sink)
         added = _get(event, "added_share", (int, float), w, sink)
         if year is not None and not first < year <= final:
-            sink.add(f"{w}.year", f"{year} is outside the projection years {first + 1}-{final}")
+            sink.add(f"{w}.year", f"{shown(year)} is outside the projection years "
+                                  f"{first + 1}-{final}")
+            year = None
         if added is not None and not 0 <= added <= 50:
             sink.add(f"{w}.added_share", f"{added} is outside 0-50 (percentage points of "
                      "population reclassified urban in that year)")
+            added = None
         if year is not None and added is not None:
-            reclass.append((year, float(added)))
-    indicators = {}
-    own_indicators = own.get("indicators") if isinstance(own.get("indicators"), dict) else {}
-    for ind, spec in (t.get("indicators") if isinstance(t.get("indicators"), dict) else {}).items():
-        if ind not in INDICATORS:
-            continue  # reported above
-        spec_problems = problems if ind in own_indicators else Problems("inherited")
-        w = f"{where}.indicators.{ind}"
-        if not isinstance(spec, dict):
-            spec_problems.add(w, "expected a table with form, speed, lower, upper")
-            continue
-        form = _get(spec, "form", str, w, spec_problems, "points")
-        if form not in FORMS:
-            spec_problems.add(f"{w}.form", f"unknown form '{form}'" + did_you_mean(form, FORMS))
-            continue
-        lower = _get(spec, "lower", (int, float), w, spec_problems, 0.0, required=False)
-        upper = _get(spec, "upper", (int, float), w, spec_problems, 100.0, required=False)
-        if not 0 <= lower < upper <= 100:
-            spec_problems.add(w, f"bounds must satisfy 0 <= lower < upper <= 100 (percent), "
-                            f"found lower={lower}, upper={upper}")
-        if "speed" not in spec:
-            spec_problems.add(f"{w}.speed", f"missing; expected a number or period table in {FORMS[form]}")
-            continue
-        speed = expand(spec["speed"], first, final, f"{w}.speed", spec_problems)
-        _check_values(speed, FORMS[form], -100.0, 100.0, False, f"{w}.speed", spec_problems)
-        indicators[ind] = IndicatorSpec(form, speed, float(lower), float(upper))
-    fx = t.get("exchange_rate") or {}
-    fx_ref = None
-    if fx:
-        w = f"{where}.exchange_rate"
-        level = _get(fx, "vnd_per_usd", (int, float), w, problems)
-        year = _get(fx, "reference_year", int, w, problems)
-        if level is not None and not 5_000 <= level <= 200_000:
-            problems.add(f"{w}.vnd_per_usd", f"{level} is not a plausible VND per USD rate "
-                         "(5,000-200,000)")
-        if year is not None and not first <= year <= final:
-            problems.add(f"{w}.reference_year", f"{year} is outside {first}-{final}")
-        if level is not None and year is not None:
-            fx_ref = (year, float(level))
-    for v in values.values():
-        v.flags.writeable = False
-    uncertainty = shared[1]
-    if isinstance(t.get("uncertainty"), dict) and t["uncertainty"]:
-        sink = problems if isinstance(own.get("uncertainty"), dict) else Problems("inherited")
-        uncertainty = parse_uncertainty(merge_uncertainty(shared[0], t["uncertainty"]),
-                                        f"{where}.uncertainty", sink)
-    return Scenario(
-        name=name,
-        label_vi=str(t.get("label_vi", name)),
-        label_en=str(t.get("label_en", name)),
-        description=str(t.get("description", "")),
-        values=MappingProxyType(values),
-        reclassification=tuple(sorted(reclass)),
-        indicators=MappingProxyType(indicators),
-        fx_reference=fx_ref,
-        uncertainty=uncertainty,
-    )
+            out.append((year, added))
+    return tuple(sorted(out))
 
 
-def _check_values(arr, unit, lower, upper, percent, where, problems) -> None:
-    vals = arr[~np.isnan(arr)]
-    if vals.size == 0:
-        return
-    if percent and np.all((vals != 0) & (np.abs(vals) < 0.3)):
-        problems.add(where, f"{vals[0]:g} {unit} is implausibly small; values here are in "
-                     f"percent: did you write a fraction? Use {vals[0] * 100:g} for "
-                     f"{vals[0] * 100:g} %/yr")
-        return
-    worst = vals[np.argmax(np.maximum(vals - upper, lower - vals))]
-    if worst > upper:
-        problems.add(where, f"{worst:g} is above the maximum {upper:g} ({unit})")
-    elif worst < lower:
-        extra = " (a fall of more than 100 % is impossible)" if unit == "%/yr" and worst <= -100 else ""
-        problems.add(where, f"{worst:g} is below the minimum {lower:g} ({unit}){extra}")
+def _indicator_spec(w, ind, spec, own_spec, introduces, span, confirmed,
+                    problems) -> IndicatorSpec | None:
+    """A saturating indicator's spec; each problem reported by the table that causes it.
+
+    ``own_spec`` is what this scenario's table says about the indicator (None: it says
+    nothing); ``introduces`` whether this scenario is the first in its chain to model
+    it, and so the one told about keys missing altogether.
+    """
+    def sink(key=None):
+        if key is None:
+            return problems if own_spec is not None else _IGNORED
+        return problems if isinstance(own_spec, dict) and key in own_spec else _IGNORED
+
+    missing = problems if introduces else _IGNORED
+    if not isinstance(spec, dict):
+        sink().add(w, "expected a table with form, speed, lower, upper")
+        return None
+    form = spec.get("form")
+    if form is None:
+        missing.add(f"{w}.form", "missing; expected text")
+        return None
+    if not isinstance(form, str) or form not in FORMS:
+        sink("form").add(f"{w}.form", f"unknown form {shown(form)}"
+                         + did_you_mean(form if isinstance(form, str) else "", FORMS))
+        return None
+    lower = _get(spec, "lower", (int, float), w, sink("lower"), 0.0, required=False)
+    upper = _get(spec, "upper", (int, float), w, sink("upper"), 100.0, required=False)
+    if not 0 <= lower < upper <= 100:
+        bounds_sink = sink("lower") if isinstance(own_spec, dict) and "lower" in own_spec \
+            else sink("upper")
+        bounds_sink.add(w, f"bounds must satisfy 0 <= lower < upper <= 100 (percent), found "
+                           f"lower={lower}, upper={upper}")
+        return None
+    if "speed" not in spec:
+        missing.add(f"{w}.speed", f"missing; expected a number or period table in "
+                                  f"{FORMS[form]}")
+        return None
+    path = f"indicators.{ind}.speed"
+    hint = _confirm_hint(path, w.rsplit(".indicators.", 1)[0])
+    speed = expand(spec["speed"], span[0], span[1], f"{w}.speed", sink("speed"))
+    for where, v in _entries(spec["speed"], f"{w}.speed"):
+        _check_value(v, indicator_speed(form), where, sink("speed"), path in confirmed, hint)
+    speed.flags.writeable = False
+    return IndicatorSpec(form, speed, lower, upper)
+
+
+def _fx_reference(where, t, own, span, complete, problems) -> tuple | None:
+    """(reference year, VND per USD) anchoring the exchange-rate path, or None."""
+    fx = t.get("exchange_rate")
+    if not isinstance(fx, dict) or not fx:
+        return None
+    w = f"{where}.exchange_rate"
+    own_fx = _table(own.get("exchange_rate"))
+    missing = problems if complete and own_fx else _IGNORED
+
+    def sink(key):
+        return (problems if key in own_fx else _IGNORED) if key in fx else missing
+
+    level = _get(fx, "vnd_per_usd", (int, float), w, sink("vnd_per_usd"))
+    year = _get(fx, "reference_year", int, w, sink("reference_year"))
+    if level is not None and not 5_000 <= level <= 200_000:
+        sink("vnd_per_usd").add(f"{w}.vnd_per_usd", f"{level:g} is not a plausible VND per "
+                                "USD rate (5,000-200,000)")
+        level = None
+    if year is not None and not span[0] <= year <= span[1]:
+        sink("reference_year").add(f"{w}.reference_year", f"{shown(year)} is outside "
+                                   f"{span[0]}-{span[1]}")
+        year = None
+    return (year, level) if level is not None and year is not None else None
+
+
+def _scenario_uncertainty(where, t, own, shared, problems) -> Uncertainty:
+    """The plan's uncertainty with this scenario's (and its parents') overrides."""
+    override = t.get("uncertainty")
+    if not isinstance(override, dict) or not override:
+        return shared[1]
+    sink = problems if isinstance(own.get("uncertainty"), dict) else _IGNORED
+    return parse_uncertainty(merge_uncertainty(shared[0], override), f"{where}.uncertainty",
+                             sink)
+
+
+# ------------------------------------------------------------------------- targets
+
+@dataclass(frozen=True)
+class _ParsedTarget:
+    where: str
+    target: Target
+    confirmed: bool
 
 
 def _parse_targets(items, first, final, problems) -> list[Target]:
-    out, seen = [], set()
-    for i, t in enumerate(_array_of_tables(items, "targets", problems)):
-        w = f"targets[{i}]"
+    parsed: list[_ParsedTarget] = []
+    seen: set[str] = set()
+    items = _array_of_tables(items, "targets", problems)
+    if len(items) > MAX_TARGETS:  # each is a series of every Monte Carlo draw
+        problems.add("targets", f"{len(items)} targets; a plan holds at most {MAX_TARGETS} "
+                                "(split it into several plan files)")
+        return []
+    for i, t in enumerate(items):
         if not isinstance(t, dict):
-            problems.add(w, "expected a table")
+            problems.add(f"targets[{i}]", "expected a table")
             continue
-        tid = t.get("id")
-        if isinstance(tid, str):
-            w = f"targets[{i}] (id '{tid}')"
-        _check_keys(t, TARGET_KEYS, w, problems)
-        tid = _get(t, "id", str, w, problems, f"target_{i}")
-        if tid in seen:
-            problems.add(f"{w}.id", f"duplicate id '{tid}'; every target needs its own id")
-        seen.add(tid)
-        indicator = _get(t, "indicator", str, w, problems, "")
-        var = BY_NAME.get(indicator)
-        if indicator and var is None:
-            problems.add(f"{w}.indicator", f"unknown indicator '{indicator}'"
-                         + did_you_mean(indicator, BY_NAME))
-        kind = _get(t, "kind", str, w, problems, "level")
-        if kind not in TARGET_KINDS:
-            problems.add(f"{w}.kind", f"unknown kind '{kind}'" + did_you_mean(kind, TARGET_KINDS))
-            continue
-        comparison = _get(t, "comparison", str, w, problems, ">=")
-        if comparison not in COMPARISONS:
-            hint = "; write 'about' for '~'" if comparison in ("~", "≈", "=", "==") else ""
-            problems.add(f"{w}.comparison", f"unknown comparison '{comparison}'; expected "
-                         f"'>=', '<=' or 'about'{hint}")
-        value = _get(t, "value", (int, float), w, problems, 0.0)
-        tolerance = _get(t, "tolerance", (int, float), w, problems, 0.0,
-                         required=comparison == "about")
-        if tolerance is not None and tolerance < 0:
-            problems.add(f"{w}.tolerance", f"{tolerance} is negative; give the half-width "
-                         "of the accepted band in the target's unit")
-        first_year, year = None, None
-        if kind in ("level", "share"):
-            year = _get(t, "year", int, w, problems)
-            if year is not None and not first <= year <= final:
-                problems.add(f"{w}.year", f"{year} is outside the plan's years {first}-{final}")
-            if "period" in t:
-                problems.add(f"{w}.period", f"kind '{kind}' takes a year, not a period")
-        else:
-            period = _get(t, "period", str, w, problems)
-            span = parse_period(period) if period else None
-            if period and (span is None or span[1] is None):
-                problems.add(f"{w}.period", f"expected a period like \"2021-2030\", found {period!r}")
-            elif span:
-                first_year, year = span
-                lowest = first + 1 if kind != "cumulative" else first
-                if first_year < lowest or year > final or year < first_year:
-                    problems.add(f"{w}.period", f"{period} must lie within {lowest}-{final}"
-                                 + (" (growth and change need the year before the period)"
-                                    if kind != "cumulative" else ""))
-            if "year" in t:
-                problems.add(f"{w}.year", f"kind '{kind}' takes a period, not a year")
-        if var is not None:
-            if kind == "share" and var.kind != "share":
-                problems.add(f"{w}.kind", f"'{indicator}' is not a share; use kind = \"level\"")
-            if kind in ("average_growth", "cumulative") and var.kind != "level":
-                problems.add(f"{w}.kind", f"{kind} needs a level indicator (e.g. grdp_real), "
-                             f"'{indicator}' is a {var.kind}")
-            if kind == "share" and value is not None and 0 < value < 1 and comparison != "<=":
-                problems.add(f"{w}.value", f"{value} % looks like a fraction; shares are in "
-                             f"percent: did you mean {value * 100:g}?")
-            if kind == "average_growth" and value is not None and 0 < abs(value) < 0.3:
-                problems.add(f"{w}.value", f"{value} %/yr looks like a fraction; growth "
-                             f"targets are in percent: did you mean {value * 100:g}?")
-        for key in ("label_vi", "label_en", "source"):
-            _get(t, key, str, w, problems, "")
-        if year is None or value is None:
-            continue
-        out.append(Target(tid, indicator, kind, comparison, float(value), float(tolerance or 0.0),
-                          year, first_year, t.get("label_vi", ""), t.get("label_en", ""),
-                          t.get("source", ""), str(t.get("note", ""))))
-    return out
+        item = _parse_target(i, t, (first, final), seen, problems)
+        if item is not None:
+            parsed.append(item)
+    slips = _check_target_slips(parsed, problems)
+    _check_structure([p for p in parsed if p not in slips], problems)
+    return [p.target for p in parsed]
 
 
-def _array_of_tables(items, name, problems) -> list:
-    if isinstance(items, list):
-        return items
-    problems.add(name, f"expected [[{name}]] entries (double brackets: one table per entry), "
-                       f"found a single [{name}] table")
-    return []
+def _parse_target(i, t, span, seen, problems) -> _ParsedTarget | None:
+    """One [[targets]] entry, checked; None when it cannot be evaluated."""
+    tid = t.get("id")
+    w = f"targets[{i}] (id {shown(tid)})" if isinstance(tid, str) else f"targets[{i}]"
+    _check_keys(t, TARGET_KEYS, w, problems)
+    tid = _get(t, "id", str, w, problems, f"target_{i}")
+    if not check_identifier(tid, f"{w}.id", problems, "target", "label_vi / label_en"):
+        tid = f"target_{i}"
+    if tid in seen:
+        problems.add(f"{w}.id", f"duplicate id '{tid}'; every target needs its own id")
+    seen.add(tid)
+    head = _target_head(t, w, problems)
+    if head is None:
+        return None
+    var, kind, comparison = head
+    value, tolerance = _target_numbers(t, w, var, kind, comparison, problems)
+    when = _target_when(t, w, kind, span, problems)
+    if var is not None:
+        _target_fits(w, var, kind, problems)
+    label_vi, label_en, source = (_get(t, key, str, w, problems, "")
+                                  for key in ("label_vi", "label_en", "source"))
+    note = _get(t, "note", str, w, problems, "", required=False, blank_ok=True)
+    confirmed = _get(t, "confirm", bool, w, problems, False, required=False)
+    if var is None or when is None or value is None or tolerance is None:
+        return None
+    if not confirmed:
+        _check_target_plausible(w, var, kind, value, problems)
+    target = Target(tid, var.name, kind, comparison, value, tolerance, when[1], when[0],
+                    label_vi or "", label_en or "", source or "", note or "", bool(confirmed))
+    return _ParsedTarget(w, target, bool(confirmed))
 
+
+def _target_head(t, w, problems):
+    """(variable or None, kind, comparison); None when the kind is unknown."""
+    indicator = _get(t, "indicator", str, w, problems, "")
+    var = BY_NAME.get(indicator)
+    if indicator and var is None:
+        problems.add(f"{w}.indicator", f"unknown indicator '{shown(indicator)[1:-1]}'"
+                     + did_you_mean(indicator, BY_NAME))
+    kind = _get(t, "kind", str, w, problems, "level")
+    if kind not in TARGET_KINDS:
+        problems.add(f"{w}.kind", f"unknown kind {shown(kind)}" + did_you_mean(kind, TARGET_KINDS))
+        return None
+    comparison = _get(t, "comparison", str, w, problems, ">=")
+    if comparison not in COMPARISONS:
+        hint = "; write 'about' for '~'" if comparison in ("~", "≈", "=", "==") else ""
+        problems.add(f"{w}.comparison", f"unknown comparison {shown(comparison)}; expected "
+                     f"'>=', '<=' or 'about'{hint}")
+    return var, kind, comparison
+
+
+def _target_range(var, kind: str) -> tuple[float, float, bool, str]:
+    """(lowest, highest, lowest excluded, unit) of the values a target can state."""
+    if kind == "average_growth" or (var.kind == "rate" and kind == "level"):
+        return -100.0, 1000.0, True, "%/yr"
+    if kind == "change_per_year":
+        if var.kind == "level":
+            return -1e12, 1e12, False, f"{var.unit}/yr"
+        return -100.0, 100.0, False, "points/yr"
+    if var.kind == "share":
+        return 0.0, 100.0, False, var.unit
+    return 0.0, 1e14 if kind == "cumulative" else 1e12, False, var.unit
+
+
+def _target_plausible_range(var, kind: str) -> tuple[float, float, str] | None:
+    """(lowest, highest, unit) a rate target usually states; None where no range is usual."""
+    if kind == "average_growth" or (var.kind == "rate" and kind == "level"):
+        if var.name.startswith("population"):
+            return -5.0, 10.0, "%/yr"
+        if var.name.startswith("touris"):
+            return -50.0, 100.0, "%/yr"
+        return -30.0, 60.0, "%/yr"
+    if kind == "change_per_year" and var.kind != "level":
+        return -20.0, 20.0, "points/yr"
+    return None
+
+
+def _check_target_plausible(w, var, kind, value, problems) -> None:
+    """A possible but unusual rate target needs the planner's confirm = true."""
+    usual = _target_plausible_range(var, kind)
+    if usual is not None and not usual[0] <= value <= usual[1]:
+        lo, hi, unit = usual
+        problems.add(f"{w}.value", f"{value:g} {unit} is outside the usual {lo:g} to {hi:g} "
+                     f"{unit} for {kind} of {var.name}; check the number, or if it is meant, "
+                     "add confirm = true to this target")
+
+
+def _target_numbers(t, w, var, kind, comparison, problems):
+    """(value, tolerance), each None when unusable (reported)."""
+    value = _get(t, "value", (int, float), w, problems)
+    tolerance = _get(t, "tolerance", (int, float), w, problems, 0.0,
+                     required=comparison == "about")
+    if tolerance is not None and tolerance < 0:
+        problems.add(f"{w}.tolerance", f"{tolerance} is negative; give the half-width "
+                     "of the accepted band in the target's unit")
+        tolerance = None
+    if var is None or value is None:
+        return value, tolerance
+    lo, hi, open_lo, unit = _target_range(var, kind)
+    if value < lo or (open_lo and value == lo) or value > hi:
+        above = "more than " if open_lo else ""
+        problems.add(f"{w}.value", f"{value:g} is not a possible target for {var.name} "
+                     f"({kind}): expected {above}{lo:g} up to {hi:g} {unit}")
+        value = None
+    elif tolerance is not None and tolerance > hi - lo:
+        problems.add(f"{w}.tolerance", f"{tolerance:g} is wider than every possible value "
+                     f"({lo:g} to {hi:g} {unit}); give the half-width of the accepted band")
+        tolerance = None
+    return value, tolerance
+
+
+def _target_when(t, w, kind, span, problems) -> tuple[int | None, int] | None:
+    """(first year of the period or None, last year); None when unusable (reported)."""
+    first, final = span
+    if kind in ("level", "share"):
+        if "period" in t:
+            problems.add(f"{w}.period", f"kind '{kind}' takes a year, not a period")
+        year = _get(t, "year", int, w, problems)
+        if year is not None and not first <= year <= final:
+            problems.add(f"{w}.year", f"{shown(year)} is outside the plan's years "
+                                      f"{first}-{final}")
+            return None
+        return None if year is None else (None, year)
+    if "year" in t:
+        problems.add(f"{w}.year", f"kind '{kind}' takes a period, not a year")
+    period = _get(t, "period", str, w, problems)
+    if period is None:
+        return None
+    a, b = parse_period(period) or (0, None)
+    if b is None:
+        problems.add(f"{w}.period", f"expected a period like \"2021-2030\", found {shown(period)}")
+        return None
+    lowest = first + 1 if kind != "cumulative" else first
+    if a < lowest or b > final or b < a:
+        problems.add(f"{w}.period", f"{period} must lie within {lowest}-{final}"
+                     + (" (growth and change need the year before the period)"
+                        if kind != "cumulative" else ""))
+        return None
+    return a, b
+
+
+def _target_fits(w, var, kind, problems) -> None:
+    """The kind of a target must suit its indicator."""
+    if kind == "share" and var.kind != "share":
+        problems.add(f"{w}.kind", f"'{var.name}' is not a share; use kind = \"level\"")
+    if kind in ("average_growth", "cumulative") and var.kind != "level":
+        problems.add(f"{w}.kind", f"{kind} needs a level indicator (e.g. grdp_real), "
+                     f"'{var.name}' is a {var.kind}")
+
+
+def _target_slip(t: Target) -> tuple | None:
+    """(lowest, highest, usual) where a fraction slip of a target's value would land,
+    in percent; None where the value is not a rate or share in percent."""
+    var = BY_NAME[t.indicator]
+    if t.kind in ("change_per_year", "cumulative"):
+        return None
+    if t.kind == "average_growth" or var.kind == "rate":
+        return (0.3, 5.0, 1.5) if t.indicator.startswith("population") else (1.0, 40.0, 8.0)
+    if var.kind == "share" and t.comparison != "<=":
+        return 1.0, 100.0, None  # no usual share: without others, 0 < value < 1 is a slip
+    return None
+
+
+def _check_target_slips(parsed: list[_ParsedTarget], problems: Problems) -> list:
+    """A target in percent written as a fraction, judged against its neighbours: the
+    plan's other targets of the same indicator and kind of rate. Returns those refused."""
+    slips = []
+    for item in parsed:
+        t, slip = item.target, _target_slip(item.target)
+        if item.confirmed or slip is None or not _slip_candidate(slip[:2], t.value):
+            continue
+        growth = t.kind == "average_growth"
+        others = [o.target.value for o in parsed if o is not item
+                  and o.target.indicator == t.indicator and _target_slip(o.target)
+                  and (o.target.kind == "average_growth") == growth]
+        ref = _reference(slip[:2], t.value, others, slip[2])
+        if ref is not None and ref <= 10 * abs(t.value):
+            continue
+        unit, what = ("%/yr", "growth targets") if growth or BY_NAME[t.indicator].kind == "rate" \
+            else ("%", "shares")
+        problems.add(f"{item.where}.value", f"{t.value:g} {unit} looks like a fraction; {what} "
+                     f"are in percent: did you mean {t.value * 100:g}? If {t.value:g} is meant, "
+                     "add confirm = true to this target")
+        slips.append(item)
+    return slips
+
+
+def _share_bounds(t: Target) -> tuple[float, float]:
+    """The range of shares (percent) a sector-share target accepts."""
+    if t.comparison == ">=":
+        return t.value, 100.0
+    if t.comparison == "<=":
+        return 0.0, t.value
+    return max(t.value - t.tolerance, 0.0), min(t.value + t.tolerance, 100.0)
+
+
+def _check_structure(parsed: list[_ParsedTarget], problems: Problems) -> None:
+    """Sector-share targets of one year must allow shares that sum to 100 %."""
+    by_year: dict[int, dict[str, list[float]]] = {}
+    for item in parsed:
+        t = item.target
+        if t.indicator in SECTOR_SHARES and t.kind in ("share", "level"):
+            lo, hi = _share_bounds(t)
+            bounds = by_year.setdefault(t.year, {}).setdefault(t.indicator, [0.0, 100.0])
+            bounds[0], bounds[1] = max(bounds[0], lo), min(bounds[1], hi)
+    for year, shares in sorted(by_year.items()):
+        low = sum(b[0] for b in shares.values())
+        high = sum(b[1] for b in shares.values()) + 100.0 * (len(SECTORS) - len(shares))
+        names = ", ".join(sorted(shares))
+        if low > 100.0 + 1e-9:
+            problems.add("targets", f"the sector-share targets for {year} ({names}) need "
+                         f"shares summing to at least {low:g} %, but the shares of GRDP sum "
+                         "to 100: check their values and tolerances")
+        elif high < 100.0 - 1e-9:
+            problems.add("targets", f"the sector-share targets for {year} ({names}) allow "
+                         f"shares summing to at most {high:g} %, but the shares of GRDP sum "
+                         "to 100: check their values and tolerances")
+
+
+# ------------------------------------------------------ untracked targets, assumed data
 
 def _parse_untracked(items, problems) -> list[UntrackedTarget]:
     out = []
@@ -676,11 +1406,24 @@ def _parse_assumed(items, first, last, problems) -> list[AssumedFigure]:
         year = _get(t, "year", int, w, problems, 0)
         value = _get(t, "value", (int, float), w, problems, 0.0)
         unit = _get(t, "unit", str, w, problems, "")
-        note = _get(t, "note", str, w, problems, "")
-        if note is not None and not note.strip():
+        note = t.get("note")
+        if isinstance(note, str) and not note.strip():
             problems.add(f"{w}.note", "empty; say why this figure is assumed and from what")
+        else:
+            note = _get(t, "note", str, w, problems, "")
         if year and not first <= year <= last:
-            problems.add(f"{w}.year", f"{year} is outside the actual years {first}-{last}; "
-                         "assumed data only fills history")
-        out.append(AssumedFigure(ind, year, float(value), unit, note))
+            problems.add(f"{w}.year", f"{shown(year)} is outside the actual years "
+                                      f"{first}-{last}; assumed data only fills history")
+        if ind in MODEL_UNITS:
+            _check_assumed_value(ind, value, f"{w}.value", problems)
+        out.append(AssumedFigure(ind, year, value, unit, note))
     return out
+
+
+def _check_assumed_value(indicator: str, value: float, where: str, problems) -> None:
+    """An assumed figure obeys the same limits as an observed one."""
+    lo, hi, open_lo = value_range(indicator)
+    if value < lo or (open_lo and value == lo) or value > hi:
+        above = "more than " if open_lo else ""
+        problems.add(where, f"{value:g} is impossible for {indicator} ({MODEL_UNITS[indicator]}): "
+                            f"expected {above}{lo:g} up to {hi:g}")

@@ -19,18 +19,25 @@
     Rare events (a pandemic-like year): each projection year occurs with
     ``probability``; growth falls by ``depth`` points per sector (and ``tourism``) that
     year and is made up evenly over the next ``recovery_years`` (0: a permanent loss).
+
+Every number must be finite; spreads and offsets may not exceed the width of the
+parameter's plausible range (``quyhoach.variables.spread_limit``), and counts are
+bounded (at most ``MAX_DISRUPTIONS`` events, ``MAX_RECOVERY_YEARS`` years of recovery),
+so nothing a plan says can overflow or oversize the Monte Carlo kernel.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from types import MappingProxyType
 
 import numpy as np
 
-from .errors import did_you_mean
-from .variables import INDICATORS, SECTORS
+from .errors import did_you_mean, shown
+from .periods import as_number, number_problem
+from .variables import INDICATORS, SECTORS, spread_limit
 
 DISTRIBUTIONS = {
     "normal": ("mean", "sd"),
@@ -41,10 +48,15 @@ DISTRIBUTIONS = {
     "pert": ("min", "mode", "max"),
 }
 OPTIONAL_ARGS = {"normal": {"mean": 0.0}}
+ARG_MEANING = {"mean": "mean offset", "sd": "standard deviation", "sigma": "log-scale sd",
+               "min": "lowest offset", "mode": "most likely offset", "max": "highest offset"}
 KEYS = {"parameters", "shocks", "disruptions"}
 GROUPS = ("growth", "inflation")
 DISRUPTION_KEYS = {"name", "probability", "depth", "recovery_years", "note"}
 DEPTH_KEYS = (*SECTORS, "tourism")
+MAX_DISRUPTIONS = 20
+MAX_RECOVERY_YEARS = 50
+MAX_SIGMA = 3.0  # a lognormal factor exp(3 z): one sd multiplies by 20
 
 
 def uncertain_paths() -> set[str]:
@@ -61,6 +73,21 @@ class ParameterDraw:
     path: str
     dist: str
     args: MappingProxyType
+
+    def lowest_offset(self, value: float) -> float:
+        """The lowest value ``value`` can take under this draw, for sanity checks.
+
+        Bounded distributions give their minimum; a normal its mean - 5 sd (a one in
+        3.5 million draw); a lognormal factor its 5-sigma tail.
+        """
+        a = self.args
+        if self.dist == "normal":
+            return value + a["mean"] - 5.0 * a["sd"]
+        if self.dist == "truncnormal":
+            return value + max(a["min"], -5.0 * a["sd"])
+        if self.dist == "lognormal":
+            return value * math.exp(5.0 * a["sigma"] * (1.0 if value < 0 else -1.0))
+        return value + a["min"]
 
 
 @dataclass(frozen=True)
@@ -100,8 +127,14 @@ def stream_key(name: str) -> int:
     return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "little")
 
 
-def merge(shared: dict, override: dict) -> dict:
-    """A scenario's uncertainty over the plan's: entries replace by name."""
+def merge(shared, override) -> dict:
+    """A scenario's uncertainty over the plan's: entries replace by name.
+
+    Either side may be malformed (not a table); ``parse`` reports that, and the merge
+    keeps what it can instead of failing.
+    """
+    shared = shared if isinstance(shared, dict) else {}
+    override = override if isinstance(override, dict) else {}
     out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in shared.items()}
     for key, value in override.items():
         if key in ("parameters", "shocks") and isinstance(value, dict) \
@@ -114,10 +147,11 @@ def merge(shared: dict, override: dict) -> dict:
 
 def parse(table, where: str, problems) -> Uncertainty:
     """Validate an uncertainty table; add every problem found to ``problems``."""
-    if not table:
+    if isinstance(table, dict) and not table:
         return Uncertainty()
     if not isinstance(table, dict):
-        problems.add(where, "expected a table with parameters, shocks and disruptions")
+        problems.add(where, f"expected a table with parameters, shocks and disruptions, "
+                            f"found {shown(table)}")
         return Uncertainty()
     for key in table:
         if key not in KEYS:
@@ -130,47 +164,78 @@ def parse(table, where: str, problems) -> Uncertainty:
                                        f"{where}.disruptions", problems)))
 
 
-def _number(spec, key, w, problems):
-    v = spec.get(key)
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        problems.add(f"{w}.{key}", f"expected a number, found {v!r}")
+def _number(spec, key, w, problems, meaning: str = ""):
+    """A finite number at ``spec[key]``, or None (reported)."""
+    if key not in spec:
+        what = f" ({meaning})" if meaning else ""
+        problems.add(f"{w}.{key}", f"missing; expected a number{what}")
         return None
-    return float(v)
+    v = as_number(spec[key])
+    if v is None:
+        problems.add(f"{w}.{key}", number_problem(spec[key]))
+    return v
 
 
 def _parameters(table, where, problems):
+    if not isinstance(table, dict):
+        problems.add(where, f"expected a table of parameter paths, found {shown(table)}")
+        return []
     allowed = uncertain_paths()
     out = []
-    if not isinstance(table, dict):
-        problems.add(where, "expected a table of parameter paths")
-        return out
     for path, spec in table.items():
         w = f'{where}."{path}"'
         if path not in allowed:
             problems.add(w, f"'{path}' cannot carry uncertainty" + did_you_mean(path, allowed))
             continue
-        if not isinstance(spec, dict) or "dist" not in spec:
-            problems.add(w, "expected a table like { dist = \"normal\", sd = 1.0 }")
-            continue
-        dist = spec["dist"]
-        if dist not in DISTRIBUTIONS:
-            problems.add(f"{w}.dist", f"unknown distribution {dist!r}"
-                         + did_you_mean(str(dist), DISTRIBUTIONS))
-            continue
-        names = DISTRIBUTIONS[dist]
-        for key in spec:
-            if key not in (*names, "dist", "note"):
-                problems.add(w, f"unknown key '{key}' for a {dist} distribution; expected "
-                             f"{', '.join(names)}")
-        args = dict(OPTIONAL_ARGS.get(dist, {}))
-        for name in names:
-            if name in spec or name not in args:
-                args[name] = _number(spec, name, w, problems)
-        if any(v is None for v in args.values()):
-            continue
-        _check_distribution(dist, args, w, problems)
-        out.append(ParameterDraw(path, dist, MappingProxyType(args)))
+        draw = _parameter(path, spec, w, problems)
+        if draw is not None:
+            out.append(draw)
     return out
+
+
+def _parameter(path, spec, w, problems) -> ParameterDraw | None:
+    """One parameter's distribution, checked; None when it cannot be used."""
+    if not isinstance(spec, dict) or "dist" not in spec:
+        problems.add(w, "expected a table like { dist = \"normal\", sd = 1.0 }")
+        return None
+    dist = spec["dist"]
+    if not isinstance(dist, str) or dist not in DISTRIBUTIONS:
+        problems.add(f"{w}.dist", f"unknown distribution {shown(dist)}"
+                     + did_you_mean(dist if isinstance(dist, str) else "", DISTRIBUTIONS))
+        return None
+    names = DISTRIBUTIONS[dist]
+    for key in spec:
+        if key not in (*names, "dist", "note"):
+            problems.add(w, f"unknown key '{key}' for a {dist} distribution; expected "
+                            f"{', '.join(names)}")
+    args = dict(OPTIONAL_ARGS.get(dist, {}))
+    for name in names:
+        if name in spec or name not in args:
+            args[name] = _number(spec, name, w, problems,
+                                 f"the {ARG_MEANING[name]} of the {dist} distribution")
+    if any(v is None for v in args.values()):
+        return None
+    before = len(problems.items)
+    _check_distribution(dist, args, w, problems)
+    _check_spread(path, dist, args, w, problems)
+    if len(problems.items) > before:
+        return None
+    return ParameterDraw(path, dist, MappingProxyType(args))
+
+
+def _check_spread(path, dist, args, w, problems) -> None:
+    """Offsets and spreads within the width of the parameter's plausible range."""
+    if dist == "lognormal":
+        if args["sigma"] > MAX_SIGMA:
+            problems.add(f"{w}.sigma", f"{args['sigma']:g} is more than {MAX_SIGMA:g}: a "
+                         "factor exp(sigma z) that large is a mistake, not an uncertainty")
+        return
+    limit = spread_limit(path)
+    for name, v in args.items():
+        if abs(v) > limit:
+            problems.add(f"{w}.{name}", f"{v:g} is wider than every plausible value of "
+                         f"{path} (a range {limit:g} wide); offsets and spreads are in the "
+                         "parameter's own units")
 
 
 def _check_distribution(dist, a, w, problems) -> None:
@@ -198,11 +263,11 @@ def _check_distribution(dist, a, w, problems) -> None:
 
 
 def _shocks(table, where, problems):
-    out = []
     if not isinstance(table, dict):
-        problems.add(where, "expected a table of shock groups")
-        return out
+        problems.add(where, f"expected a table of shock groups, found {shown(table)}")
+        return []
     allowed = set(GROUPS) | uncertain_paths() - {f"{g}.{s}" for g in GROUPS for s in SECTORS}
+    out = []
     for name, spec in table.items():
         w = f'{where}."{name}"' if "." in name else f"{where}.{name}"
         if name not in allowed:
@@ -213,57 +278,83 @@ def _shocks(table, where, problems):
         if not isinstance(spec, dict):
             problems.add(w, "expected a table with sd and persistence")
             continue
-        group = name in GROUPS
-        keys = {"sd", "persistence", "correlation", "note"} if group else {"sd", "persistence",
-                                                                           "note"}
-        for key in spec:
-            if key not in keys:
-                problems.add(w, f"unknown key '{key}'" + did_you_mean(key, keys))
-        phi = spec.get("persistence", 0.0)
-        if isinstance(phi, bool) or not isinstance(phi, (int, float)) or not -1 < phi < 1:
-            problems.add(f"{w}.persistence", f"expected a number in (-1, 1), found {phi!r}; "
-                         "1 or more makes shocks explode")
-            continue
-        if group:
-            sd_table = spec.get("sd")
-            if not isinstance(sd_table, dict):
-                problems.add(f"{w}.sd", "expected one sd per sector, e.g. { agriculture = "
-                             "1.5, industry_construction = 5.0, services = 2.0, "
-                             "product_taxes = 3.0 }")
-                continue
-            for key in sd_table:
-                if key not in SECTORS:
-                    problems.add(f"{w}.sd", f"unknown sector '{key}'" + did_you_mean(key, SECTORS))
-            sd = np.array([sd_table.get(s, 0.0) for s in SECTORS], dtype=float)
-            corr = _correlation(spec.get("correlation"), f"{w}.correlation", problems)
-            paths = tuple(f"{name}.{s}" for s in SECTORS)
-        else:
-            v = spec.get("sd")
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
-                problems.add(f"{w}.sd", f"expected a number, found {v!r}")
-                continue
-            sd, corr, paths = np.array([float(v)]), np.eye(1), (name,)
-        if np.any(sd < 0):
-            problems.add(f"{w}.sd", "a standard deviation must be >= 0")
-        if corr is not None:
-            out.append(ShockGroup(name, paths, sd, float(phi), corr))
+        group = _shock_group(name, spec, w, problems)
+        if group is not None:
+            out.append(group)
     return out
+
+
+def _shock_group(name, spec, w, problems) -> ShockGroup | None:
+    """One shock group, checked; None when it cannot be used."""
+    group = name in GROUPS
+    keys = {"sd", "persistence", "correlation", "note"} if group else {"sd", "persistence",
+                                                                       "note"}
+    for key in spec:
+        if key not in keys:
+            problems.add(w, f"unknown key '{key}'" + did_you_mean(key, keys))
+    phi = as_number(spec.get("persistence", 0.0))
+    if phi is None or not -1 < phi < 1:
+        problems.add(f"{w}.persistence", f"expected a number in (-1, 1), found "
+                     f"{shown(spec.get('persistence'))}; 1 or more makes shocks explode")
+        return None
+    if group:
+        sd = _sector_sds(spec.get("sd"), name, f"{w}.sd", problems)
+        corr = _correlation(spec.get("correlation"), f"{w}.correlation", problems)
+        paths = tuple(f"{name}.{s}" for s in SECTORS)
+    else:
+        v = as_number(spec.get("sd"))
+        if v is None:
+            problems.add(f"{w}.sd", number_problem(spec.get("sd")))
+            return None
+        sd, corr, paths = np.array([v]), np.eye(1), (name,)
+    if sd is None or corr is None:
+        return None
+    if np.any(sd < 0):
+        problems.add(f"{w}.sd", "a standard deviation must be >= 0")
+        return None
+    limit = min(spread_limit(p) for p in paths)
+    if np.any(sd > limit):
+        problems.add(f"{w}.sd", f"{sd.max():g} is wider than every plausible value of "
+                     f"{name} (a range {limit:g} wide); shock sds are in the parameter's units")
+        return None
+    return ShockGroup(name, paths, sd, float(phi), corr)
+
+
+def _sector_sds(sd_table, name, w, problems) -> np.ndarray | None:
+    """One sd per sector (0 where not given), or None (reported)."""
+    if not isinstance(sd_table, dict):
+        problems.add(w, "expected one sd per sector, e.g. { agriculture = 1.5, "
+                        "industry_construction = 5.0, services = 2.0, product_taxes = 3.0 }")
+        return None
+    ok = True
+    for key, v in sd_table.items():
+        if key not in SECTORS:
+            problems.add(w, f"unknown sector '{key}'" + did_you_mean(key, SECTORS))
+            ok = False
+        elif as_number(v) is None:
+            problems.add(f"{w}.{key}", number_problem(v))
+            ok = False
+    if not ok:
+        return None
+    return np.array([as_number(sd_table.get(s, 0.0)) for s in SECTORS])
 
 
 def _correlation(value, w, problems):
     n = len(SECTORS)
     if value is None:
         return np.eye(n)
-    try:
-        m = np.array(value, dtype=float)
-    except (TypeError, ValueError):
-        problems.add(w, f"expected a {n}x{n} matrix of numbers (rows in sector order "
+    rows = value if isinstance(value, list) else None
+    if rows is None or len(rows) != n or any(not isinstance(r, list) or len(r) != n
+                                             for r in rows):
+        problems.add(w, f"expected a {n}x{n} matrix (sectors {', '.join(SECTORS)}; rows in "
+                        f"that order), found {_shape(value)}")
+        return None
+    numbers = [[as_number(x) for x in r] for r in rows]
+    if any(x is None for r in numbers for x in r):
+        problems.add(w, f"expected a {n}x{n} matrix of finite numbers (rows in sector order "
                      f"{', '.join(SECTORS)})")
         return None
-    if m.shape != (n, n):
-        problems.add(w, f"expected a {n}x{n} matrix (sectors {', '.join(SECTORS)}), found "
-                     f"shape {m.shape}")
-        return None
+    m = np.array(numbers, dtype=float)
     if not np.allclose(m, m.T):
         i, j = np.argwhere(~np.isclose(m, m.T))[0]
         problems.add(w, f"not symmetric: row {i + 1}, column {j + 1} is {m[i, j]:g} but row "
@@ -282,39 +373,84 @@ def _correlation(value, w, problems):
     return m
 
 
+def _shape(value) -> str:
+    """What a would-be matrix is, for a message: 'shape (2, 2)', '3 uneven rows', ..."""
+    if not isinstance(value, list):
+        return shown(value)
+    lengths = {len(r) if isinstance(r, list) else -1 for r in value}
+    if len(lengths) == 1 and -1 not in lengths:
+        return f"shape ({len(value)}, {lengths.pop()})"
+    return f"{len(value)} rows that are not all lists of the same length"
+
+
 def _disruptions(items, where, problems):
-    out = []
     if not isinstance(items, list):
         problems.add(where, "expected [[uncertainty.disruptions]] entries")
-        return out
+        return []
+    if len(items) > MAX_DISRUPTIONS:
+        problems.add(where, f"{len(items)} disruptions; at most {MAX_DISRUPTIONS} (each is a "
+                     "rare event drawn every year; merge similar ones)")
+        return []
+    out: list[Disruption] = []
+    names: dict[str, int] = {}
     for i, spec in enumerate(items):
         w = f"{where}[{i}]"
         if not isinstance(spec, dict):
             problems.add(w, "expected a table")
             continue
-        for key in spec:
-            if key not in DISRUPTION_KEYS:
-                problems.add(w, f"unknown key '{key}'" + did_you_mean(key, DISRUPTION_KEYS))
-        name = spec.get("name", f"disruption_{i}")
-        p = _number(spec, "probability", w, problems)
-        if p is not None and not 0 <= p <= 1:
-            problems.add(f"{w}.probability", f"{p:g} is not a probability; write 0.05 for a "
-                         "5 % chance per year")
-        depth = spec.get("depth", {})
-        if not isinstance(depth, dict) or not depth:
-            problems.add(f"{w}.depth", "expected points of growth lost per sector, e.g. "
-                         "{ services = -8.0, tourism = -50.0 }")
+        event = _disruption(i, spec, w, problems)
+        if event is None:
             continue
-        for key, v in depth.items():
-            if key not in DEPTH_KEYS:
-                problems.add(f"{w}.depth", f"unknown key '{key}'" + did_you_mean(key, DEPTH_KEYS))
-            elif isinstance(v, bool) or not isinstance(v, (int, float)) or v > 0:
-                problems.add(f"{w}.depth.{key}", f"expected a negative number of points, "
-                             f"found {v!r}")
-        years = spec.get("recovery_years", 0)
-        if isinstance(years, bool) or not isinstance(years, int) or years < 0:
-            problems.add(f"{w}.recovery_years", f"expected a whole number >= 0, found {years!r}")
+        if event.name in names:
+            problems.add(f"{w}.name", f"'{event.name}' is also disruption [{names[event.name]}]; "
+                         "each needs its own name (it keys the event's random numbers)")
             continue
-        if p is not None:
-            out.append(Disruption(str(name), p, MappingProxyType(dict(depth)), years))
+        names[event.name] = i
+        out.append(event)
     return out
+
+
+def _disruption(i, spec, w, problems) -> Disruption | None:
+    """One disruption, checked; None when it cannot be used."""
+    for key in spec:
+        if key not in DISRUPTION_KEYS:
+            problems.add(w, f"unknown key '{key}'" + did_you_mean(key, DISRUPTION_KEYS))
+    name = spec.get("name", f"disruption_{i}")
+    if not isinstance(name, str) or not name.strip():
+        problems.add(f"{w}.name", f"expected a name (text), found {shown(name)}")
+        name = None
+    p = _number(spec, "probability", w, problems, "the chance of the event in a year")
+    if p is not None and not 0 <= p <= 1:
+        problems.add(f"{w}.probability", f"{p:g} is not a probability; write 0.05 for a "
+                     "5 % chance per year")
+        p = None
+    depth = _depth(spec.get("depth", {}), f"{w}.depth", problems)
+    years = spec.get("recovery_years", 0)
+    if isinstance(years, bool) or not isinstance(years, int) \
+            or not 0 <= years <= MAX_RECOVERY_YEARS:
+        problems.add(f"{w}.recovery_years", f"expected a whole number from 0 to "
+                     f"{MAX_RECOVERY_YEARS}, found {shown(years)} (0: the loss is permanent; "
+                     f"a recovery longer than {MAX_RECOVERY_YEARS} years is one too)")
+        return None
+    if name is None or p is None or depth is None:
+        return None
+    return Disruption(name, p, MappingProxyType(depth), years)
+
+
+def _depth(depth, w, problems) -> dict | None:
+    """Points of growth lost per sector (and tourism), each a finite number <= 0."""
+    if not isinstance(depth, dict) or not depth:
+        problems.add(w, "expected points of growth lost per sector, e.g. "
+                        "{ services = -8.0, tourism = -50.0 }")
+        return None
+    out = {}
+    for key, v in depth.items():
+        if key not in DEPTH_KEYS:
+            problems.add(w, f"unknown key '{key}'" + did_you_mean(key, DEPTH_KEYS))
+            continue
+        number = as_number(v)
+        if number is None or number > 0:
+            problems.add(f"{w}.{key}", f"expected a negative number of points, found {shown(v)}")
+            continue
+        out[key] = number
+    return out if len(out) == len(depth) else None

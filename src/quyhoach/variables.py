@@ -137,3 +137,105 @@ VARIABLES: tuple[Variable, ...] = tuple(
 
 VARIABLE_INDEX = {v.name: i for i, v in enumerate(VARIABLES)}
 BY_NAME = {v.name: v for v in VARIABLES}
+
+
+# ------------------------------------------------------------------ scenario parameters
+
+@dataclass(frozen=True)
+class Parameter:
+    """One year-keyed scenario assumption: its unit and the values it can take.
+
+    Attributes
+    ----------
+    path : str
+        Key in a scenario table, e.g. ``"growth.services"``.
+    unit : str
+        Unit in plan files.
+    lower, upper : float
+        Plausible range (file units). A value outside it is refused unless the planner
+        confirms it (``confirm = ["growth.services"]`` in the scenario).
+    minimum, maximum : float
+        Possible range: a value outside it is refused, confirmed or not, because the
+        model cannot give it a meaning (a fall of 100 % or more) or the arithmetic
+        would overflow. ``minimum`` itself is excluded when ``open_minimum``.
+    slip : tuple of (float, float), optional
+        For rates in percent: a value below 1 whose hundredfold lies in this range
+        (absolute values) may be a fraction written by mistake (0.095 for 9.5 %/yr).
+        None where values are not in percent.
+    typical : float
+        A usual value, compared with when no other value of the parameter is there.
+    """
+
+    path: str
+    unit: str
+    lower: float
+    upper: float
+    minimum: float
+    maximum: float
+    open_minimum: bool = False
+    slip: tuple[float, float] | None = None
+    typical: float = 0.0
+
+    @property
+    def percent(self) -> bool:
+        """Whether values are rates in percent (fraction slips are possible)."""
+        return self.slip is not None
+
+    def possible(self, value: float) -> bool:
+        """Whether the model can use ``value`` at all (confirmed or not)."""
+        above_min = value > self.minimum if self.open_minimum else value >= self.minimum
+        return above_min and value <= self.maximum
+
+
+def _rate(path: str, lower: float, upper: float, slip: tuple, typical: float) -> Parameter:
+    """A rate in %/yr: nothing can fall by 100 % or more in a year."""
+    return Parameter(path, "%/yr", lower, upper, -100.0, 500.0, True, slip, typical)
+
+
+# Sector growth (%/yr): plausible upper end, where a fraction slip would land, usual value.
+_GROWTH = {"agriculture": (20.0, (1.0, 12.0), 4.0),
+           "industry_construction": (40.0, (1.0, 30.0), 9.0),
+           "services": (30.0, (1.0, 20.0), 7.0),
+           "product_taxes": (40.0, (1.0, 25.0), 7.0)}
+
+PARAMETERS = (
+    *(_rate(f"growth.{s}", -30.0, _GROWTH[s][0], *_GROWTH[s][1:]) for s in SECTORS),
+    *(_rate(f"inflation.{s}", -20.0, 50.0, (0.5, 15.0), 4.0) for s in SECTORS),
+    Parameter("investment.icor", "ratio", 1.0, 20.0, 0.0, 100.0, True),
+    Parameter("population.birth_rate", "per 1000", 5.0, 60.0, 0.0, 1000.0),  # world: 5-50
+    Parameter("population.death_rate", "per 1000", 1.0, 30.0, 0.0, 1000.0),  # world: 1-20
+    Parameter("population.net_migration_rate", "per 1000", -50.0, 50.0, -1000.0, 1000.0),
+    Parameter("urbanization.speed", "logit points/yr", -0.5, 0.5, -10.0, 10.0),
+    Parameter("income.elasticity", "ratio", 0.0, 3.0, -10.0, 10.0),
+    Parameter("budget.buoyancy", "ratio", 0.0, 3.0, -10.0, 10.0),
+    _rate("tourism.visitor_growth", -90.0, 100.0, (1.0, 60.0), 10.0),
+    _rate("tourism.spending_growth", -50.0, 50.0, (1.0, 30.0), 5.0),
+    _rate("exchange_rate.depreciation", -20.0, 30.0, (0.5, 15.0), 2.0),
+)
+PARAMETER_BY_PATH = {p.path: p for p in PARAMETERS}
+
+
+def indicator_speed(form: str) -> Parameter:
+    """The speed of a saturating indicator in ``form``, as a parameter (file units)."""
+    return _SPEEDS[form]
+
+
+_SPEEDS = {
+    "points": Parameter("speed", "percentage points/yr", -20.0, 20.0, -100.0, 100.0),
+    "proportional": Parameter("speed", "%/yr", -50.0, 100.0, -100.0, 500.0, True),
+    "gap_closing": Parameter("speed", "% of the remaining gap/yr", -100.0, 100.0, -100.0, 100.0),
+    "logistic": Parameter("speed", "logit points/yr", -3.0, 3.0, -50.0, 50.0),
+}
+FORMS = {form: p.unit for form, p in _SPEEDS.items()}  # unit of a speed, by form
+
+
+def spread_limit(path: str) -> float:
+    """The widest offset or spread that uncertainty on ``path`` may have (file units).
+
+    The width of the parameter's plausible range: an sd or an offset larger than every
+    plausible value of the parameter is a mistake, not an uncertainty.
+    """
+    if path in PARAMETER_BY_PATH:
+        p = PARAMETER_BY_PATH[path]
+        return p.upper - p.lower
+    return max(p.upper - p.lower for p in _SPEEDS.values())  # indicators.<name>.speed

@@ -3,9 +3,12 @@
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT
 
 
+@pytest.mark.slow  # ~6 s: runs the Monte Carlo benchmark script end to end
 def test_benchmark_smoke_run():
     proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_montecarlo.py"),
                            "--smoke"], capture_output=True, text=True, timeout=300)
@@ -13,6 +16,7 @@ def test_benchmark_smoke_run():
     assert "## Projection kernel" in proc.stdout and "## Whole Monte Carlo" in proc.stdout
 
 
+@pytest.mark.slow  # ~15 s on 2 cores: a pool of workers, resumed; run with -m slow
 def test_batch_benchmark_smoke_run():
     proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_batch.py"),
                            "--smoke"], capture_output=True, text=True, timeout=300)

@@ -8,9 +8,9 @@ import tomllib
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import LAI_CHAU, ROOT, write_plan
 
 import quyhoach
+from conftest import LAI_CHAU, ROOT, write_plan
 from quyhoach import backtest as bt
 from quyhoach.calibrate import calibrate, shrink, write_model
 from quyhoach.cli import main
@@ -104,8 +104,8 @@ def test_missing_model_file_is_a_plan_error(tmp_path):
         'model = "nowhere.toml"' if line.startswith("model = ") else line
         for line in text.splitlines())
     plan.write_text(text, encoding="utf-8")
-    with pytest.raises(quyhoach.PlanError, match="plan.model: nowhere.toml not found.*quyhoach "
-                                                 "calibrate"):
+    with pytest.raises(quyhoach.PlanError, match="plan.model: '?nowhere.toml'? not found.*"
+                                                 "quyhoach calibrate"):
         quyhoach.load_plan(plan)
 
 
@@ -169,3 +169,166 @@ def test_band_factors_widen_the_spreads_and_their_absence_is_stated(model, tmp_p
     sd = model["uncertainty"]["parameters"]["population.birth_rate"]["sd"]
     assert sd == pytest.approx(raw["uncertainty"]["parameters"]["population.birth_rate"]["sd"]
                                * factor, rel=1e-3)
+
+
+# ---------------------------------------------------------------- the model file (TOML)
+
+def test_model_toml_round_trips_exactly():
+    from quyhoach.calibrate import to_toml
+
+    doc = {"model": {"province": "lai_chau", "note": "line one\nline \"two\"\r\nthree\\",
+                     "Tỉnh Lai Châu": {"tỷ lệ": 0.1 + 0.2, "hệ số": [1.36e-6, -2.5e-300]},
+                     "forms": {"indicators.poverty_rate.speed": "logistic"}},
+           "estimates": {"x": {"value": np.float64(1 / 3), "n": np.int64(11),
+                               "big": 2**62, "ok": np.bool_(True), "flags": [],
+                               "covariance": np.array([[6.809156007188115e-05, -8.17e-06],
+                                                       [-8.17e-06, 1.3618312014376226e-06]]),
+                               "rows": [{"a": 1.5}, {"a": -0.0}]}}}
+    back = tomllib.loads(to_toml(doc))
+    assert back["model"]["note"] == "line one\nline \"two\"\r\nthree\\"
+    assert back["model"]["Tỉnh Lai Châu"] == {"tỷ lệ": 0.1 + 0.2, "hệ số": [1.36e-6, -2.5e-300]}
+    e = back["estimates"]["x"]
+    assert e["value"] == 1 / 3 and e["n"] == 11 and e["big"] == 2**62 and e["ok"] is True
+    assert e["covariance"][1][1] == 1.3618312014376226e-06  # not 1e-06
+    assert e["rows"] == [{"a": 1.5}, {"a": -0.0}] and e["flags"] == []
+
+
+@pytest.mark.parametrize("bad", [math.inf, -math.inf, math.nan, np.float64("inf")])
+def test_model_toml_refuses_numbers_that_are_not_finite(bad, tmp_path):
+    from quyhoach.calibrate import to_toml
+
+    doc = {"estimates": {"urbanization.speed": {"covariance": [[1.0, bad]]}}}
+    with pytest.raises(quyhoach.ResultsError, match=r"estimates\.urbanization\.speed\."
+                                                    r"covariance\[0\]\[1\] is (-?inf|nan): "
+                                                    "a model file holds finite numbers"):
+        to_toml(doc)
+    with pytest.raises(quyhoach.ResultsError):
+        write_model(doc, tmp_path / "m.toml")
+    assert list(tmp_path.iterdir()) == []  # refused before anything was written
+
+
+def test_write_model_refuses_a_folder_and_leaves_nothing_on_a_full_disk(tmp_path,
+                                                                        monkeypatch):
+    import errno
+    from pathlib import Path
+
+    with pytest.raises(quyhoach.ResultsError, match="is a folder; give the model file's path"):
+        write_model({"model": {}}, tmp_path, overwrite=True)
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(self))
+
+    monkeypatch.setattr(Path, "write_text", full)
+    with pytest.raises(OSError, match="No space left"):
+        write_model({"model": {"a": 1}}, tmp_path / "m.toml")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_stored_lai_chau_model_holds_the_exact_estimates(model):
+    stored = tomllib.loads((ROOT / "models" / "lai_chau.toml").read_text(encoding="utf-8"))
+
+    def numbers(d, where=""):
+        if isinstance(d, dict):
+            for k, v in d.items():
+                yield from numbers(v, f"{where}.{k}")
+        elif isinstance(d, list):
+            for i, v in enumerate(d):
+                yield from numbers(v, f"{where}[{i}]")
+        elif isinstance(d, (int, float)) and not isinstance(d, bool):
+            yield where, d
+
+    want = dict(numbers(tomllib.loads(quyhoach.calibrate.to_toml(model))["estimates"]))
+    got = dict(numbers(stored["estimates"]))
+    assert got == want  # re-run `quyhoach calibrate lai_chau --force` if this fails
+    cov = stored["estimates"]["urbanization.speed"]["covariance"]
+    assert cov[1][1] == pytest.approx(1.36e-6, rel=0.01)
+
+
+def test_band_factor_file_that_is_not_one_is_refused(tmp_path):
+    from conftest import check
+    from quyhoach.calibrate import _band_scales
+
+    bad = tmp_path / "scales.toml"
+    bad.write_text("scale = [", encoding="utf-8")
+    with pytest.raises(quyhoach.InputDataError) as err:
+        _band_scales(bad)
+    check(err.value, bad, "", "not a band-factor file", "re-run quyhoach backtest")
+    for text, shown in (("scale = 5", "{'scale': 5}"),
+                        ("[scale]\npopulation = -1.0", "{'population': -1.0}"),
+                        ('[scale]\npopulation = "x"', "{'population': 'x'}"),
+                        ("[scale]\npopulation = nan", "{'population': nan}")):
+        bad.write_text(text, encoding="utf-8")
+        with pytest.raises(quyhoach.InputDataError) as err:
+            _band_scales(bad)
+        check(err.value, bad, "scale", "positive, finite factors", shown)
+
+
+def test_cli_calibrate_with_a_bad_band_factor_file_exits_2(tmp_path, capsys):
+    bad = tmp_path / "scales.toml"
+    bad.write_text("scale = [", encoding="utf-8")
+    out = tmp_path / "m.toml"
+    assert main(["calibrate", "lai_chau", "--inputs", str(ROOT / "inputs" / "lai_chau"),
+                 "--gso", str(GSO), "--all-provinces", str(ALL), "--out", str(out),
+                 "--scales", str(bad)]) == 2
+    assert "not a band-factor file" in capsys.readouterr().err and not out.exists()
+
+
+# ---------------------------------------------------------------- years from the data
+
+class _History:
+    """A history with only the series the growth scaling reads."""
+
+    def __init__(self, series):
+        self._series = series
+
+    def series(self, indicator):
+        return dict(self._series.get(indicator, {}))
+
+
+def _growth_estimate():
+    from quyhoach.calibrate import Estimate
+
+    sectors = ("agriculture", "industry_construction", "services", "product_taxes")
+    return Estimate("shocks.growth", 0.2, 0.1, "AR(1)", "m", "2011-2016", 6, [],
+                    extra={"sd": {s: 0.01 for s in sectors},
+                           "correlation": np.eye(4).tolist()})
+
+
+def test_growth_scaling_takes_its_years_from_the_province_data():
+    from quyhoach.calibrate import _scale_growth_to_province
+
+    # another province: growth observed 2012 and 2017-2020, structure observed 2019 only
+    growth = {2012: 30.0, 2017: 6.0, 2018: 8.0, 2019: 5.0, 2020: 9.0}
+    shares = {"share_agriculture": {2019: 20.0}, "share_industry_construction": {2019: 30.0},
+              "share_services": {2019: 40.0}, "share_product_taxes": {2019: 10.0}}
+    est = _growth_estimate()
+    _scale_growth_to_province(est, _History({"grdp_growth": growth, **shares}))
+    assert any("n = 4, 2017-2020" in f and "2019 structure" in f for f in est.flags)
+    w = np.array([0.2, 0.3, 0.4, 0.1])
+    sd = np.array([est.extra["sd"][s] for s in ("agriculture", "industry_construction",
+                                                "services", "product_taxes")])
+    cov = np.outer(sd, sd) * np.array(est.extra["correlation"])
+    assert math.sqrt(w @ cov @ w) == pytest.approx(np.std([6, 8, 5, 9], ddof=1) / 100,
+                                                   rel=1e-2)
+
+
+def test_growth_scaling_without_recent_years_or_structure_says_so():
+    from quyhoach.calibrate import _latest_run, _scale_growth_to_province
+
+    assert _latest_run({2016: 1, 2021: 2, 2022: 3, 2024: 4}) == [2024]
+    assert _latest_run({}) == []
+    est = _growth_estimate()
+    _scale_growth_to_province(est, _History({"grdp_growth": {2019: 1.0, 2020: 2.0,
+                                                             2021: 3.0}}))
+    assert est.flags == ["no recent provincial growth series (3 consecutive years) or sector "
+                         "structure: national volatility used"]
+
+
+def test_backtest_needs_three_provinces(tmp_path, capsys):
+    args = ["backtest", "--gso", str(GSO), "--all-provinces", str(ALL), "--provinces",
+            "lai_chau,lang_son", "--out", str(tmp_path / "bt"), "--scales",
+            str(tmp_path / "s.toml")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "--provinces lai_chau,lang_son: the back-test needs at least 3 provinces" in err
+    assert "Traceback" not in err and not (tmp_path / "bt").exists()

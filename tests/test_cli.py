@@ -5,9 +5,9 @@ import subprocess
 import sys
 
 import pyarrow.parquet as pq
-from conftest import LAI_CHAU, write_plan
 
 import quyhoach
+from conftest import LAI_CHAU, write_plan
 from quyhoach.cli import main
 
 
@@ -123,3 +123,137 @@ def test_excel_and_fan_charts_for_officials(tmp_path):
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert {"feasibility.xlsx", "fan_population.png"} <= set(manifest["files"])
+
+
+# ---------------------------------------------------------------- arguments refused early
+
+def _refused(capsys, argv, *words):
+    """main(argv) exits 2 with every word on stderr and no traceback; returns stderr."""
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    for w in words:
+        assert w in err, err
+    return err
+
+
+def test_bad_numbers_are_refused_before_any_work(tmp_path, capsys, monkeypatch):
+    sim = sys.modules["quyhoach.simulate"]  # the module (quyhoach.simulate is the function)
+
+    def never(*args, **kwargs):
+        raise AssertionError("simulated despite a bad argument")
+
+    monkeypatch.setattr(sim, "simulate", never)
+    out = str(tmp_path / "r")
+    run = ["run", str(LAI_CHAU), "--out", out]
+    _refused(capsys, run + ["--seed", "-1"], "argument --seed: -1 is out of range",
+             "give 0 to 18,446,744,073,709,551,615")
+    _refused(capsys, run + ["--seed", "2e3"], "expected a whole number, found '2e3'")
+    _refused(capsys, run + ["--chunk-size", "0"], "argument --chunk-size: 0 is out of range",
+             "give 1 to 1,048,576")
+    _refused(capsys, run + ["--threads", "0"], "argument --threads: 0 is out of range")
+    _refused(capsys, run + ["--draws", "10" * 20], "at most 100,000,000 draws")
+    _refused(capsys, run + ["--draws", "-3"], "give 0 (central paths only) or at least 2")
+    batch = ["batch", str(LAI_CHAU), "--out", out]
+    _refused(capsys, batch + ["--workers", "-1"], "argument --workers: -1 is out of range",
+             "local worker processes")
+    _refused(capsys, batch + ["--workers", "100000"], "out of range")
+    _refused(capsys, batch + ["--seed", "-1"], "argument --seed: -1 is out of range")
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_wrong_chart_name_is_refused_before_simulating(tmp_path, capsys, monkeypatch):
+    sim = sys.modules["quyhoach.simulate"]  # the module (quyhoach.simulate is the function)
+
+    monkeypatch.setattr(sim, "simulate", None)  # any use would fail loudly
+    out = tmp_path / "r"
+    _refused(capsys, ["run", str(LAI_CHAU), "--out", str(out), "--charts", "grdp"],
+             "argument --charts: unknown variable 'grdp'; did you mean 'grdp_real'?")
+    _refused(capsys, ["run", str(LAI_CHAU), "--out", str(out), "--charts",
+                      "population,turists"], "unknown variable 'turists'; did you mean "
+                                             "'tourists'?")
+    _refused(capsys, ["run", str(LAI_CHAU), "--out", str(out), "--charts", ","],
+             "expected variable names separated by commas")
+    assert not out.exists()
+
+
+def test_charts_never_swallow_the_plan(tmp_path, capsys):
+    out = tmp_path / "r"
+    _refused(capsys, ["run", "--charts", str(LAI_CHAU), "--out", str(out)],
+             "looks like the plan file, not chart variables",
+             "quyhoach run PLAN --charts", "--charts grdp_real,population")
+    assert not out.exists()
+    # the plan first, then --charts alone: the default charts
+    assert main(["run", str(LAI_CHAU), "--out", str(out), "--draws", "0", "--charts"]) == 0
+    assert sorted(p.name for p in out.glob("fan_*.png")) == [
+        "fan_budget_revenue.png", "fan_grdp_real.png", "fan_population.png",
+        "fan_tourists.png"]
+    # a comma-separated list, with = or a space
+    assert main(["run", str(LAI_CHAU), "--out", str(tmp_path / "a"), "--draws", "0",
+                 "--charts=population,tourists"]) == 0
+    assert sorted(p.name for p in (tmp_path / "a").glob("fan_*.png")) == [
+        "fan_population.png", "fan_tourists.png"]
+
+
+def test_usage_errors_return_2_and_help_returns_0(capsys):
+    assert main(["run"]) == 2
+    assert "the following arguments are required: plan" in capsys.readouterr().err
+    assert main(["--help"]) == 0
+
+
+def test_a_full_disk_is_a_clear_error_with_nothing_left(tmp_path, capsys, monkeypatch):
+    import errno
+
+    import pyarrow.parquet as pq
+
+    def full(table, where, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(where))
+
+    monkeypatch.setattr(pq, "write_table", full)
+    out = tmp_path / "res"
+    err = _refused(capsys, ["run", str(LAI_CHAU), "--out", str(out), "--draws", "0"],
+                   "No space left on device")
+    assert err.startswith("quyhoach: error:") and not out.exists()
+    assert not [p.name for p in tmp_path.iterdir() if "tmp" in p.name]  # no temporary left
+
+
+def test_any_os_error_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
+    import errno
+
+    sim = sys.modules["quyhoach.simulate"]  # the module (quyhoach.simulate is the function)
+
+    def refused(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", "/somewhere/paths.parquet")
+
+    monkeypatch.setattr(sim, "simulate", refused)
+    err = _refused(capsys, ["run", str(LAI_CHAU), "--out", str(tmp_path / "r")],
+                   "cannot read or write /somewhere/paths.parquet: Permission denied",
+                   "fix permissions")
+    assert err.count("\n") == 1
+
+    def timeout(*args, **kwargs):
+        raise OSError("Timed out trying to connect to tcp://10.0.0.5:8786 after 30 s")
+
+    monkeypatch.setattr(sim, "simulate", timeout)
+    _refused(capsys, ["run", str(LAI_CHAU), "--out", str(tmp_path / "r")],
+             "quyhoach: error: Timed out trying to connect")
+
+
+def test_out_of_memory_is_a_clear_error(tmp_path, capsys, monkeypatch):
+    sim = sys.modules["quyhoach.simulate"]  # the module (quyhoach.simulate is the function)
+
+    def too_big(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(sim, "simulate", too_big)
+    _refused(capsys, ["run", str(LAI_CHAU), "--out", str(tmp_path / "r")],
+             "out of memory", "Lower --chunk-size")
+
+
+def test_backtest_provinces_are_checked(tmp_path, capsys):
+    base = ["backtest", "--out", str(tmp_path / "bt"), "--scales", str(tmp_path / "s.toml")]
+    _refused(capsys, base + ["--provinces", "lai_chua"],
+             "--provinces: unknown province 'lai_chua'; did you mean 'lai_chau'?")
+    _refused(capsys, base + ["--provinces", " , "], "expected province keys separated by "
+                                                    "commas")
+    assert not (tmp_path / "bt").exists()

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -150,8 +150,9 @@ def ar1_group(data: pd.DataFrame, name: str, source: str) -> Estimate:
                     "statsmodels AutoReg(1) per sector on national series; persistence = mean "
                     "of the sector coefficients (clipped to [-0.5, 0.8]); residual correlation "
                     "made positive definite", years, len(data), [source],
-                    extra={"sd": dict(zip(data.columns, sds)), "phi_by_sector":
-                           dict(zip(data.columns, phis)), "correlation": corr.round(3).tolist()},
+                    extra={"sd": dict(zip(data.columns, sds, strict=True)),
+                           "phi_by_sector": dict(zip(data.columns, phis, strict=True)),
+                           "correlation": corr.round(3).tolist()},
                     flags=flags)
 
 
@@ -370,7 +371,8 @@ def calibrate(province: str, *, inputs_dir=None, gso_dir=GSO, all_dir=ALL_PROVIN
     InputDataError
         When a series needed for an estimate is missing (nothing to estimate from).
     """
-    from .gso import normalise_province, panel as read_panel
+    from .gso import normalise_province
+    from .gso import panel as read_panel
     from .inputs import load_history
 
     gso_dir, all_dir, band_scales = Path(gso_dir), Path(all_dir), Path(band_scales)
@@ -421,36 +423,73 @@ def _scale_growth_to_province(growth: Estimate, history) -> None:
     """Add a common provincial shock so total growth has the province's observed volatility.
 
     Sector covariance = national covariance + c² (one shock common to every sector), with
-    c chosen so that the sd of total growth (weights: the province's latest structure)
-    equals the sd of the province's observed growth since 2021.
+    c chosen so that the sd of total growth (weights: the province's latest observed
+    structure) equals the sd of the province's observed growth over its latest run of
+    consecutive years (an isolated older year belongs to another period).
     """
     observed = history.series("grdp_growth")
-    recent = [observed[y] for y in sorted(observed) if y >= 2021]
-    shares = np.array([history.series(f"share_{s}").get(2023, np.nan) for s in SECTORS]) / 100
+    years = _latest_run(observed)
+    recent = [observed[y] for y in years]
+    structure_year = _latest_structure_year(history)
+    if len(recent) < 3 or structure_year is None:
+        growth.flags.append("no recent provincial growth series (3 consecutive years) or "
+                            "sector structure: national volatility used")
+        return
+    shares = np.array([history.series(f"share_{s}")[structure_year] for s in SECTORS]) / 100
     sd = np.array([growth.extra["sd"][s] for s in SECTORS])
     cov = np.outer(sd, sd) * np.array(growth.extra["correlation"])
     national_total = float(np.sqrt(shares @ cov @ shares))
-    if len(recent) < 3 or not np.all(np.isfinite(shares)):
-        growth.flags.append("no recent provincial growth series: national volatility used")
-        return
     provincial = float(np.std(recent, ddof=1)) / 100
     common = math.sqrt(max(provincial**2 - national_total**2, 0.0)) / shares.sum()
     cov = cov + common**2
     sd = np.sqrt(np.diag(cov))
-    growth.extra.update(sd=dict(zip(SECTORS, sd)), common_provincial_sd=common,
+    growth.extra.update(sd=dict(zip(SECTORS, sd, strict=True)), common_provincial_sd=common,
                         correlation=(cov / np.outer(sd, sd)).round(3).tolist())
+    short = ": short series" if len(recent) < MIN_POINTS else ""
     growth.flags.append(f"a common provincial shock of sd {common * 100:.2f} points added to "
                         f"every sector so total growth has the province's observed sd "
-                        f"{provincial * 100:.2f} points (n = {len(recent)}, 2021 onward: "
-                        "short series)")
+                        f"{provincial * 100:.2f} points (n = {len(recent)}, {years[0]}-"
+                        f"{years[-1]}{short}; weights: the {structure_year} structure)")
+
+
+def _latest_run(series: dict) -> list[int]:
+    """Years of a series' latest run of consecutive years, oldest first ([] if empty)."""
+    years = sorted(series)
+    run = years[-1:]
+    for year in reversed(years[:-1]):
+        if year != run[0] - 1:
+            break
+        run.insert(0, year)
+    return run
+
+
+def _latest_structure_year(history) -> int | None:
+    """Latest year in which every sector's share of GRDP is observed (None: no such year)."""
+    years = set.intersection(*(set(history.series(f"share_{s}")) for s in SECTORS))
+    return max(years) if years else None
 
 
 def _band_scales(path: Path) -> dict:
+    """Band factors by back-test family from ``quyhoach backtest`` ({} without the file)."""
     import tomllib
 
     if not path.is_file():
         return {}
-    return tomllib.loads(path.read_text(encoding="utf-8")).get("scale", {})
+    try:
+        scales = tomllib.loads(path.read_text(encoding="utf-8")).get("scale", {})
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputDataError([Problem(str(path), f"not a band-factor file ({exc}); expected "
+                                      "the TOML that quyhoach backtest writes, with a [scale] "
+                                      "table; re-run quyhoach backtest or pass --scales")]) \
+            from None
+    bad = {k: v for k, v in scales.items() if isinstance(v, bool)
+           or not isinstance(v, (int, float)) or not 0 < v < math.inf} \
+        if isinstance(scales, dict) else {"scale": scales}
+    if bad:
+        raise InputDataError([Problem(f"{path}: scale", f"expected a table of positive, "
+                                      f"finite factors by family, found {bad}; re-run "
+                                      "quyhoach backtest")])
+    return scales
 
 
 def _document(province, est, scales, scales_path, history, gso_dir, all_dir) -> dict:
@@ -483,7 +522,7 @@ def _document(province, est, scales, scales_path, history, gso_dir, all_dir) -> 
         files[str(path)] = _sha(path)
     return {
         "model": {"province": province, "engine_version": __version__,
-                  "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                  "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
                   "forms": FORMS, "band_scales": scales,
                   "band_scales_file": str(scales_path) if scales else
                   f"none found at {scales_path}: raw statistical spreads (run quyhoach "
@@ -516,49 +555,62 @@ def write_model(doc: dict, path, *, overwrite: bool = False) -> Path:
     from .errors import ResultsError
 
     path = Path(path)
+    if path.is_dir():
+        raise ResultsError(f"{path} is a folder; give the model file's path, e.g. "
+                           f"{path / 'province.toml'}")
     if path.exists() and not overwrite:
         raise ResultsError(f"{path} already exists; pass --force to replace it (review the "
                            "diff like code)")
+    text = to_toml(doc)  # refuses a bad document before anything is written
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(to_toml(doc), encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk must not leave a half file behind
+        raise
     return path
 
 
 def to_toml(doc: dict, header: str = "Written by `quyhoach calibrate`: estimated from "
                                      "history, reviewed like code.") -> str:
-    """A small TOML writer for model documents (tables, numbers, text, lists)."""
-    lines: list[str] = [f"# {header}", ""]
+    """A model document as TOML (written by ``tomli-w``), every number exact.
 
-    def key(k):
-        return k if k.replace("_", "").isalnum() else f'"{k}"'
+    Floats are written in full (shortest repr that reads back to the same float), text
+    with TOML escapes (so multi-line text and non-ASCII keys read back unchanged).
 
-    def value(v):
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, (int, np.integer)):
-            return str(int(v))
-        if isinstance(v, (float, np.floating)):
-            return repr(round(float(v), 6)) if math.isfinite(v) else "nan"
-        if isinstance(v, str):
-            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        if isinstance(v, dict):
-            return "{ " + ", ".join(f"{key(k)} = {value(x)}" for k, x in v.items()) + " }"
-        return "[" + ", ".join(value(x) for x in v) + "]"
+    Raises
+    ------
+    ResultsError
+        For a number that is not finite (NaN or ±inf), naming its key: a model file is
+        reviewed and read as plan uncertainty, where such a number is a failed fit.
+    """
+    import tomli_w
 
-    def table(name, d):
-        # a dict holding dicts becomes a [table]; any other dict an inline table
-        scalars = {k: v for k, v in d.items()
-                   if not (isinstance(v, dict) and any(isinstance(x, dict) for x in v.values()))}
-        nested = {k: v for k, v in d.items() if k not in scalars}
-        if scalars:
-            lines.append(f"[{name}]")
-            lines.extend(f"{key(k)} = {value(v)}" for k, v in scalars.items())
-            lines.append("")
-        for k, v in nested.items():
-            table(f"{name}.{key(k)}", v)
+    return f"# {header}\n\n" + tomli_w.dumps(_plain(doc, ""))
 
-    for name, d in doc.items():
-        table(key(name), d)
-    return "\n".join(lines)
+
+def _plain(value, where: str):
+    """``value`` with numpy scalars and arrays made plain Python; refuses non-finite."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v, f"{where}.{k}" if where else str(k))
+                for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_plain(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        if not math.isfinite(value):
+            from .errors import ResultsError
+
+            raise ResultsError(f"model value {where} is {float(value)}: a model file holds "
+                               "finite numbers only; the estimate behind it failed (check "
+                               "its series for too few or constant values) — fix it before "
+                               "writing the model")
+        return float(value)
+    if isinstance(value, str):
+        return str(value)
+    raise TypeError(f"model value {where}: cannot write {type(value).__name__} as TOML")

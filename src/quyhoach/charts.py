@@ -41,7 +41,7 @@ def fan_chart(results, variable: str, path, *, lang: str = "vi", scenarios=None)
     years = results.plan.years
     fig, ax = plt.subplots(figsize=(9, 5), dpi=120)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    bands = results.bands(variable)
+    bands = results.bands(variable) if results.draws else results.bands()  # empty: no draws
     for i, name in enumerate(scenarios):
         color = colors[i % len(colors)]
         sc = results.plan.scenario(name)

@@ -7,13 +7,68 @@ nothing written.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from . import __version__
 
-
 CHARTS = ("grdp_real", "population", "budget_revenue", "tourists")
+# Bounds of the numeric options: Monte Carlo histograms count draws in int32 and kept
+# draws number them in int32; seeds key uint64 streams; a chunk is held in memory.
+MAX_DRAWS = 100_000_000
+MAX_SEED = 2**64 - 1
+MAX_CHUNK = 1 << 20
+MAX_WORKERS = 4 * (os.cpu_count() or 1)
+
+
+def _whole(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, found {text!r}") from None
+
+
+def _bounded(low: int, high: int, why: str):
+    """An argparse type: a whole number from ``low`` to ``high``, refused with ``why``."""
+    def parse(text: str) -> int:
+        n = _whole(text)
+        if not low <= n <= high:
+            raise argparse.ArgumentTypeError(f"{n} is out of range: give {low:,} to "
+                                             f"{high:,} ({why})")
+        return n
+
+    return parse
+
+
+def _draws(text: str) -> int:
+    """An argparse type for --draws: 0 (central paths only) or 2 to MAX_DRAWS."""
+    n = _whole(text)
+    if n != 0 and not 2 <= n <= MAX_DRAWS:
+        raise argparse.ArgumentTypeError(f"{n}: give 0 (central paths only) or at least 2 "
+                                         f"and at most {MAX_DRAWS:,} draws per scenario")
+    return n
+
+
+def _chart_names(text: str) -> tuple[str, ...]:
+    """An argparse type for --charts: comma-separated variable names, checked now."""
+    from .errors import did_you_mean
+    from .variables import VARIABLE_INDEX
+
+    if text.endswith(".toml") or "/" in text or os.sep in text:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} looks like the plan file, not chart variables: put the plan before "
+            "--charts (quyhoach run PLAN --charts), or name the variables "
+            "(--charts grdp_real,population)")
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    if not names:
+        raise argparse.ArgumentTypeError("expected variable names separated by commas, e.g. "
+                                         "--charts grdp_real,population")
+    for name in names:
+        if name not in VARIABLE_INDEX:
+            raise argparse.ArgumentTypeError(f"unknown variable {name!r}"
+                                             + did_you_mean(name, VARIABLE_INDEX))
+    return names
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,14 +87,19 @@ def _parser() -> argparse.ArgumentParser:
                      help="language of the table (default: vi)")
     run.add_argument("--scenario", action="append", dest="scenarios", metavar="NAME",
                      help="run only this scenario (repeatable)")
-    run.add_argument("--draws", type=int, default=None, metavar="N",
+    run.add_argument("--draws", type=_draws, default=None, metavar="N",
                      help="Monte Carlo draws per scenario (default: 10000 when the plan "
-                          "has an [uncertainty] section, else 0 = central path only)")
-    run.add_argument("--seed", type=int, default=20210604, metavar="S",
+                          "has an [uncertainty] section, else 0 = central path only; at most "
+                          f"{MAX_DRAWS:,})")
+    run.add_argument("--seed", type=_bounded(0, MAX_SEED, "a non-negative 64-bit integer"),
+                     default=20210604, metavar="S",
                      help="random seed; recorded in the manifest (default: 20210604)")
-    run.add_argument("--chunk-size", type=int, default=32768, metavar="N",
+    run.add_argument("--chunk-size", type=_bounded(1, MAX_CHUNK, "draws held in memory at "
+                                                                 "a time"),
+                     default=32768, metavar="N",
                      help="draws held in memory at a time; never changes results")
-    run.add_argument("--threads", type=int, default=None, metavar="N",
+    run.add_argument("--threads", type=_bounded(1, 4096, "threads for the Monte Carlo"),
+                     default=None, metavar="N",
                      help="threads for the Monte Carlo (default: all cores)")
     run.add_argument("--keep-draws", action="store_true",
                      help="also write every draw to draws/scenario=<name>/ (float32)")
@@ -49,9 +109,12 @@ def _parser() -> argparse.ArgumentParser:
                      help="print the table as Markdown")
     run.add_argument("--excel", action="store_true",
                      help="also write feasibility.xlsx (the table, details, paths, bands)")
-    run.add_argument("--charts", nargs="*", metavar="VARIABLE",
-                     help="also write fan charts (PNG) of these variables (default: GRDP, "
-                          "population, budget revenue, tourists)")
+    run.add_argument("--charts", nargs="?", const=CHARTS, default=(), type=_chart_names,
+                     metavar="VAR,VAR",
+                     help="also write fan charts (PNG) of these comma-separated variables; "
+                          "alone, of " + ",".join(CHARTS) + ". Put the plan before it "
+                          "(quyhoach run PLAN --charts) or give the names "
+                          "(--charts=grdp_real,population)")
     run.add_argument("--force", action="store_true",
                      help="replace an existing results directory")
 
@@ -84,10 +147,13 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument("plans", nargs="+", metavar="PLAN_OR_DIR",
                        help="plan files, or directories of *.toml plan files")
     batch.add_argument("--out", required=True, help="dataset directory (resumed if present)")
-    batch.add_argument("--draws", type=int, default=10_000, metavar="N",
+    batch.add_argument("--draws", type=_draws, default=10_000, metavar="N",
                        help="Monte Carlo draws per task (default 10000; 0 = central paths)")
-    batch.add_argument("--seed", type=int, default=20210604, metavar="S")
-    batch.add_argument("--workers", type=int, default=None, metavar="N",
+    batch.add_argument("--seed", type=_bounded(0, MAX_SEED, "a non-negative 64-bit integer"),
+                       default=20210604, metavar="S")
+    batch.add_argument("--workers", type=_bounded(1, MAX_WORKERS, "local worker processes, "
+                                                                  "up to 4 per core"),
+                       default=None, metavar="N",
                        help="local worker processes (default: one per core)")
     batch.add_argument("--keep-draws", action="store_true", help="also write every draw")
     batch.add_argument("--force", action="store_true",
@@ -100,7 +166,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Entry point of the ``quyhoach`` command; returns the exit status."""
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # argparse printed usage and the error (or --help)
+        return exc.code if isinstance(exc.code, int) else 2
     from .errors import QuyhoachError
 
     try:
@@ -119,12 +188,29 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("quyhoach: interrupted; nothing was written", file=sys.stderr)
         return 130
+    except OSError as exc:  # a full disk, a read-only folder, a vanished file
+        print(f"quyhoach: error: {_os_error(exc)}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("quyhoach: error: out of memory; nothing was written. Lower --chunk-size "
+              "(draws held in memory at a time) or --draws, and run again", file=sys.stderr)
+        return 2
+
+
+def _os_error(exc: OSError) -> str:
+    """What the system refused, in one line, and what to do (no traceback)."""
+    what = exc.strerror or str(exc) or type(exc).__name__
+    if not exc.filename:
+        return what
+    return (f"cannot read or write {exc.filename}: {what}; free disk space, fix "
+            "permissions or choose another --out, then run again (an unfinished output is "
+            "not kept)")
 
 
 def _check(args) -> int:
-    from .simulate import simulate
+    from .simulate import check_plan
 
-    res = simulate(args.plan)
+    res = check_plan(args.plan)
     print(f"{args.plan}: OK — {len(res.scenarios)} scenarios "
           f"({', '.join(res.scenarios)}), {len(res.plan.targets)} targets, "
           f"{res.plan.base_year}-{res.plan.horizon}")
@@ -161,7 +247,7 @@ def _backtest(args) -> int:
     for path in (Path(args.out), Path(args.scales)):
         if path.exists() and not args.force:
             raise ResultsError(f"{path} already exists; pass --force to replace it")
-    provinces = args.provinces.split(",") if args.provinces else None
+    provinces = None if args.provinces is None else _province_keys(args.provinces)
     forecasts, scores, scales, seconds = run_backtest(args.gso, args.all_provinces, provinces)
     print(format_summary(scores))
     write_backtest(forecasts, scores, scales, seconds, args.out, args.scales,
@@ -172,12 +258,25 @@ def _backtest(args) -> int:
     return 0
 
 
+def _province_keys(text: str) -> list[str]:
+    """Canonical keys of a comma-separated --provinces list; unknown names refused."""
+    from .errors import ResultsError, did_you_mean
+    from .gso import PROVINCES, normalise_province
+
+    keys = [normalise_province(n) for n in text.split(",") if n.strip()]
+    if not keys:
+        raise ResultsError("--provinces: expected province keys separated by commas, e.g. "
+                           "--provinces lai_chau,lang_son (or leave it out for all)")
+    for key in keys:
+        if key not in PROVINCES:
+            raise ResultsError(f"--provinces: unknown province '{key}'"
+                               + did_you_mean(key, PROVINCES))
+    return keys
+
+
 def _batch(args) -> int:
     from .batch import run_batch
-    from .errors import ResultsError
 
-    if args.draws < 0 or args.draws == 1:
-        raise ResultsError(f"--draws {args.draws}: give 0 (central paths only) or at least 2")
     summary = run_batch(args.plans, args.out, draws=args.draws, seed=args.seed,
                         workers=args.workers, keep_draws=args.keep_draws, force=args.force,
                         engine=args.engine, scheduler=args.scheduler, progress=True)
@@ -186,22 +285,18 @@ def _batch(args) -> int:
 
 
 def _run(args) -> int:
+    from . import outdir
     from .errors import ResultsError
+    from .plan import load_plan
     from .report import format_feasibility
     from .simulate import simulate
 
     out = Path(args.out) if args.out else Path("results") / Path(args.plan).stem
-    if out.exists() and not args.force:  # refuse before any work is done
-        raise ResultsError(f"{out} already exists; choose another --out directory or pass "
-                           "--force to replace it")
-    from .plan import load_plan
-
+    outdir.check_writable(out, overwrite=args.force)  # refuse before any work is done
     plan = load_plan(args.plan)
     draws = args.draws
     if draws is None:
         draws = 10_000 if any(not s.uncertainty.is_empty for s in plan.scenarios) else 0
-    if draws < 0 or draws == 1:
-        raise ResultsError(f"--draws {draws}: give 0 (central path only) or at least 2")
     if args.threads is not None:
         import numba
 
@@ -209,17 +304,20 @@ def _run(args) -> int:
             raise ResultsError(f"--threads {args.threads}: this machine allows 1 to "
                                f"{numba.config.NUMBA_NUM_THREADS}")
         numba.set_num_threads(args.threads)
-    res = simulate(plan, args.scenarios, draws=draws, seed=args.seed,
-                   chunk_size=args.chunk_size, keep_draws=args.keep_draws, progress=True)
-    print(format_feasibility(res, args.lang, "markdown" if args.markdown else "text",
-                             detail=res.scenarios if args.detail else None))
-    written = res.to_parquet(out, overwrite=args.force, excel=args.excel, lang=args.lang,
-                             charts=CHARTS if args.charts == [] else args.charts)
+    # One writer per folder from the first draw to the last file; kept draws are spooled
+    # beside the output, so a killed run leaves nothing in the system's temp folder.
+    with outdir.OutputLock(out):
+        res = simulate(plan, args.scenarios, draws=draws, seed=args.seed,
+                       chunk_size=args.chunk_size, keep_draws=args.keep_draws,
+                       spool_dir=outdir.output_path(out).parent, progress=True)
+        print(format_feasibility(res, args.lang, "markdown" if args.markdown else "text",
+                                 detail=res.scenarios if args.detail else None))
+        written = res.to_parquet(out, overwrite=args.force, excel=args.excel, lang=args.lang,
+                                 charts=args.charts)
     print(f"\n{'Kết quả đã ghi vào' if args.lang == 'vi' else 'Results written to'} "
           f"{written}/ (paths, bands, feasibility .parquet; manifest.json"
           f"{'; draws/' if args.keep_draws and draws else ''})")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

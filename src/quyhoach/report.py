@@ -8,6 +8,7 @@ after its last observation, to meet the target (the first scenario's history).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pandas as pd
 
@@ -19,12 +20,13 @@ UNITS_VI = {
     "billion VND/yr": "tỷ đồng/năm", "billion VND (base-year prices)": "tỷ đồng (giá năm gốc)",
     "index (base year = 100)": "chỉ số (năm gốc = 100)",
 }
-TEXT = {
+TEXT: dict[str, dict[str, Any]] = {
     "vi": {"title": "BẢNG ĐÁNH GIÁ KHẢ NĂNG ĐẠT MỤC TIÊU", "target": "Mục tiêu",
            "indicator": "Chỉ tiêu", "required": "Cần đạt (các năm còn lại)", "met": "đạt",
            "not_met": "không đạt", "legend": "✓ đạt mục tiêu; ✗ không đạt. Cột cuối: mức "
            "bình quân cần đạt trong các năm còn lại, sau năm cuối có số liệu thực tế "
-           "(theo kịch bản {scenario}).",
+           "(theo kịch bản {scenario}); với mục tiêu ≈, mức để chạm biên gần nhất của "
+           "khoảng.",
            "untracked": "Mục tiêu chưa mô hình hóa", "assumptions": "Giả định của mô hình",
            "calibrated": "Độ bất định ước lượng từ số liệu lịch sử ({model})",
            "central": "Trung tâm", "median": "Trung vị", "band": "Khoảng 5-95%",
@@ -37,7 +39,8 @@ TEXT = {
     "en": {"title": "TARGET FEASIBILITY", "target": "Target", "indicator": "Indicator",
            "required": "Needed (years left)", "met": "met", "not_met": "not met",
            "legend": "✓ meets the target; ✗ does not. Last column: the average needed in "
-           "the years left, after the last year with actual data (scenario {scenario}).",
+           "the years left, after the last year with actual data (scenario {scenario}); for ≈ "
+           "targets, to reach the nearer edge of the band.",
            "untracked": "Targets not modelled", "assumptions": "Model assumptions",
            "calibrated": "Uncertainty estimated from history ({model})",
            "central": "Central", "median": "Median", "band": "5-95% band",
@@ -64,12 +67,20 @@ def number(x: float, lang: str) -> str:
 
 
 def percent(p: float, lang: str) -> str:
-    """A probability as a percentage: '8%', '<1%' or '>99%' where rounding would mislead."""
-    if p > 0 and p < 0.005:
+    """A probability as a whole percentage: '8%'; '<1%' and '>99%' near the edges.
+
+    Only a probability of exactly 0 or 1 prints as '0%' or '100%': anything that would
+    round there (0.5 % rounds to '0%', 99.5 % to '100%') prints as '<1%' or '>99%'.
+    NaN (no draws) prints as '–'.
+    """
+    if math.isnan(p):
+        return "–"
+    text = f"{p * 100:.0f}"
+    if text == "0" and p > 0:
         return "<1%"
-    if p < 1 and p > 0.995:
+    if text == "100" and p < 1:
         return ">99%"
-    return f"{p * 100:.0f}%"
+    return f"{text}%"
 
 
 def unit(u: str, lang: str) -> str:
@@ -110,7 +121,7 @@ def feasibility_rows(results, lang: str = "vi") -> tuple[list[str], list[list[st
     return header, rows
 
 
-def detail_rows(results, scenario: str, lang: str = "vi"):
+def detail_rows(results, scenario: str, lang: str = "vi") -> tuple[list[str], list[list[str]]]:
     """One scenario's targets with central value, median, 5-95 % band, probability."""
     t = TEXT[lang]
     df = results.feasibility()
@@ -146,7 +157,7 @@ def _table(header, rows, style, left=3) -> list[str]:
 
     def fmt(cells):
         return "  ".join(c.ljust(w) if j < left else c.rjust(w)
-                         for j, (c, w) in enumerate(zip(cells, widths))).rstrip()
+                         for j, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
 
     return [fmt(header), "  ".join("-" * w for w in widths)] + [fmt(r) for r in rows]
 
@@ -181,7 +192,8 @@ def format_feasibility(results, lang: str = "vi", style: str = "text",
             sc = results.plan.scenario(s)
             label = sc.label_vi if lang == "vi" else sc.label_en
             lines += ["", f"{heading}{t['detail']}: {label}", ""]
-            lines += _table(*detail_rows(results, s, lang), style)
+            d_header, d_rows = detail_rows(results, s, lang)
+            lines += _table(d_header, d_rows, style)
     if plan.untracked_targets:
         lines += ["", f"{t['untracked']}:"]
         for u in plan.untracked_targets:
@@ -226,10 +238,43 @@ def to_excel(results, path, lang: str = "vi"):
         wide = paths.pivot_table(index=["scenario", "variable", "unit"], columns="year",
                                  values="value", observed=True)
         wide.to_excel(xl, sheet_name="paths")
-        bands = results.bands()
-        if len(bands):
-            bands.astype({c: str for c in ("scenario", "variable", "unit")}).to_excel(
+        if results.draws:
+            results.bands().astype({c: str for c in ("scenario", "variable", "unit")}).to_excel(
                 xl, sheet_name="bands", index=False)
         results.feasibility().astype({"scenario": str, "target_id": str}).to_excel(
             xl, sheet_name="feasibility (data)", index=False)
+        write_as_text(xl.book)
     return path
+
+
+# A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def write_as_text(book) -> int:
+    """Make every text cell that a spreadsheet could run as a formula plain text.
+
+    Plan and input text (labels, sources, notes, scenario names) reach the workbook as
+    cells; ``=HYPERLINK(...)`` in a label must show as text, never run. Text cells
+    starting with ``=``, ``+``, ``-``, ``@``, tab or CR are stored as strings and marked
+    with Excel's quote prefix (as if typed after an apostrophe). Numbers, negative ones
+    included, stay numbers.
+
+    Parameters
+    ----------
+    book : openpyxl.Workbook
+
+    Returns
+    -------
+    int
+        Cells marked.
+    """
+    marked = 0
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
+                    cell.data_type = "s"  # openpyxl made '=...' a formula
+                    cell.quotePrefix = True
+                    marked += 1
+    return marked

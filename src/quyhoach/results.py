@@ -9,11 +9,9 @@ import numpy as np
 import pandas as pd
 
 from . import targets as tg
-from .plan import Scenario
-from pathlib import Path
-
-from .errors import did_you_mean
+from .errors import ResultsError, did_you_mean
 from .montecarlo import STAT_COLUMNS
+from .plan import Scenario
 from .variables import BY_NAME, SECTORS, VARIABLE_INDEX, VARIABLES
 
 PATH_COLUMNS = ["scenario", "variable", "year", "value", "unit", "status"]
@@ -142,11 +140,27 @@ class Results:
         Columns: scenario, variable, year, mean, sd, q05, q25, q50, q75, q95, mcse_mean
         (Monte Carlo standard error of the mean), central (zero-shock path), unit.
         Quantiles are read from a 256-bin histogram: error under one bin width
-        (0.6 % of the range of the pilot draws). Empty without draws.
+        (0.6 % of the range of the pilot draws).
+
+        A run without draws has no bands: ``bands()`` is then an empty table with these
+        columns (what ``to_parquet`` writes as ``bands.parquet``), and asking for a
+        variable or scenario raises.
+
+        Raises
+        ------
+        ResultsError
+            A variable or scenario asked of a run without draws (``draws=0``).
+        KeyError
+            An unknown variable, or a scenario this run did not project.
         """
-        df = self._bands
         if variable is not None:
             _index(variable)
+        if scenario is not None and scenario not in self._runs:
+            raise KeyError(f"no scenario '{scenario}'" + did_you_mean(scenario, self._runs))
+        if not self.draws and (variable is not None or scenario is not None):
+            raise ResultsError(_NO_DRAWS)
+        df = self._bands
+        if variable is not None:
             df = df[df["variable"] == variable]
         if scenario is not None:
             df = df[df["scenario"] == scenario]
@@ -192,8 +206,10 @@ class Results:
         comparison, target, tolerance, unit, projected, met, gap, effort_years, required,
         projected_rate, effort_unit, source, note.
         ``required`` is what the indicator must average over ``effort_years`` (the years
-        after its last observation) to meet the target; ``projected_rate`` is what the
-        scenario gives over the same years. With draws: probability (share of draws
+        after its last observation) to meet the target (an ``about`` target: to reach
+        the edge of its band nearer the projection; a period not yet started: over the
+        period itself); ``projected_rate`` is what the scenario gives over the same
+        years. With draws: probability (share of draws
         meeting the target), probability_mcse, median, q05, q95 of the target's metric,
         and verdict (see ``verdict``); NaN and "" without draws.
         """
@@ -256,6 +272,12 @@ def verdict(probability: float) -> str:
     return ""
 
 
+# Why bands() refuses a variable or scenario of a run without draws.
+_NO_DRAWS = ("this run has no Monte Carlo draws (draws=0), so it has no bands: run it "
+             "with draws, e.g. quyhoach.simulate(plan, draws=10000) or quyhoach run PLAN "
+             "--draws 10000; its central paths are in .paths and .values()")
+
+
 def _probability(summary, n_path: int, j: int) -> dict:
     """Monte Carlo columns of one target: probability met, its error, metric band."""
     if summary is None:
@@ -270,30 +292,59 @@ def _probability(summary, n_path: int, j: int) -> dict:
 
 
 class DrawSpool:
-    """Every draw of a run, streamed to Parquet in a temporary directory (float32).
+    """Every draw of a run, streamed to Parquet (float32) in a spool folder.
 
-    ``to_parquet`` copies the files to ``draws/scenario=<name>/``. Columns: draw, year,
-    then one per variable (table units).
+    The spool is a hidden, locked folder ``.quyhoach-spool-<pid>-*`` in ``directory``
+    (default: the system temporary folder). It is removed when this object is released;
+    if the process is killed, the next run that spools or writes there removes it
+    (``quyhoach.outdir.SpoolFolder``). ``to_parquet`` links the files into
+    ``draws/scenario=<name>/``. Columns: draw, year, then one per variable (table
+    units). Each row group holds ``ROW_GROUP_DRAWS`` draws (the last one the rest),
+    whatever the chunk size, so the file's bytes do not depend on ``chunk_size``.
+
+    Parameters
+    ----------
+    plan : quyhoach.plan.Plan
+    history : quyhoach.inputs.History, optional
+        With ``draws`` and ``seed``: recorded in each file's metadata (``quyhoach`` key:
+        engine version, seed, n_draws, plan and input hashes).
+    draws, seed : int, optional
+    directory : str or pathlib.Path, optional
+        Where to put the spool; best beside the output, so the files are linked, not
+        copied.
     """
 
-    def __init__(self, plan):
-        import shutil
-        import tempfile
-        import weakref
+    ROW_GROUP_DRAWS = 16384  # ~ 80 MB of float32 per group for 31 years; a multiple of 256
 
-        self.path = Path(tempfile.mkdtemp(prefix="quyhoach-draws-"))
-        weakref.finalize(self, shutil.rmtree, self.path, ignore_errors=True)
+    def __init__(self, plan, history=None, draws=None, seed=None, *, directory=None):
+        import json
+
+        from . import __version__
+        from .outdir import SpoolFolder
+
+        self._folder = SpoolFolder(directory)
+        self.path = self._folder.path
         self._years = plan.years
         self._writer = None
+        self._pending: list = []
+        self._metadata = None
+        if history is not None:
+            self._metadata = {b"quyhoach": json.dumps({
+                "engine_version": __version__, "seed": seed, "n_draws": draws,
+                "plan_sha256": plan.sha256, "inputs_sha256": history.sha256}).encode()}
 
     def sink(self, scenario: str):
+        """``write(first_draw, values)`` for ``montecarlo.run``'s ``on_chunk``; values
+        float64 of shape (draws in chunk, n_series), engine units."""
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
         folder = self.path / f"scenario={scenario}"
-        folder.mkdir()
         n_years, n_vars = len(self._years), len(VARIABLES)
         factors = np.array([v.factor for v in VARIABLES], dtype=np.float32)
+        try:
+            folder.mkdir()
+        except OSError as exc:
+            raise self._error(exc) from exc
 
         def write(first_draw, values):
             n = values.shape[0]
@@ -304,17 +355,57 @@ class DrawSpool:
             for i, var in enumerate(VARIABLES):
                 columns[var.name] = block[:, i] * factors[i]
             table = pa.table(columns)
-            if self._writer is None:
-                self._writer = pq.ParquetWriter(folder / "part-0.parquet", table.schema,
-                                                compression="zstd")
-            self._writer.write_table(table)
+            if self._metadata is not None:
+                table = table.replace_schema_metadata(self._metadata)
+            self._pending.append(table)
+            self._flush()
 
+        self._path = folder / "part-0.parquet"
+        self._rows = self.ROW_GROUP_DRAWS * n_years
         return write
 
+    def _flush(self, final: bool = False) -> None:
+        """Write every full row group of pending rows (and the rest when ``final``)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pending = sum(t.num_rows for t in self._pending)
+        if pending < self._rows and not (final and pending):
+            return
+        table = pa.concat_tables(self._pending)
+        try:
+            if self._writer is None:
+                self._writer = pq.ParquetWriter(self._path, table.schema, compression="zstd")
+            while table.num_rows >= self._rows or (final and table.num_rows):
+                # one contiguous chunk per group: the bytes then depend on the rows only
+                group = table.slice(0, self._rows).combine_chunks()
+                self._writer.write_table(group, row_group_size=self._rows)
+                table = table.slice(self._rows)
+        except OSError as exc:
+            raise self._error(exc) from exc
+        self._pending = [table] if table.num_rows else []
+
     def close(self):
-        if self._writer is not None:
-            self._writer.close()
+        """Write the last, partial row group and close the scenario's file."""
+        try:
+            self._flush(final=True)
+            if self._writer is not None:
+                self._writer.close()
+        except OSError as exc:
+            raise self._error(exc) from exc
+        finally:
             self._writer = None
+            self._pending = []
+
+    def release(self) -> None:
+        """Remove the spool now (it is also removed when garbage-collected)."""
+        self._writer = None
+        self._folder.release()
+
+    def _error(self, exc: OSError):
+        from .outdir import write_error
+
+        return write_error(self.path, exc, kept="the kept draws are lost")
 
 
 def _span(first: int, last: int) -> str:

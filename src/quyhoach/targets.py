@@ -34,13 +34,18 @@ def target_metric(target: Target, x: np.ndarray, base_year: int) -> np.ndarray:
     end = target.year - base_year
     if target.kind in ("level", "share"):
         return x[:, end]
-    start = target.first_year - base_year
+    start = _first(target) - base_year
     n = end - start + 1
     if target.kind == "average_growth":
         return ((x[:, end] / x[:, start - 1]) ** (1.0 / n) - 1.0) * 100.0
     if target.kind == "change_per_year":
         return (x[:, end] - x[:, start - 1]) / n
     return np.cumsum(x[:, start: end + 1], axis=1)[:, -1]  # cumulative, summed in year order
+
+
+def _first(target: Target) -> int:
+    """First year of a target's period (its year for a level or share target)."""
+    return target.first_year if target.first_year is not None else target.year
 
 
 def is_met(target: Target, metric: np.ndarray) -> np.ndarray:
@@ -72,13 +77,42 @@ def metric_unit(target: Target) -> str:
     return var.unit
 
 
+def effort_aim(target: Target, metric: np.ndarray) -> np.ndarray:
+    """The value the effort column aims at, per draw.
+
+    For ``>=`` and ``<=`` targets, the target value. For an ``about`` target, the edge
+    of its accepted band nearest the projection: the lower edge when the projected
+    metric is below the centre, the upper edge when above (the centre on a tie), since
+    reaching either edge already meets the target.
+
+    Parameters
+    ----------
+    metric : numpy.ndarray, shape (n_draws,)
+        The projected metric (``target_metric``), in the target's unit.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_draws,)
+        In the target's unit.
+    """
+    centre = np.full(metric.shape, float(target.value))
+    if target.comparison != "about":
+        return centre
+    with np.errstate(invalid="ignore"):
+        return np.where(metric < target.value, target.value - target.tolerance,
+                        np.where(metric > target.value, target.value + target.tolerance,
+                                 centre))
+
+
 def required_effort(target: Target, x: np.ndarray, base_year: int, fixed_index: int):
     """What the indicator must do in the years left to meet the target.
 
     The years left run from the year after ``fixed_index`` (the indicator's last
     observed year) to the target year. The answer is an average growth (%/yr) for
     levels, points per year for shares and changes, and an amount per year for sums,
-    together with what the scenario projects for the same years.
+    together with what the scenario projects for the same years. An ``about`` target
+    is aimed at the nearest edge of its band (``effort_aim``). For a period that has
+    not started, the effort runs over the period itself.
 
     Parameters
     ----------
@@ -95,36 +129,72 @@ def required_effort(target: Target, x: np.ndarray, base_year: int, fixed_index: 
     first_year : int
         First of the years left.
     """
-    var = BY_NAME[target.indicator]
     end = target.year - base_year
     j = fixed_index
-    nan = np.full(x.shape[0], np.nan)
     if j >= end:
+        nan = np.full(x.shape[0], np.nan)
         return nan, nan, "", base_year + j + 1
+    goal = effort_aim(target, target_metric(target, x, base_year))
+    if target.first_year is not None and j < _first(target) - base_year - 1:
+        return _effort_not_started(target, x, base_year, goal)
+    if target.kind == "cumulative":
+        return _effort_cumulative(target, x, base_year, j, goal)
+    if target.kind in ("average_growth", "change_per_year"):
+        goal = _period_goal(target, x, base_year, goal)
+        if target.kind == "change_per_year":
+            return _effort_points(x, j, end, goal, metric_unit(target), base_year)
+    growth_like = BY_NAME[target.indicator].kind == "level" and \
+        target.kind in ("level", "average_growth")
+    if growth_like:
+        return _effort_growth(x, j, end, goal, base_year)
+    return _effort_points(x, j, end, goal, "points/yr", base_year)
+
+
+def _period_goal(target: Target, x: np.ndarray, base_year: int, goal: np.ndarray):
+    """Level (average_growth) or value (change_per_year) the target year must reach."""
+    start = _first(target) - base_year
+    n = target.year - _first(target) + 1
+    x0 = x[:, start - 1]
+    if target.kind == "average_growth":
+        return x0 * (1 + goal / 100.0) ** n
+    return x0 + goal * n
+
+
+def _effort_not_started(target: Target, x: np.ndarray, base_year: int, goal: np.ndarray):
+    """The period lies wholly after the last observation: the target is the effort.
+
+    Sums become an amount per year of the period; growth and change targets are
+    already averages per year over it.
+    """
+    if target.kind == "cumulative":
+        start, end = _first(target) - base_year, target.year - base_year
+        n = end - start + 1
+        return (goal / n, x[:, start: end + 1].mean(axis=1),
+                f"{BY_NAME[target.indicator].unit}/yr", _first(target))
+    return goal, target_metric(target, x, base_year), metric_unit(target), _first(target)
+
+
+def _effort_cumulative(target: Target, x: np.ndarray, base_year: int, j: int,
+                       goal: np.ndarray):
+    """Amount per remaining year still needed for a sum whose period has started."""
+    start, end = _first(target) - base_year, target.year - base_year
+    done = x[:, start: j + 1].sum(axis=1)  # zero columns (and a zero sum) if j == start - 1
+    return ((goal - done) / (end - j), x[:, j + 1: end + 1].mean(axis=1),
+            f"{BY_NAME[target.indicator].unit}/yr", base_year + j + 1)
+
+
+def _effort_growth(x: np.ndarray, j: int, end: int, goal: np.ndarray, base_year: int):
+    """Average growth (%/yr) from year j to the target year: needed and projected."""
     left = end - j
     xj, xe = x[:, j], x[:, end]
-    growth_like = var.kind == "level" and target.kind in ("level", "average_growth")
-    if target.kind in ("level", "share"):
-        goal = np.full(x.shape[0], target.value)
-    elif target.kind in ("average_growth", "change_per_year"):
-        start = target.first_year - base_year
-        n = end - start + 1
-        if j < start - 1:  # the period has not started: the target itself is the effort
-            return (np.full(x.shape[0], target.value), target_metric(target, x, base_year),
-                    metric_unit(target), target.first_year)
-        x0 = x[:, start - 1]
-        goal = x0 * (1 + target.value / 100.0) ** n if target.kind == "average_growth" \
-            else x0 + target.value * n
-        if target.kind == "change_per_year":
-            return (goal - xj) / left, (xe - xj) / left, metric_unit(target), base_year + j + 1
-    else:  # cumulative: amount per remaining year
-        start = target.first_year - base_year
-        done = x[:, start: j + 1].sum(axis=1) if j >= start else 0.0
-        return ((target.value - done) / left, x[:, j + 1: end + 1].mean(axis=1),
-                f"{var.unit}/yr", base_year + j + 1)
-    if growth_like:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            req = ((goal / xj) ** (1.0 / left) - 1.0) * 100.0
-            proj = ((xe / xj) ** (1.0 / left) - 1.0) * 100.0
-        return req, proj, "%/yr", base_year + j + 1
-    return (goal - xj) / left, (xe - xj) / left, "points/yr", base_year + j + 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        req = ((goal / xj) ** (1.0 / left) - 1.0) * 100.0
+        proj = ((xe / xj) ** (1.0 / left) - 1.0) * 100.0
+    return req, proj, "%/yr", base_year + j + 1
+
+
+def _effort_points(x: np.ndarray, j: int, end: int, goal: np.ndarray, unit: str,
+                   base_year: int):
+    """Average change per year from year j to the target year: needed and projected."""
+    left = end - j
+    return (goal - x[:, j]) / left, (x[:, end] - x[:, j]) / left, unit, base_year + j + 1

@@ -74,8 +74,13 @@ def test_bands_of_a_run_without_draws_say_why(lai_chau_results):
         lai_chau_results.bands("grdp_real")
     with pytest.raises(quyhoach.ResultsError, match="no bands"):
         lai_chau_results.bands(scenario="base")
-    whole = lai_chau_results.bands()  # the table to_parquet writes: empty, same columns
-    assert len(whole) == 0 and {"q05", "q95", "central"} <= set(whole.columns)
+    with pytest.raises(quyhoach.ResultsError, match="no bands"):
+        lai_chau_results.bands()
+
+
+def test_a_run_without_draws_writes_an_empty_bands_table(lai_chau_results, tmp_path):
+    stored = quyhoach.read_results(lai_chau_results.to_parquet(tmp_path / "out"))
+    assert len(stored.bands) == 0 and {"q05", "q95", "central"} <= set(stored.bands.columns)
 
 
 def test_bands_name_an_unknown_scenario(tmp_path):

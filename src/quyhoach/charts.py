@@ -31,9 +31,10 @@ def fan_chart(results, variable: str, path, *, lang: str = "vi", scenarios=None)
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import pandas as pd
 
     from .report import unit
-    from .results import _index
+    from .results import BAND_COLUMNS, _index
     from .variables import VARIABLES
 
     var = VARIABLES[_index(variable)]
@@ -41,7 +42,7 @@ def fan_chart(results, variable: str, path, *, lang: str = "vi", scenarios=None)
     years = results.plan.years
     fig, ax = plt.subplots(figsize=(9, 5), dpi=120)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    bands = results.bands(variable) if results.draws else results.bands()  # empty: no draws
+    bands = results.bands(variable) if results.draws else pd.DataFrame(columns=BAND_COLUMNS)
     for i, name in enumerate(scenarios):
         color = colors[i % len(colors)]
         sc = results.plan.scenario(name)

@@ -127,8 +127,7 @@ class Results:
                 frame["unit"] = var.unit
                 frames.append(frame)
         if not frames:
-            return pd.DataFrame(columns=["scenario", "variable", "year", *STAT_COLUMNS,
-                                         "central", "unit"])
+            return pd.DataFrame(columns=BAND_COLUMNS)
         df = pd.concat(frames, ignore_index=True)
         for col in ("scenario", "variable", "unit"):
             df[col] = df[col].astype("category")
@@ -142,14 +141,13 @@ class Results:
         Quantiles are read from a 256-bin histogram: error under one bin width
         (0.6 % of the range of the pilot draws).
 
-        A run without draws has no bands: ``bands()`` is then an empty table with these
-        columns (what ``to_parquet`` writes as ``bands.parquet``), and asking for a
-        variable or scenario raises.
+        A run without draws has no bands, and says so (``to_parquet`` then writes an
+        empty ``bands.parquet`` with these columns).
 
         Raises
         ------
         ResultsError
-            A variable or scenario asked of a run without draws (``draws=0``).
+            The run has no draws (``draws=0``).
         KeyError
             An unknown variable, or a scenario this run did not project.
         """
@@ -157,7 +155,7 @@ class Results:
             _index(variable)
         if scenario is not None and scenario not in self._runs:
             raise KeyError(f"no scenario '{scenario}'" + did_you_mean(scenario, self._runs))
-        if not self.draws and (variable is not None or scenario is not None):
+        if not self.draws:
             raise ResultsError(_NO_DRAWS)
         df = self._bands
         if variable is not None:
@@ -272,7 +270,8 @@ def verdict(probability: float) -> str:
     return ""
 
 
-# Why bands() refuses a variable or scenario of a run without draws.
+BAND_COLUMNS = ["scenario", "variable", "year", *STAT_COLUMNS, "central", "unit"]
+# Why bands() refuses a run without draws.
 _NO_DRAWS = ("this run has no Monte Carlo draws (draws=0), so it has no bands: run it "
              "with draws, e.g. quyhoach.simulate(plan, draws=10000) or quyhoach run PLAN "
              "--draws 10000; its central paths are in .paths and .values()")

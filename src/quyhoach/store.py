@@ -132,9 +132,12 @@ def write_results(results, directory, *, overwrite: bool = False, excel: bool = 
 
 def _write_tables(results, meta: dict, folder: Path) -> dict:
     """``paths``, ``feasibility`` and ``bands`` as Parquet in ``folder``; their entries."""
+    from .results import BAND_COLUMNS
+
     files = {}
+    no_bands = pd.DataFrame(columns=BAND_COLUMNS)  # a run without draws: an empty table
     frames = {"paths": results.paths, "feasibility": results.feasibility(),
-              "bands": results.bands()}
+              "bands": results.bands() if results.draws else no_bands}
     stamp = json.dumps({k: meta[k] for k in ("engine_version", "plan_sha256",
                                              "inputs_sha256", "n_draws", "seed")}).encode()
     for name in TABLES:

@@ -114,9 +114,7 @@ def projection(res, inputs, sizes, python_max):
         out = np.zeros((n, len(res.plan.years), k.N_VARIABLES))  # touched once, reused
 
         def kernel(shocks=shocks, out=out):
-            k.simulate_paths(inputs.rates, shocks, inputs.growth_actual, inputs.anchor_shares,
-                             inputs.grdp0, inputs.hist, inputs.jump, inputs.ind_form,
-                             inputs.ind_lower, inputs.ind_upper, out)
+            k.simulate_paths(inputs.rates, shocks, *inputs.kernel_args(), out)
 
         numba.set_num_threads(1)
         t1, _ = timed(kernel, 3)

@@ -44,6 +44,12 @@ def simulate_paths_numpy(inputs, shocks):
 
     with np.errstate(invalid="ignore"):
         for t in range(n_years):
+            if not history(t, k.V_POPULATION, k.H_POPULATION):
+                natural = r[:, t, k.C_BIRTH] - r[:, t, k.C_DEATH] + r[:, t, k.C_MIGRATION]
+                out[:, t, k.V_POPULATION] = out[:, t - 1, k.V_POPULATION] * (1 + natural / 1000)
+            pop = out[:, t, k.V_POPULATION]
+            out[:, t, k.V_POPULATION_GROWTH] = (pop / out[:, t - 1, k.V_POPULATION] - 1.0
+                                                if t > 0 else np.nan)
             if t > 0:
                 if not np.isnan(inputs.growth_actual[t]):
                     real *= 1.0 + inputs.growth_actual[t]
@@ -55,19 +61,33 @@ def simulate_paths_numpy(inputs, shocks):
                     tn = (real * price).sum(axis=1, keepdims=True)
                     real = inputs.anchor_shares[t][None, :] * tr
                     price = np.repeat(tn / tr, k.N_SECTORS, axis=1)
+                observed = np.full(real.shape[0], inputs.nominal_actual[t])
+                if np.isnan(inputs.nominal_actual[t]):
+                    observed = inputs.per_capita_actual[t] * out[:, t, k.V_POPULATION]
+                if not np.isnan(observed).any():
+                    tn = (real * price).sum(axis=1)
+                    price = price * (observed / tn)[:, None]
             nominal = real * price
             total_real, total_nominal = real.sum(axis=1), nominal.sum(axis=1)
+            if t > 0 and not np.isnan(inputs.nominal_actual[t]):
+                total_nominal = np.full_like(total_nominal, inputs.nominal_actual[t])
+            elif t > 0 and not np.isnan(inputs.per_capita_actual[t]):
+                total_nominal = inputs.per_capita_actual[t] * out[:, t, k.V_POPULATION]
             out[:, t, k.V_VA_GROWTH:k.V_VA_GROWTH + 4] = (
                 real / out[:, t - 1, k.V_VA_REAL:k.V_VA_REAL + 4] - 1.0 if t > 0 else np.nan)
             out[:, t, k.V_VA_REAL:k.V_VA_REAL + 4] = real
             out[:, t, k.V_VA_NOMINAL:k.V_VA_NOMINAL + 4] = nominal
-            out[:, t, k.V_SHARE:k.V_SHARE + 4] = nominal / total_nominal[:, None]
+            out[:, t, k.V_SHARE:k.V_SHARE + 4] = (
+                inputs.anchor_shares[t] if not np.isnan(inputs.anchor_shares[t, 0])
+                else nominal / total_nominal[:, None])
             out[:, t, k.V_GRDP_REAL] = total_real
             out[:, t, k.V_GRDP_NOMINAL] = total_nominal
             deflator = total_nominal / total_real
             out[:, t, k.V_DEFLATOR] = deflator
             if t > 0:
-                out[:, t, k.V_GRDP_GROWTH] = total_real / prev_real - 1.0
+                out[:, t, k.V_GRDP_GROWTH] = (
+                    inputs.growth_actual[t] if not np.isnan(inputs.growth_actual[t])
+                    else total_real / prev_real - 1.0)
                 inv = r[:, t, k.C_ICOR] * np.maximum(total_real - prev_real, 0.0)
                 out[:, t, k.V_INVESTMENT_REAL] = inv
                 out[:, t, k.V_INVESTMENT] = inv * deflator
@@ -76,12 +96,6 @@ def simulate_paths_numpy(inputs, shocks):
                 out[:, t, [k.V_GRDP_GROWTH, k.V_INVESTMENT_REAL, k.V_INVESTMENT,
                            k.V_INVESTMENT_RATE]] = np.nan
             prev_real = total_real
-            if not history(t, k.V_POPULATION, k.H_POPULATION):
-                natural = r[:, t, k.C_BIRTH] - r[:, t, k.C_DEATH] + r[:, t, k.C_MIGRATION]
-                out[:, t, k.V_POPULATION] = out[:, t - 1, k.V_POPULATION] * (1 + natural / 1000)
-            pop = out[:, t, k.V_POPULATION]
-            out[:, t, k.V_POPULATION_GROWTH] = (pop / out[:, t - 1, k.V_POPULATION] - 1.0
-                                                if t > 0 else np.nan)
             if not history(t, k.V_URBAN_RATE, k.H_URBAN):
                 u = np.clip(out[:, t - 1, k.V_URBAN_RATE], 1e-9, 1 - 1e-9)
                 z = np.log(u / (1 - u)) + r[:, t, k.C_URBAN_SPEED]
@@ -90,6 +104,8 @@ def simulate_paths_numpy(inputs, shocks):
             out[:, t, k.V_URBAN_POP] = out[:, t, k.V_URBAN_RATE] * pop
             out[:, t, k.V_RURAL_POP] = pop - out[:, t, k.V_URBAN_POP]
             gdp_pc = total_nominal / pop
+            if t > 0 and not np.isnan(inputs.per_capita_actual[t]):
+                gdp_pc = np.full_like(gdp_pc, inputs.per_capita_actual[t])
             out[:, t, k.V_GRDP_PC] = gdp_pc
             out[:, t, k.V_GRDP_PC_USD] = gdp_pc * 1e6 / r[:, t, k.C_FX]
             if not history(t, k.V_INCOME_PC, k.H_INCOME):

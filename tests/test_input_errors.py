@@ -295,11 +295,12 @@ def test_missing_base_year_grdp(tmp_path):
     assert len(err.problems) == 1
 
 
-def test_missing_observed_growth(tmp_path):
-    err, src, _ = simulate_error(tmp_path, drop(read_rows(), "grdp_growth", {2022}))
-    check(err, src, "grdp_growth", "no observed real GRDP growth for [2022]",
-          "the plan's last actual year is 2024", "lower plan.last_actual_year")
-    assert len(err.problems) == 1
+def test_a_year_without_observed_growth_needs_the_scenarios_growth(tmp_path):
+    err, _, plan = simulate_error(tmp_path, drop(read_rows(), "grdp_growth", {2022}),
+                                  error=PlanError)
+    check(err, plan, "scenarios.base.growth.services", "no value for 2022;",
+          "projects from 2022", '"2022-2050" = ...')
+    assert len(err.problems) == 4 * 3  # four sectors; recent_trend states growth from 2021
 
 
 def test_missing_population(tmp_path):

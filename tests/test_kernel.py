@@ -35,7 +35,9 @@ def synthetic(growth=0.07, inflation=0.03, shares=(0.2, 0.4, 0.3, 0.1), n_years=
     hist = np.full((n_years, k.N_HISTORY), np.nan)
     hist[0] = [pop0, urban0, 30.0, 2000.0, 1e5, 1.0, 0.2, 0.5, 0.4, 0.9, 0.8]
     return KernelInputs(
-        rates=rates, growth_actual=np.full(n_years, np.nan), anchor_shares=anchor,
+        rates=rates, growth_actual=np.full(n_years, np.nan),
+        nominal_actual=np.full(n_years, np.nan), per_capita_actual=np.full(n_years, np.nan),
+        anchor_shares=anchor,
         grdp0=20000.0, hist=hist, jump=np.zeros(k.N_HISTORY, dtype=np.int64),
         ind_form=np.array([k.FORM_POINTS, k.FORM_POINTS, k.FORM_GAP_CLOSING,
                            k.FORM_PROPORTIONAL, k.FORM_LOGISTIC], dtype=np.int64),
@@ -152,9 +154,7 @@ def test_jitted_kernel_equals_pure_python():
     shocks[:, :, k.C_FX] = 0.0
     jitted = run_kernel(inputs, shocks)
     pure = np.empty_like(jitted)
-    k.simulate_paths.py_func(inputs.rates, shocks, inputs.growth_actual, inputs.anchor_shares,
-                             inputs.grdp0, inputs.hist, inputs.jump, inputs.ind_form,
-                             inputs.ind_lower, inputs.ind_upper, pure)
+    k.simulate_paths.py_func(inputs.rates, shocks, *inputs.kernel_args(), pure)
     np.testing.assert_allclose(jitted, pure, rtol=1e-14, atol=0)
 
 

@@ -84,7 +84,7 @@ def test_paths_table_is_tidy(lai_chau_results):
     assert not p["value"].isna().any()
     assert not p.duplicated(["scenario", "variable", "year"]).any()
     pop = p[(p.scenario == "base") & (p.variable == "population")].set_index("year")
-    assert pop.loc[2022, "status"] == "history" and pop.loc[2023, "status"] == "projection"
+    assert pop.loc[2022, "status"] == "observed" and pop.loc[2023, "status"] == "projected"
     shares = p[p.variable == "share_services"]
     assert shares["year"].min() == 2023  # no sector detail before the observed structure
 

@@ -919,7 +919,7 @@ def test_scenario_missing_a_needed_period(tmp_path):
     text = edit(plan_text(), AGRI, 'agriculture = { "2025-2030" = 5.0 }')
     err, path = plan_error(tmp_path, text, run=quyhoach.simulate)
     check(err, path, "scenarios.base.growth.agriculture", "no value for 2031-2050",
-          "the projection needs it from 2025", '"2025-2050" = ...')
+          "needs it in every year it projects from 2025", '"2031-2050" = ...')
     assert len(err.problems) == 1  # the other scenarios set their own agriculture growth
 
 
@@ -928,7 +928,7 @@ def test_scenario_missing_a_parameter(tmp_path):
     err, path = plan_error(tmp_path, text, run=quyhoach.simulate)
     for s in SCENARIOS:
         check(err, path, f"scenarios.{s}.investment.icor", "no value for 2021-2050",
-              "the projection needs it from 2021")
+              "needs it in every year it projects from 2021")
 
 
 def test_scenario_missing_years_in_the_middle(tmp_path):

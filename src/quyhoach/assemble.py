@@ -3,6 +3,11 @@
 Each block starts from its own jump-off year: the last year, up to the plan's last
 actual year, in which the inputs observe it. Years up to the jump-off are history and
 stay fixed in every draw; a scenario must give assumptions for every later year.
+
+The economy is pinned year by year: observed real growth fixes real GRDP, observed
+nominal GRDP (or GRDP per capita × population) fixes the price level, and an observed
+structure fixes the split by sector. A year without observed growth is projected, and
+a later observed level re-anchors the path.
 """
 
 from __future__ import annotations
@@ -66,6 +71,15 @@ class Baseline:
     ----------
     growth_actual : float64[n_years]
         Observed real GRDP growth (fraction), NaN for projected years.
+    nominal_actual : float64[n_years]
+        Observed GRDP at current prices (billion VND) in the years after the base year,
+        NaN where not observed.
+    nominal_derived : bool[n_years]
+        Where ``nominal_actual`` is GRDP per capita × population, not a GRDP figure.
+    per_capita_actual : float64[n_years]
+        Observed GRDP per capita (million VND) in actual years whose population is not
+        observed, NaN elsewhere: it pins GRDP per capita, and nominal GRDP follows the
+        projected population.
     anchor_shares : float64[n_years, 4]
         Observed structure at current prices (fractions), NaN rows where none.
     grdp0 : float
@@ -74,6 +88,8 @@ class Baseline:
         Observed levels (fractions for shares), NaN where not observed.
     jump : int64[N_HISTORY]
         Index of each block's jump-off year; -1 when the inputs lack the block.
+    interpolated : bool[n_years, N_HISTORY]
+        Levels filled between two observations (not observed themselves).
     first_structure_year : int
         First year with an observed sector structure; sector detail before it is not
         reported.
@@ -82,12 +98,22 @@ class Baseline:
     """
 
     growth_actual: np.ndarray
+    nominal_actual: np.ndarray
+    nominal_derived: np.ndarray
+    per_capita_actual: np.ndarray
     anchor_shares: np.ndarray
     grdp0: float
     hist: np.ndarray
     jump: np.ndarray
+    interpolated: np.ndarray
     first_structure_year: int
     notes: list = field(default_factory=list)
+
+    @property
+    def growth_start(self) -> int:
+        """Index of the first year whose real growth is projected (not observed)."""
+        missing = np.flatnonzero(np.isnan(self.growth_actual[1:]))
+        return int(missing[0]) + 1 if missing.size else len(self.growth_actual)
 
 
 @dataclass(frozen=True)
@@ -96,6 +122,8 @@ class KernelInputs:
 
     rates: np.ndarray
     growth_actual: np.ndarray
+    nominal_actual: np.ndarray
+    per_capita_actual: np.ndarray
     anchor_shares: np.ndarray
     grdp0: float
     hist: np.ndarray
@@ -103,6 +131,12 @@ class KernelInputs:
     ind_form: np.ndarray
     ind_lower: np.ndarray
     ind_upper: np.ndarray
+
+    def kernel_args(self) -> tuple:
+        """What the kernels take after ``rates`` and the shocks, in their order."""
+        return (self.growth_actual, self.nominal_actual, self.per_capita_actual,
+                self.anchor_shares, self.grdp0, self.hist, self.jump, self.ind_form,
+                self.ind_lower, self.ind_upper)
 
 
 def build_baseline(plan: Plan, history: History) -> Baseline:
@@ -113,28 +147,77 @@ def build_baseline(plan: Plan, history: History) -> Baseline:
     if plan.base_year not in gdp:
         problems.add("grdp_nominal", f"missing base-year data: no GRDP at current prices for "
                      f"{plan.base_year} (billion VND); add a row or change plan.base_year")
-    growth_actual = _growth_actual(plan, history, problems)
+    growth_actual = _growth_actual(plan, history, notes)
     anchor, first_structure = _anchor_shares(plan, history, problems, notes)
-    hist, jump = _history_levels(plan, history, problems, notes)
+    hist, jump, interpolated = _history_levels(plan, history, problems, notes)
     problems.raise_if_any(InputDataError)
-    return Baseline(growth_actual, anchor, float(gdp[plan.base_year]), hist, jump,
-                    first_structure, notes)
+    nominal, derived, per_capita = _nominal_actual(plan, history, hist[:, k.H_POPULATION],
+                                                   notes)
+    return Baseline(growth_actual, nominal, derived, per_capita, anchor,
+                    float(gdp[plan.base_year]), hist, jump, interpolated, first_structure, notes)
 
 
-def _growth_actual(plan: Plan, history: History, problems: Problems) -> np.ndarray:
-    """Observed real GRDP growth (fraction) through the last actual year, NaN after."""
+def _growth_actual(plan: Plan, history: History, notes: list) -> np.ndarray:
+    """Observed real GRDP growth (fraction) through the last actual year, NaN elsewhere.
+
+    A year without an observation is projected from the scenario's sector growth.
+    """
     base, last = plan.base_year, plan.last_actual_year
     growth_actual = np.full(len(plan.years), np.nan)
     observed = history.series("grdp_growth")
     absent = [y for y in range(base + 1, last + 1) if y not in observed]
     if absent:
-        problems.add("grdp_growth", f"no observed real GRDP growth for {absent} but the plan's "
-                     f"last actual year is {last}; add the rows (%) or lower "
-                     "plan.last_actual_year")
+        notes.append(f"Real GRDP growth is not observed in {', '.join(map(str, absent))}: "
+                     "projected from the scenario's sector growth (those years vary by "
+                     "draw; a later observed GRDP level re-anchors the price level).")
     for y in range(base + 1, last + 1):
         if y in observed:
             growth_actual[y - base] = observed[y] / 100.0
     return growth_actual
+
+
+def _nominal_actual(plan: Plan, history: History, population: np.ndarray, notes: list):
+    """Observed GRDP at current prices per actual year after the base year (billion VND).
+
+    A GRDP figure is used as it is; otherwise GRDP per capita (million VND) × average
+    population (thousand persons), where both are known for the year.
+
+    Returns
+    -------
+    nominal : float64[n_years]
+        NaN where neither is observed (and in the base year, which ``grdp0`` holds).
+    derived : bool[n_years]
+        True where the figure is GRDP per capita × population.
+    per_capita : float64[n_years]
+        GRDP per capita where the population of the year is not observed (the kernel
+        multiplies it by the projected population).
+    """
+    base, last = plan.base_year, plan.last_actual_year
+    nominal = np.full(len(plan.years), np.nan)
+    derived = np.zeros(len(plan.years), dtype=bool)
+    per_capita_only = np.full(len(plan.years), np.nan)
+    gdp, per_capita = history.series("grdp_nominal"), history.series("grdp_per_capita")
+    used, unused = [], []
+    for y in range(base + 1, last + 1):
+        pop = population[y - base]
+        if y in gdp:
+            nominal[y - base] = gdp[y]
+        elif y in per_capita and np.isfinite(pop):
+            nominal[y - base] = per_capita[y] * pop  # million VND × thousand = billion VND
+            derived[y - base] = True
+            used.append(y)
+        elif y in per_capita:
+            per_capita_only[y - base] = per_capita[y]
+            unused.append(y)
+    if used:
+        notes.append("GRDP at current prices in " + ", ".join(map(str, used)) + " = GRDP per "
+                     "capita × average population (observed figures; the price level of "
+                     "those years follows them).")
+    if unused:
+        notes.append("GRDP per capita of " + ", ".join(map(str, unused)) + " is observed but "
+                     "not the population: GRDP at current prices there is the observed per "
+                     "capita figure × the projected population.")
+    return nominal, derived, per_capita_only
 
 
 def _anchor_shares(plan: Plan, history: History, problems: Problems, notes: list):
@@ -167,6 +250,7 @@ def _history_levels(plan: Plan, history: History, problems: Problems, notes: lis
     """Observed levels per block (gaps filled) and each block's jump-off index."""
     base, last = plan.base_year, plan.last_actual_year
     hist = np.full((len(plan.years), k.N_HISTORY), np.nan)
+    interpolated = np.zeros(hist.shape, dtype=bool)
     jump = np.full(k.N_HISTORY, -1, dtype=np.int64)
     spending = _spending_per_visitor(history)
     for name, h in HISTORY_CHANNELS.items():
@@ -188,8 +272,10 @@ def _history_levels(plan: Plan, history: History, problems: Problems, notes: lis
         for y, v in obs.items():
             hist[y - base, h] = v
         _fill_gaps(hist[:, h], obs, base, name not in SHARE_INPUTS, name, notes)
+        interpolated[:, h] = ~np.isnan(hist[:, h])
+        interpolated[[y - base for y in obs], h] = False
         jump[h] = max(obs) - base
-    return hist, jump
+    return hist, jump, interpolated
 
 
 def _fill_gaps(column: np.ndarray, obs: dict, base: int, geometric: bool, name: str,
@@ -236,7 +322,8 @@ def kernel_inputs(plan: Plan, scenario: Scenario, baseline: Baseline) -> KernelI
     ind_form, ind_lower, ind_upper = _indicator_arrays(plan, scenario, baseline, rates, jump,
                                                        problems)
     problems.raise_if_any(PlanError)
-    return KernelInputs(rates, baseline.growth_actual, baseline.anchor_shares, baseline.grdp0,
+    return KernelInputs(rates, baseline.growth_actual, baseline.nominal_actual,
+                        baseline.per_capita_actual, baseline.anchor_shares, baseline.grdp0,
                         baseline.hist, jump, ind_form, ind_lower, ind_upper)
 
 
@@ -249,14 +336,17 @@ def _channel_rates(plan: Plan, scenario: Scenario, baseline: Baseline,
         arr = scenario.values.get(path)
         need = np.zeros(n, dtype=bool)
         need[start:] = True
+        if path.startswith("growth."):  # used only where real growth is not observed
+            need &= np.isnan(baseline.growth_actual)
         if arr is None:
             arr = np.full(n, np.nan)
         gap = need & np.isnan(arr)
         if gap.any():
+            first = base + int(np.flatnonzero(gap)[0])
             problems.add(f"scenarios.{scenario.name}.{path}",
                          f"no value for {describe_missing(gap, base)}; the projection needs "
-                         f"it from {base + start} (add or widen a period, e.g. "
-                         f"\"{base + start}-{plan.horizon}\" = ...)")
+                         f"it in every year it projects from {base + start} (add or widen a "
+                         f"period, e.g. \"{first}-{plan.horizon}\" = ...)")
             continue
         scale = 0.01 if path in PERCENT else 1.0
         rates[:, CHANNELS[path]] = np.where(need, arr * scale, 0.0)
@@ -310,9 +400,8 @@ def _check_bounds_hold(where: str, spec, year: int, observed: float, problems) -
 def first_projected_index(plan: Plan, baseline: Baseline) -> dict[str, int]:
     """Index of the first year each parameter is used; absent when its block is not run."""
     first = {}
-    growth_start = plan.last_actual_year - plan.base_year + 1
     for s in SECTORS:
-        first[f"growth.{s}"] = growth_start
+        first[f"growth.{s}"] = baseline.growth_start
         first[f"inflation.{s}"] = 1
     first["investment.icor"] = 1
     for name, params in BLOCK_PARAMETERS.items():

@@ -70,7 +70,7 @@ def uncertainty_arrays(plan, scenario, baseline) -> dict:
     problems = Problems(str(plan.path))
     u = scenario.uncertainty
     starts = first_projected_index(plan, baseline)
-    growth_start = plan.last_actual_year - plan.base_year + 1
+    growth_start = baseline.growth_start
     where = f"scenarios.{scenario.name}.uncertainty"
     p: dict[str, list] = {k: [] for k in ("key", "dist", "args", "channel", "scale", "mult")}
     for d in u.parameters:
@@ -192,8 +192,7 @@ def run(plan, scenario, inputs: KernelInputs, baseline, *, draws: int, seed: int
     seed64 = np.uint64(seed)
     threads = numba.get_num_threads()
     max_threads = numba.config.NUMBA_NUM_THREADS
-    model = (inputs.rates, inputs.growth_actual, inputs.anchor_shares, inputs.grdp0,
-             inputs.hist, inputs.jump, inputs.ind_form, inputs.ind_lower, inputs.ind_upper)
+    model = (inputs.rates, *inputs.kernel_args())
     unc = tuple(ua[name] for name in (
         "p_key", "p_dist", "p_args", "p_channel", "p_scale", "p_mult",
         "s_key", "s_dim", "s_channel", "s_factor", "s_phi", "s_first",

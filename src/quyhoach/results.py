@@ -28,12 +28,17 @@ class ScenarioRun:
     central : numpy.ndarray, shape (n_years, n_variables)
         Engine units (fractions for shares and rates).
     fixed : dict[str, int]
-        Per variable, index of the last year fixed by history (-1: none).
+        Per variable, index of the last year of its block's history (-1: not modelled);
+        the effort column counts the years after it.
+    status : dict[str, numpy.ndarray]
+        Per variable, ``"observed"``, ``"derived"``, ``"assumed"`` or ``"projected"``
+        for each year (``quyhoach.status``); all but the last are identical in every draw.
     """
 
     scenario: Scenario
     central: np.ndarray
     fixed: dict
+    status: dict
     inputs: object = None  # the KernelInputs it ran on
 
 
@@ -82,7 +87,8 @@ class Results:
         """Central paths as a tidy table.
 
         Columns: scenario, variable, year, value (table units), unit, status
-        (``history`` up to the variable's last observed year, else ``projection``).
+        (``observed``, ``derived`` from observed figures, ``assumed`` by the plan, or
+        ``projected``).
         Sector detail before the first observed structure year is left out: the
         inputs cannot split GRDP by sector there.
         """
@@ -94,8 +100,7 @@ class Results:
                 keep = ~np.isnan(vals)
                 if var.name in SECTOR_DETAIL:
                     keep &= years >= self._first_structure_year
-                status = np.where(np.arange(len(years)) <= run.fixed[var.name],
-                                  "history", "projection")
+                status = run.status[var.name]
                 frames.append(pd.DataFrame({
                     "scenario": name, "variable": var.name, "year": years[keep],
                     "value": vals[keep], "unit": var.unit, "status": status[keep]}))

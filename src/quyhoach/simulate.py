@@ -19,6 +19,7 @@ from .inputs import load_history
 from .kernels import projection as k
 from .plan import Plan, load_plan
 from .results import DrawSpool, Results, ScenarioRun
+from .status import figure_status
 from .variables import VARIABLE_INDEX, VARIABLES
 
 MAX_SEED = 2**64 - 1  # seeds are unsigned 64-bit
@@ -45,9 +46,7 @@ def run_kernel(inputs: KernelInputs, shocks: np.ndarray) -> np.ndarray:
         raise ValueError(f"shocks must be float64 of shape (n_draws, {n_years}, "
                          f"{k.N_CHANNELS}); got {shocks.dtype} {shocks.shape}")
     out = np.empty((shocks.shape[0], n_years, k.N_VARIABLES))
-    k.simulate_paths(inputs.rates, np.ascontiguousarray(shocks), inputs.growth_actual,
-                     inputs.anchor_shares, inputs.grdp0, inputs.hist, inputs.jump,
-                     inputs.ind_form, inputs.ind_lower, inputs.ind_upper, out)
+    k.simulate_paths(inputs.rates, np.ascontiguousarray(shocks), *inputs.kernel_args(), out)
     return out
 
 
@@ -100,7 +99,7 @@ def simulate(plan, scenarios=None, *, draws: int = 0, seed: int | None = None,
             problems.add("scenarios", f"no scenario '{name}'"
                          + did_you_mean(name, plan.scenario_names))
     problems.raise_if_any(PlanError)
-    runs = [run for run in (_central_run(plan, name, baseline, problems) for name in names)
+    runs = [run for run in (_central_run(plan, name, baseline, history, problems) for name in names)
             if run is not None]
     if not problems.items:
         _check_level_targets(plan, runs, problems)
@@ -160,7 +159,8 @@ def _whole(x) -> bool:
     return isinstance(x, numbers.Integral) and not isinstance(x, bool)
 
 
-def _central_run(plan: Plan, name: str, baseline, problems: Problems) -> ScenarioRun | None:
+def _central_run(plan: Plan, name: str, baseline, history,
+                 problems: Problems) -> ScenarioRun | None:
     """One scenario's central path, or None; its problems (and those its Monte Carlo
     would meet) are added to ``problems``."""
     scenario = plan.scenario(name)
@@ -179,7 +179,12 @@ def _central_run(plan: Plan, name: str, baseline, problems: Problems) -> Scenari
     central = run_kernel(inputs, np.zeros((1, len(plan.years), k.N_CHANNELS)))[0]
     _check_targets_computable(plan, name, fixed, central, problems)
     _check_magnitudes(plan, name, central, fixed, problems)
-    return ScenarioRun(scenario, central, fixed, inputs)
+    status = figure_status(plan.years, baseline, inputs, history)
+    for var, j in fixed.items():  # effort counts from after the last observed figure
+        known = np.flatnonzero(status[var] != "projected")
+        if j >= 0 and known.size:
+            fixed[var] = max(j, int(known[-1]))
+    return ScenarioRun(scenario, central, fixed, status, inputs)
 
 
 def _check_magnitudes(plan: Plan, name: str, central: np.ndarray, fixed: dict,

@@ -117,8 +117,8 @@ def accumulate(x, s, i, b, w, lo, inv_width, shift, counts, block_sum, block_sum
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def run_chunk(first_draw, n_draws, block, seed,
-              rates, growth_actual, anchor_shares, grdp0, hist, jump,
-              ind_form, ind_lower, ind_upper,
+              rates, growth_actual, nominal_actual, per_capita_actual, anchor_shares, grdp0,
+              hist, jump, ind_form, ind_lower, ind_upper,
               p_key, p_dist, p_args, p_channel, p_scale, p_mult,
               s_key, s_dim, s_channel, s_factor, s_phi, s_first,
               e_key, e_prob, e_depth, e_recovery, e_first, active,
@@ -151,8 +151,9 @@ def run_chunk(first_draw, n_draws, block, seed,
                         s_key, s_dim, s_channel, s_factor, s_phi, s_first,
                         e_key, e_prob, e_depth, e_recovery, e_first, active,
                         scratch_shocks, w, work[w])
-            simulate_draw(w, rates, scratch_shocks, growth_actual, anchor_shares, grdp0,
-                          hist, jump, ind_form, ind_lower, ind_upper, scratch_out)
+            simulate_draw(w, rates, scratch_shocks, growth_actual, nominal_actual,
+                          per_capita_actual, anchor_shares, grdp0, hist, jump, ind_form,
+                          ind_lower, ind_upper, scratch_out)
             s = 0
             for t in range(n_years):
                 for v in range(n_vars):

@@ -124,8 +124,8 @@ def follow_history(out, d, t, v, hist, h, jump):
 
 
 @njit(cache=True, error_model="numpy")
-def simulate_draw(d, rates, shocks, growth_actual, anchor_shares, grdp0, hist, jump,
-                  ind_form, ind_lower, ind_upper, out):
+def simulate_draw(d, rates, shocks, growth_actual, nominal_actual, per_capita_actual,
+                  anchor_shares, grdp0, hist, jump, ind_form, ind_lower, ind_upper, out):
     """Fill out[d] (all years, all variables) for one draw."""
     n_years = rates.shape[0]
     real = np.empty(N_SECTORS)
@@ -135,6 +135,18 @@ def simulate_draw(d, rates, shocks, growth_actual, anchor_shares, grdp0, hist, j
         price[s] = 1.0
     total_real_prev = grdp0
     for t in range(n_years):
+        # --- population: crude-rate components
+        if not follow_history(out, d, t, V_POPULATION, hist, H_POPULATION, jump):
+            natural = (rates[t, C_BIRTH] + shocks[d, t, C_BIRTH]
+                       - rates[t, C_DEATH] - shocks[d, t, C_DEATH]
+                       + rates[t, C_MIGRATION] + shocks[d, t, C_MIGRATION])
+            out[d, t, V_POPULATION] = out[d, t - 1, V_POPULATION] * (1.0 + natural / 1000.0)
+        pop = out[d, t, V_POPULATION]
+        if t > 0:
+            out[d, t, V_POPULATION_GROWTH] = pop / out[d, t - 1, V_POPULATION] - 1.0
+        else:
+            out[d, t, V_POPULATION_GROWTH] = np.nan
+
         # --- economy: real growth, sector prices, structure at current prices
         if t > 0:
             pinned = not math.isnan(growth_actual[t])
@@ -155,11 +167,28 @@ def simulate_draw(d, rates, shocks, growth_actual, anchor_shares, grdp0, hist, j
                 for s in range(N_SECTORS):
                     real[s] = anchor_shares[t, s] * total_r
                     price[s] = total_n / total_r
+            observed = nominal_actual[t]
+            if math.isnan(observed):  # GRDP per capita observed without the population
+                observed = per_capita_actual[t] * pop
+            if not math.isnan(observed):
+                # observed GRDP at current prices fixes the price level of the year
+                total_n = 0.0
+                for s in range(N_SECTORS):
+                    total_n += real[s] * price[s]
+                for s in range(N_SECTORS):
+                    price[s] *= observed / total_n
         total_real = 0.0
         total_nominal = 0.0
         for s in range(N_SECTORS):
             total_real += real[s]
             total_nominal += real[s] * price[s]
+        # observed figures are written as observed, not as sums that differ in the last
+        # bit from draw to draw
+        if t > 0 and not math.isnan(nominal_actual[t]):
+            total_nominal = nominal_actual[t]
+        elif t > 0 and not math.isnan(per_capita_actual[t]):
+            total_nominal = per_capita_actual[t] * pop
+        anchored = not math.isnan(anchor_shares[t, 0])
         for s in range(N_SECTORS):
             nominal = real[s] * price[s]
             if t > 0:
@@ -168,7 +197,7 @@ def simulate_draw(d, rates, shocks, growth_actual, anchor_shares, grdp0, hist, j
                 out[d, t, V_VA_GROWTH + s] = np.nan
             out[d, t, V_VA_REAL + s] = real[s]
             out[d, t, V_VA_NOMINAL + s] = nominal
-            out[d, t, V_SHARE + s] = nominal / total_nominal
+            out[d, t, V_SHARE + s] = anchor_shares[t, s] if anchored else nominal / total_nominal
         out[d, t, V_GRDP_REAL] = total_real
         out[d, t, V_GRDP_NOMINAL] = total_nominal
         deflator = total_nominal / total_real
@@ -176,7 +205,10 @@ def simulate_draw(d, rates, shocks, growth_actual, anchor_shares, grdp0, hist, j
 
         # --- investment need: ICOR x increase in real GRDP (none when GRDP falls)
         if t > 0:
-            out[d, t, V_GRDP_GROWTH] = total_real / total_real_prev - 1.0
+            if math.isnan(growth_actual[t]):
+                out[d, t, V_GRDP_GROWTH] = total_real / total_real_prev - 1.0
+            else:
+                out[d, t, V_GRDP_GROWTH] = growth_actual[t]
             icor = rates[t, C_ICOR] + shocks[d, t, C_ICOR]
             inv_real = icor * max(total_real - total_real_prev, 0.0)
             out[d, t, V_INVESTMENT_REAL] = inv_real
@@ -189,18 +221,6 @@ def simulate_draw(d, rates, shocks, growth_actual, anchor_shares, grdp0, hist, j
             out[d, t, V_INVESTMENT_RATE] = np.nan
         total_real_prev = total_real
 
-        # --- population: crude-rate components
-        if not follow_history(out, d, t, V_POPULATION, hist, H_POPULATION, jump):
-            natural = (rates[t, C_BIRTH] + shocks[d, t, C_BIRTH]
-                       - rates[t, C_DEATH] - shocks[d, t, C_DEATH]
-                       + rates[t, C_MIGRATION] + shocks[d, t, C_MIGRATION])
-            out[d, t, V_POPULATION] = out[d, t - 1, V_POPULATION] * (1.0 + natural / 1000.0)
-        pop = out[d, t, V_POPULATION]
-        if t > 0:
-            out[d, t, V_POPULATION_GROWTH] = pop / out[d, t - 1, V_POPULATION] - 1.0
-        else:
-            out[d, t, V_POPULATION_GROWTH] = np.nan
-
         # --- urbanization
         if not follow_history(out, d, t, V_URBAN_RATE, hist, H_URBAN, jump):
             out[d, t, V_URBAN_RATE] = step_urban_share(
@@ -212,6 +232,8 @@ def simulate_draw(d, rates, shocks, growth_actual, anchor_shares, grdp0, hist, j
 
         # --- per capita: billion VND / thousand persons = million VND per person
         gdp_pc = total_nominal / pop
+        if t > 0 and not math.isnan(per_capita_actual[t]):
+            gdp_pc = per_capita_actual[t]  # as observed, in every draw
         out[d, t, V_GRDP_PC] = gdp_pc
         out[d, t, V_GRDP_PC_USD] = gdp_pc * 1e6 / (rates[t, C_FX] + shocks[d, t, C_FX])
         if not follow_history(out, d, t, V_INCOME_PC, hist, H_INCOME, jump):
@@ -245,8 +267,8 @@ def simulate_draw(d, rates, shocks, growth_actual, anchor_shares, grdp0, hist, j
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def simulate_paths(rates, shocks, growth_actual, anchor_shares, grdp0, hist, jump,
-                   ind_form, ind_lower, ind_upper, out):
+def simulate_paths(rates, shocks, growth_actual, nominal_actual, per_capita_actual,
+                   anchor_shares, grdp0, hist, jump, ind_form, ind_lower, ind_upper, out):
     """Project every draw of one scenario.
 
     Parameters
@@ -257,6 +279,12 @@ def simulate_paths(rates, shocks, growth_actual, anchor_shares, grdp0, hist, jum
         Additive deviations from ``rates`` per draw; zeros give the central path.
     growth_actual : float64[n_years]
         Observed real GRDP growth (fraction), NaN where the year is projected.
+    nominal_actual : float64[n_years]
+        Observed GRDP at current prices (billion VND), NaN where not observed; it
+        scales the year's sector prices so that nominal GRDP equals it.
+    per_capita_actual : float64[n_years]
+        Observed GRDP per capita (million VND) where the population is projected (NaN
+        elsewhere): nominal GRDP is then this × the draw's population.
     anchor_shares : float64[n_years, N_SECTORS]
         Observed structure at current prices (fractions summing to 1), NaN rows where
         none; row 0 must be set (it splits the base-year GRDP).
@@ -274,5 +302,5 @@ def simulate_paths(rates, shocks, growth_actual, anchor_shares, grdp0, hist, jum
         Filled with every variable (fractions for shares and rates).
     """
     for d in prange(out.shape[0]):
-        simulate_draw(d, rates, shocks, growth_actual, anchor_shares, grdp0, hist, jump,
-                      ind_form, ind_lower, ind_upper, out)
+        simulate_draw(d, rates, shocks, growth_actual, nominal_actual, per_capita_actual,
+                      anchor_shares, grdp0, hist, jump, ind_form, ind_lower, ind_upper, out)

@@ -1,0 +1,128 @@
+"""Which figures are observed, derived from observations, or projected — per year.
+
+A figure is *history* when the observations alone fix it, so it is identical in every
+draw: ``observed`` when an input row gives it, ``derived`` when it is computed from
+observed figures only (interpolated between two observations, GRDP per capita ×
+population, a real level chained from observed growth...). Everything else is
+``projected``: it depends on a scenario's assumptions, and may vary by draw.
+
+The rules follow the kernel (``kernels/projection.py``): real GRDP is chained from
+observed growth; observed GRDP at current prices fixes the price level; an observed
+structure fixes the split by sector; the other blocks follow their history channel up
+to its jump-off year.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .kernels import projection as k
+from .variables import INDICATORS, SECTORS, VARIABLES
+
+OBSERVED, DERIVED, ASSUMED, PROJECTED = "observed", "derived", "assumed", "projected"
+_LEVEL_BLOCKS = {  # output: (history channel, input indicator whose rows it follows)
+    "population": (k.H_POPULATION, "population"),
+    "urbanization_rate": (k.H_URBAN, "urbanization_rate"),
+    "income_per_capita": (k.H_INCOME, "income_per_capita"),
+    "budget_revenue": (k.H_BUDGET, "budget_revenue"),
+    "tourists": (k.H_TOURISTS, "tourists"),
+    "spending_per_visitor": (k.H_SPENDING, None),  # revenue / visits: always derived
+    **{name: (k.H_INDICATOR + i, name) for i, name in enumerate(INDICATORS)},
+}
+
+
+def figure_status(years: np.ndarray, baseline, inputs, history) -> dict[str, np.ndarray]:
+    """Status of every output in every year of one scenario.
+
+    Parameters
+    ----------
+    years : numpy.ndarray of int, shape (n_years,)
+        Calendar years of the model axis.
+    baseline : quyhoach.assemble.Baseline
+    inputs : quyhoach.assemble.KernelInputs
+        The scenario's kernel inputs (its ``jump`` says which blocks it models).
+    history : quyhoach.inputs.History
+        Where a figure's input row says ``derived`` or ``assumed``, so does its status.
+
+    Returns
+    -------
+    dict[str, numpy.ndarray]
+        Variable name → array of str, shape (n_years,): ``"observed"``, ``"derived"``,
+        ``"assumed"`` or ``"projected"``.
+    """
+    level = {name: _level_pins(name, baseline, inputs) for name in _LEVEL_BLOCKS}
+    hist = {**_economy_pins(baseline), **{name: h for name, (h, _) in level.items()}}
+    hist.update(_combined(hist))
+    status = {v.name: np.where(hist[v.name], DERIVED, PROJECTED).astype(object)
+              for v in VARIABLES}
+    # figures that an input row gives directly, and the row they come from
+    observed = {name: (level[name][1], indicator)
+                for name, (_, indicator) in _LEVEL_BLOCKS.items()}
+    structure = ~np.isnan(baseline.anchor_shares[:, 0])
+    structure[0] = False  # the base year borrows the first observed structure
+    nominal = ~np.isnan(baseline.nominal_actual) & ~baseline.nominal_derived
+    nominal[0] = True
+    per_capita = baseline.nominal_derived | ~np.isnan(baseline.per_capita_actual)
+    observed.update({
+        "grdp_growth": (~np.isnan(baseline.growth_actual), "grdp_growth"),
+        "grdp_nominal": (nominal, "grdp_nominal"),
+        "grdp_per_capita": (per_capita, "grdp_per_capita"),
+        **{f"share_{s}": (structure, f"share_{s}") for s in SECTORS}})
+    for name, (mask, indicator) in observed.items():
+        if indicator is None:
+            continue
+        for t in np.flatnonzero(mask):
+            row = history.status(indicator, int(years[t]))
+            status[name][t] = row if row in (DERIVED, ASSUMED) else OBSERVED
+    return status
+
+
+def _economy_pins(baseline) -> dict[str, np.ndarray]:
+    """History masks of the economy block (real chain, price level, sector split)."""
+    g = ~np.isnan(baseline.growth_actual)  # observed growth (never in the base year)
+    real = np.logical_and.accumulate(np.concatenate([[True], g[1:]]))
+    nominal = ~np.isnan(baseline.nominal_actual)
+    nominal[0] = True  # grdp0
+    structure = ~np.isnan(baseline.anchor_shares[:, 0])
+    split_real, split_nominal = structure.copy(), structure.copy()
+    split_real[0] = split_nominal[0] = True
+    for t in range(1, len(g)):
+        # every sector grows at the observed total rate, so the real split carries on;
+        # the nominal split moves with each sector's inflation unless observed
+        split_real[t] = structure[t] or (split_real[t - 1] and g[t])
+    none = np.zeros_like(g)
+    out = {"per_capita_actual": ~np.isnan(baseline.per_capita_actual),
+           "grdp_real": real, "grdp_growth": g, "grdp_nominal": nominal,
+           "grdp_deflator": nominal & real, "investment_need": none,
+           "investment_need_real": none, "investment_rate": none}
+    va_real = real & split_real
+    for s in SECTORS:
+        out[f"va_real_{s}"] = va_real
+        out[f"va_nominal_{s}"] = nominal & split_nominal
+        out[f"share_{s}"] = split_nominal
+        out[f"va_growth_{s}"] = va_real & np.concatenate([[False], va_real[:-1]])
+    return out
+
+
+def _level_pins(name: str, baseline, inputs) -> tuple[np.ndarray, np.ndarray]:
+    """(history, observed) masks of a block that follows its history channel."""
+    h, indicator = _LEVEL_BLOCKS[name]
+    j = int(inputs.jump[h])
+    hist = np.zeros(len(baseline.growth_actual), dtype=bool)
+    if j >= 0:
+        hist[: j + 1] = ~np.isnan(baseline.hist[: j + 1, h])
+    observed = hist & ~baseline.interpolated[:, h] if indicator is not None else hist & False
+    return hist, observed
+
+
+def _combined(hist: dict) -> dict[str, np.ndarray]:
+    """Outputs computed from several blocks: history where all their parts are."""
+    pop, urban = hist["population"], hist["urbanization_rate"]
+    per_capita = (hist["grdp_nominal"] & pop) | hist["per_capita_actual"]
+    return {
+        "population_growth": pop & np.concatenate([[False], pop[:-1]]),
+        "population_urban": pop & urban, "population_rural": pop & urban,
+        "grdp_per_capita": per_capita, "grdp_per_capita_usd": per_capita,
+        "budget_revenue_share": hist["budget_revenue"] & hist["grdp_nominal"],
+        "tourism_revenue": hist["tourists"] & hist["spending_per_visitor"],
+    }

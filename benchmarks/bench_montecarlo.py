@@ -32,6 +32,7 @@ import quyhoach  # noqa: E402
 from numpy_model import simulate_paths_numpy  # noqa: E402
 from quyhoach import montecarlo as mc  # noqa: E402
 from quyhoach import targets as tg  # noqa: E402
+from quyhoach.kernels import layout as L  # noqa: E402
 from quyhoach.kernels import montecarlo as mk  # noqa: E402
 from quyhoach.kernels import projection as k  # noqa: E402
 
@@ -87,8 +88,8 @@ def shocks_for(res, n, seed=1):
     baseline = build_baseline(plan, res.history)
     ua = mc.uncertainty_arrays(plan, plan.scenario("base"), baseline)
     inputs = res._runs["base"].inputs
-    shocks = np.zeros((n, len(plan.years), k.N_CHANNELS))
-    work = np.zeros((n, 4, k.N_CHANNELS))
+    shocks = np.zeros((n, len(plan.years), L.N_CHANNELS))
+    work = np.zeros((n, 4, L.N_CHANNELS))
     args = tuple(ua[x] for x in (
         "p_key", "p_dist", "p_args", "p_channel", "p_scale", "p_mult", "s_key", "s_dim",
         "s_channel", "s_factor", "s_phi", "s_first", "e_key", "e_prob", "e_depth",
@@ -111,7 +112,7 @@ def projection(res, inputs, sizes, python_max):
     years = len(res.plan.years) - 1
     for n in sizes:
         shocks = shocks_for(res, n)
-        out = np.zeros((n, len(res.plan.years), k.N_VARIABLES))  # touched once, reused
+        out = np.zeros((n, len(res.plan.years), L.N_VARIABLES))  # touched once, reused
 
         def kernel(shocks=shocks, out=out):
             k.simulate_paths(inputs.rates, shocks, *inputs.kernel_args(), out)
@@ -139,9 +140,10 @@ def pure_python_seconds(n: int) -> float:
 import time, numpy as np, quyhoach
 from quyhoach.simulate import run_kernel
 from quyhoach.kernels import projection as k
+from quyhoach.kernels import layout as L
 res = quyhoach.simulate({str(PLAN)!r}, scenarios=["base"])
 inputs = res._runs["base"].inputs
-shocks = np.zeros(({n}, len(res.plan.years), k.N_CHANNELS))
+shocks = np.zeros(({n}, len(res.plan.years), L.N_CHANNELS))
 t = time.perf_counter(); run_kernel(inputs, shocks); print(time.perf_counter() - t)
 """
     env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}

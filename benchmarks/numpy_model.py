@@ -6,6 +6,7 @@ benchmarks (numba vs numpy) and for a test that both give the same numbers.
 
 import numpy as np
 
+from quyhoach.kernels import layout as L
 from quyhoach.kernels import projection as k
 
 
@@ -27,9 +28,9 @@ def simulate_paths_numpy(inputs, shocks):
     """Same inputs and output layout as the numba kernel: (draws, years, variables)."""
     n, n_years, _ = shocks.shape
     r = inputs.rates[None, :, :] + shocks
-    out = np.empty((n, n_years, k.N_VARIABLES))
+    out = np.empty((n, n_years, L.N_VARIABLES))
     real = np.tile(inputs.anchor_shares[0] * inputs.grdp0, (n, 1))
-    price = np.ones((n, k.N_SECTORS))
+    price = np.ones((n, L.N_SECTORS))
     prev_real = np.full(n, inputs.grdp0)
     jump, hist = inputs.jump, inputs.hist
 
@@ -44,26 +45,26 @@ def simulate_paths_numpy(inputs, shocks):
 
     with np.errstate(invalid="ignore"):
         for t in range(n_years):
-            if not history(t, k.V_POPULATION, k.H_POPULATION):
-                natural = r[:, t, k.C_BIRTH] - r[:, t, k.C_DEATH] + r[:, t, k.C_MIGRATION]
-                out[:, t, k.V_POPULATION] = out[:, t - 1, k.V_POPULATION] * (1 + natural / 1000)
-            pop = out[:, t, k.V_POPULATION]
-            out[:, t, k.V_POPULATION_GROWTH] = (pop / out[:, t - 1, k.V_POPULATION] - 1.0
+            if not history(t, L.V_POPULATION, L.H_POPULATION):
+                natural = r[:, t, L.C_BIRTH] - r[:, t, L.C_DEATH] + r[:, t, L.C_MIGRATION]
+                out[:, t, L.V_POPULATION] = out[:, t - 1, L.V_POPULATION] * (1 + natural / 1000)
+            pop = out[:, t, L.V_POPULATION]
+            out[:, t, L.V_POPULATION_GROWTH] = (pop / out[:, t - 1, L.V_POPULATION] - 1.0
                                                 if t > 0 else np.nan)
             if t > 0:
                 if not np.isnan(inputs.growth_actual[t]):
                     real *= 1.0 + inputs.growth_actual[t]
                 else:
-                    real *= 1.0 + r[:, t, k.C_GROWTH:k.C_GROWTH + 4]
-                price *= 1.0 + r[:, t, k.C_INFLATION:k.C_INFLATION + 4]
+                    real *= 1.0 + r[:, t, L.C_GROWTH:L.C_GROWTH + 4]
+                price *= 1.0 + r[:, t, L.C_INFLATION:L.C_INFLATION + 4]
                 if not np.isnan(inputs.anchor_shares[t, 0]):
                     tr = real.sum(axis=1, keepdims=True)
                     tn = (real * price).sum(axis=1, keepdims=True)
                     real = inputs.anchor_shares[t][None, :] * tr
-                    price = np.repeat(tn / tr, k.N_SECTORS, axis=1)
+                    price = np.repeat(tn / tr, L.N_SECTORS, axis=1)
                 observed = np.full(real.shape[0], inputs.nominal_actual[t])
                 if np.isnan(inputs.nominal_actual[t]):
-                    observed = inputs.per_capita_actual[t] * out[:, t, k.V_POPULATION]
+                    observed = inputs.per_capita_actual[t] * out[:, t, L.V_POPULATION]
                 if not np.isnan(observed).any():
                     tn = (real * price).sum(axis=1)
                     price = price * (observed / tn)[:, None]
@@ -72,62 +73,63 @@ def simulate_paths_numpy(inputs, shocks):
             if t > 0 and not np.isnan(inputs.nominal_actual[t]):
                 total_nominal = np.full_like(total_nominal, inputs.nominal_actual[t])
             elif t > 0 and not np.isnan(inputs.per_capita_actual[t]):
-                total_nominal = inputs.per_capita_actual[t] * out[:, t, k.V_POPULATION]
-            out[:, t, k.V_VA_GROWTH:k.V_VA_GROWTH + 4] = (
-                real / out[:, t - 1, k.V_VA_REAL:k.V_VA_REAL + 4] - 1.0 if t > 0 else np.nan)
-            out[:, t, k.V_VA_REAL:k.V_VA_REAL + 4] = real
-            out[:, t, k.V_VA_NOMINAL:k.V_VA_NOMINAL + 4] = nominal
-            out[:, t, k.V_SHARE:k.V_SHARE + 4] = (
+                total_nominal = inputs.per_capita_actual[t] * out[:, t, L.V_POPULATION]
+            out[:, t, L.V_VA_GROWTH:L.V_VA_GROWTH + 4] = (
+                real / out[:, t - 1, L.V_VA_REAL:L.V_VA_REAL + 4] - 1.0 if t > 0 else np.nan)
+            out[:, t, L.V_VA_REAL:L.V_VA_REAL + 4] = real
+            out[:, t, L.V_VA_NOMINAL:L.V_VA_NOMINAL + 4] = nominal
+            out[:, t, L.V_SHARE:L.V_SHARE + 4] = (
                 inputs.anchor_shares[t] if not np.isnan(inputs.anchor_shares[t, 0])
                 else nominal / total_nominal[:, None])
-            out[:, t, k.V_GRDP_REAL] = total_real
-            out[:, t, k.V_GRDP_NOMINAL] = total_nominal
+            out[:, t, L.V_GRDP_REAL] = total_real
+            out[:, t, L.V_GRDP_NOMINAL] = total_nominal
             deflator = total_nominal / total_real
-            out[:, t, k.V_DEFLATOR] = deflator
+            out[:, t, L.V_GRDP_DEFLATOR] = deflator
             if t > 0:
-                out[:, t, k.V_GRDP_GROWTH] = (
+                out[:, t, L.V_GRDP_GROWTH] = (
                     inputs.growth_actual[t] if not np.isnan(inputs.growth_actual[t])
                     else total_real / prev_real - 1.0)
-                inv = r[:, t, k.C_ICOR] * np.maximum(total_real - prev_real, 0.0)
-                out[:, t, k.V_INVESTMENT_REAL] = inv
-                out[:, t, k.V_INVESTMENT] = inv * deflator
-                out[:, t, k.V_INVESTMENT_RATE] = inv * deflator / total_nominal
+                inv = r[:, t, L.C_ICOR] * np.maximum(total_real - prev_real, 0.0)
+                out[:, t, L.V_INVESTMENT_NEED_REAL] = inv
+                out[:, t, L.V_INVESTMENT_NEED] = inv * deflator
+                out[:, t, L.V_INVESTMENT_RATE] = inv * deflator / total_nominal
             else:
-                out[:, t, [k.V_GRDP_GROWTH, k.V_INVESTMENT_REAL, k.V_INVESTMENT,
-                           k.V_INVESTMENT_RATE]] = np.nan
+                out[:, t, [L.V_GRDP_GROWTH, L.V_INVESTMENT_NEED_REAL, L.V_INVESTMENT_NEED,
+                           L.V_INVESTMENT_RATE]] = np.nan
             prev_real = total_real
-            if not history(t, k.V_URBAN_RATE, k.H_URBAN):
-                u = np.clip(out[:, t - 1, k.V_URBAN_RATE], 1e-9, 1 - 1e-9)
-                z = np.log(u / (1 - u)) + r[:, t, k.C_URBAN_SPEED]
-                out[:, t, k.V_URBAN_RATE] = np.minimum(1 / (1 + np.exp(-z)) + r[:, t, k.C_RECLASS],
-                                                       1.0)
-            out[:, t, k.V_URBAN_POP] = out[:, t, k.V_URBAN_RATE] * pop
-            out[:, t, k.V_RURAL_POP] = pop - out[:, t, k.V_URBAN_POP]
+            if not history(t, L.V_URBANIZATION_RATE, L.H_URBAN):
+                u = np.clip(out[:, t - 1, L.V_URBANIZATION_RATE], 1e-9, 1 - 1e-9)
+                z = np.log(u / (1 - u)) + r[:, t, L.C_URBAN_SPEED]
+                u = 1 / (1 + np.exp(-z)) + r[:, t, L.C_RECLASS]
+                out[:, t, L.V_URBANIZATION_RATE] = np.clip(u, 0.0, 1.0)
+            out[:, t, L.V_POPULATION_URBAN] = out[:, t, L.V_URBANIZATION_RATE] * pop
+            out[:, t, L.V_POPULATION_RURAL] = pop - out[:, t, L.V_POPULATION_URBAN]
             gdp_pc = total_nominal / pop
             if t > 0 and not np.isnan(inputs.per_capita_actual[t]):
                 gdp_pc = np.full_like(gdp_pc, inputs.per_capita_actual[t])
-            out[:, t, k.V_GRDP_PC] = gdp_pc
-            out[:, t, k.V_GRDP_PC_USD] = gdp_pc * 1e6 / r[:, t, k.C_FX]
-            if not history(t, k.V_INCOME_PC, k.H_INCOME):
-                ratio = gdp_pc / out[:, t - 1, k.V_GRDP_PC]
-                out[:, t, k.V_INCOME_PC] = (out[:, t - 1, k.V_INCOME_PC]
-                                            * ratio ** r[:, t, k.C_INCOME_ELASTICITY])
-            if not history(t, k.V_BUDGET, k.H_BUDGET):
-                ratio = total_nominal / out[:, t - 1, k.V_GRDP_NOMINAL]
-                out[:, t, k.V_BUDGET] = out[:, t - 1, k.V_BUDGET] * ratio ** r[:, t, k.C_BUOYANCY]
-            out[:, t, k.V_BUDGET_SHARE] = out[:, t, k.V_BUDGET] / total_nominal
-            if not history(t, k.V_TOURISTS, k.H_TOURISTS):
-                out[:, t, k.V_TOURISTS] = (out[:, t - 1, k.V_TOURISTS]
-                                           * (1 + r[:, t, k.C_TOURIST_GROWTH]))
-            if not history(t, k.V_SPENDING, k.H_SPENDING):
-                out[:, t, k.V_SPENDING] = (out[:, t - 1, k.V_SPENDING]
-                                           * (1 + r[:, t, k.C_SPENDING_GROWTH]))
-            out[:, t, k.V_TOURISM_REVENUE] = (out[:, t, k.V_TOURISTS] * out[:, t, k.V_SPENDING]
-                                              / 1000)
-            for i in range(k.N_INDICATORS):
-                v = k.V_INDICATOR + i
-                if not history(t, v, k.H_INDICATOR + i):
-                    out[:, t, v] = _saturating(out[:, t - 1, v], r[:, t, k.C_INDICATOR + i],
+            out[:, t, L.V_GRDP_PER_CAPITA] = gdp_pc
+            out[:, t, L.V_GRDP_PER_CAPITA_USD] = gdp_pc * 1e6 / r[:, t, L.C_FX]
+            if not history(t, L.V_INCOME_PER_CAPITA, L.H_INCOME):
+                ratio = gdp_pc / out[:, t - 1, L.V_GRDP_PER_CAPITA]
+                out[:, t, L.V_INCOME_PER_CAPITA] = (out[:, t - 1, L.V_INCOME_PER_CAPITA]
+                                            * ratio ** r[:, t, L.C_INCOME_ELASTICITY])
+            if not history(t, L.V_BUDGET_REVENUE, L.H_BUDGET):
+                ratio = total_nominal / out[:, t - 1, L.V_GRDP_NOMINAL]
+                previous = out[:, t - 1, L.V_BUDGET_REVENUE]
+                out[:, t, L.V_BUDGET_REVENUE] = previous * ratio ** r[:, t, L.C_BUOYANCY]
+            out[:, t, L.V_BUDGET_REVENUE_SHARE] = out[:, t, L.V_BUDGET_REVENUE] / total_nominal
+            if not history(t, L.V_TOURISTS, L.H_TOURISTS):
+                out[:, t, L.V_TOURISTS] = (out[:, t - 1, L.V_TOURISTS]
+                                           * (1 + r[:, t, L.C_TOURIST_GROWTH]))
+            if not history(t, L.V_SPENDING_PER_VISITOR, L.H_SPENDING):
+                out[:, t, L.V_SPENDING_PER_VISITOR] = (out[:, t - 1, L.V_SPENDING_PER_VISITOR]
+                                           * (1 + r[:, t, L.C_SPENDING_GROWTH]))
+            spending = out[:, t, L.V_SPENDING_PER_VISITOR]
+            out[:, t, L.V_TOURISM_REVENUE] = out[:, t, L.V_TOURISTS] * spending / 1000
+            for i in range(L.N_INDICATORS):
+                v = L.V_INDICATOR + i
+                if not history(t, v, L.H_INDICATOR + i):
+                    out[:, t, v] = _saturating(out[:, t - 1, v], r[:, t, L.C_INDICATOR + i],
                                                inputs.ind_form[i], inputs.ind_lower[i],
                                                inputs.ind_upper[i])
     return out

@@ -8,7 +8,7 @@ import pytest
 
 import quyhoach
 from conftest import LAI_CHAU, localise
-from quyhoach.kernels import projection as k
+from quyhoach.kernels import layout as L
 from quyhoach.simulate import run_kernel
 from quyhoach.variables import VARIABLES
 
@@ -21,8 +21,8 @@ def test_every_history_figure_is_the_same_under_any_shock(lai_chau_results):
     """Shocks on every channel, far larger than any plan's, move no history figure."""
     rng = np.random.default_rng(1)
     for name, run in lai_chau_results._runs.items():
-        shocks = rng.normal(0.0, 0.05, (40, len(lai_chau_results.plan.years), k.N_CHANNELS))
-        shocks[:, :, k.C_FX] = 0.0  # the plan states the exchange rate; nothing draws it
+        shocks = rng.normal(0.0, 0.05, (40, len(lai_chau_results.plan.years), L.N_CHANNELS))
+        shocks[:, :, L.C_FX] = 0.0  # the plan states the exchange rate; nothing draws it
         with np.errstate(all="ignore"):
             out = run_kernel(run.inputs, shocks)
         for i, var in enumerate(VARIABLES):

@@ -6,7 +6,7 @@ import numpy as np
 
 import quyhoach
 from conftest import LAI_CHAU, ROOT
-from quyhoach.kernels import projection as k
+from quyhoach.kernels import layout as L
 from quyhoach.simulate import run_kernel
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -17,7 +17,7 @@ def test_numpy_model_equals_kernel_on_lai_chau_with_shocks():
     res = quyhoach.simulate(LAI_CHAU, scenarios=["high"])
     inputs = res._runs["high"].inputs
     rng = np.random.default_rng(0)
-    shocks = rng.normal(0, 0.01, (50, len(res.plan.years), k.N_CHANNELS))
-    shocks[:, :, k.C_FX] = 0.0
+    shocks = rng.normal(0, 0.01, (50, len(res.plan.years), L.N_CHANNELS))
+    shocks[:, :, L.C_FX] = 0.0
     np.testing.assert_allclose(simulate_paths_numpy(inputs, shocks), run_kernel(inputs, shocks),
                                rtol=1e-12, equal_nan=True)

@@ -18,25 +18,48 @@ import numpy as np
 
 from .errors import InputDataError, PlanError, Problems
 from .inputs import History
+from .kernels import layout as L
 from .kernels import projection as k
 from .periods import describe_missing
 from .plan import Plan, Scenario
-from .variables import INDICATORS, SECTORS
+from .registry import HISTORY, INDICATORS, PARAMETER_BY_PATH, PARAMETERS, SECTORS
 
 FORM_CODES = {"points": k.FORM_POINTS, "proportional": k.FORM_PROPORTIONAL,
               "gap_closing": k.FORM_GAP_CLOSING, "logistic": k.FORM_LOGISTIC}
 # Speed in file units → kernel units, by form.
 FORM_SCALE = {"points": 0.01, "proportional": 0.01, "gap_closing": 0.01, "logistic": 1.0}
-SHARE_INPUTS = ("urbanization_rate", *INDICATORS)  # percent in inputs, fractions in kernel
-HISTORY_CHANNELS = {
-    "population": k.H_POPULATION,
-    "urbanization_rate": k.H_URBAN,
-    "income_per_capita": k.H_INCOME,
-    "budget_revenue": k.H_BUDGET,
-    "tourists": k.H_TOURISTS,
-    "spending_per_visitor": k.H_SPENDING,
-    **{name: k.H_INDICATOR + i for i, name in enumerate(INDICATORS)},
-}
+
+def _rate_channels() -> dict[str, int]:
+    """Plan key → kernel rate channel, members of a family in declaration order."""
+    out: dict[str, int] = {}
+    members: dict[str, int] = {}
+    for p in PARAMETERS:
+        if p.channel:
+            i = members.get(p.channel, 0)
+            out[p.path] = getattr(L, f"C_{p.channel.upper()}") + i
+            members[p.channel] = i + 1
+    return out
+
+
+def _history_channels() -> dict[str, int]:
+    """Input indicator → kernel history channel (the bounded indicators in order)."""
+    out: dict[str, int] = {}
+    members: dict[str, int] = {}
+    for h in HISTORY:
+        if h.channel:
+            i = members.get(h.channel, 0)
+            out[h.indicator] = getattr(L, f"H_{h.channel.upper()}") + i
+            members[h.channel] = i + 1
+    # spending per visit is computed from the tourism revenue and visits rows
+    out["spending_per_visitor"] = L.H_SPENDING
+    return out
+
+
+CHANNELS = _rate_channels()
+PERCENT = {path for path in CHANNELS if PARAMETER_BY_PATH[path].to_engine != 1.0}
+HISTORY_CHANNELS = _history_channels()
+# Inputs in percent that the kernel holds as fractions.
+SHARE_INPUTS = tuple(h.indicator for h in HISTORY if h.channel and h.scale == 0.01)
 # Which rate channels a history channel's projection needs.
 BLOCK_PARAMETERS = {
     "population": ("population.birth_rate", "population.death_rate",
@@ -47,20 +70,6 @@ BLOCK_PARAMETERS = {
     "tourists": ("tourism.visitor_growth",),
     "spending_per_visitor": ("tourism.spending_growth",),
 }
-CHANNELS = {
-    **{f"growth.{s}": k.C_GROWTH + i for i, s in enumerate(SECTORS)},
-    **{f"inflation.{s}": k.C_INFLATION + i for i, s in enumerate(SECTORS)},
-    "investment.icor": k.C_ICOR,
-    "population.birth_rate": k.C_BIRTH,
-    "population.death_rate": k.C_DEATH,
-    "population.net_migration_rate": k.C_MIGRATION,
-    "urbanization.speed": k.C_URBAN_SPEED,
-    "income.elasticity": k.C_INCOME_ELASTICITY,
-    "budget.buoyancy": k.C_BUOYANCY,
-    "tourism.visitor_growth": k.C_TOURIST_GROWTH,
-    "tourism.spending_growth": k.C_SPENDING_GROWTH,
-}
-PERCENT = {p for p in CHANNELS if p.split(".")[0] in ("growth", "inflation", "tourism")}
 
 
 @dataclass
@@ -151,7 +160,7 @@ def build_baseline(plan: Plan, history: History) -> Baseline:
     anchor, first_structure = _anchor_shares(plan, history, problems, notes)
     hist, jump, interpolated = _history_levels(plan, history, problems, notes)
     problems.raise_if_any(InputDataError)
-    nominal, derived, per_capita = _nominal_actual(plan, history, hist[:, k.H_POPULATION],
+    nominal, derived, per_capita = _nominal_actual(plan, history, hist[:, L.H_POPULATION],
                                                    notes)
     return Baseline(growth_actual, nominal, derived, per_capita, anchor,
                     float(gdp[plan.base_year]), hist, jump, interpolated, first_structure, notes)
@@ -249,9 +258,9 @@ def _anchor_shares(plan: Plan, history: History, problems: Problems, notes: list
 def _history_levels(plan: Plan, history: History, problems: Problems, notes: list):
     """Observed levels per block (gaps filled) and each block's jump-off index."""
     base, last = plan.base_year, plan.last_actual_year
-    hist = np.full((len(plan.years), k.N_HISTORY), np.nan)
+    hist = np.full((len(plan.years), L.N_HISTORY), np.nan)
     interpolated = np.zeros(hist.shape, dtype=bool)
-    jump = np.full(k.N_HISTORY, -1, dtype=np.int64)
+    jump = np.full(L.N_HISTORY, -1, dtype=np.int64)
     spending = _spending_per_visitor(history)
     for name, h in HISTORY_CHANNELS.items():
         series = spending if name == "spending_per_visitor" else history.series(name)
@@ -316,8 +325,8 @@ def kernel_inputs(plan: Plan, scenario: Scenario, baseline: Baseline) -> KernelI
     problems = Problems(str(plan.path))
     rates = _channel_rates(plan, scenario, baseline, problems)
     for year, added in scenario.reclassification:
-        rates[year - plan.base_year, k.C_RECLASS] += added / 100.0
-    rates[:, k.C_FX] = _exchange_rate(plan, scenario, problems)
+        rates[year - plan.base_year, L.C_RECLASS] += added / 100.0
+    rates[:, L.C_FX] = _exchange_rate(plan, scenario, problems)
     jump = baseline.jump.copy()
     ind_form, ind_lower, ind_upper = _indicator_arrays(plan, scenario, baseline, rates, jump,
                                                        problems)
@@ -331,7 +340,7 @@ def _channel_rates(plan: Plan, scenario: Scenario, baseline: Baseline,
                    problems: Problems) -> np.ndarray:
     """Rates per year and channel (kernel units), zero before each block's projection."""
     n, base = len(plan.years), plan.base_year
-    rates = np.zeros((n, k.N_CHANNELS))
+    rates = np.zeros((n, L.N_CHANNELS))
     for path, start in first_projected_index(plan, baseline).items():
         arr = scenario.values.get(path)
         need = np.zeros(n, dtype=bool)
@@ -358,11 +367,11 @@ def _indicator_arrays(plan: Plan, scenario: Scenario, baseline: Baseline, rates,
     """Form, lower and upper bound (fractions) of each saturating indicator; fills its
     speeds into ``rates`` and marks indicators the scenario does not model in ``jump``."""
     base = plan.base_year
-    ind_form = np.zeros(k.N_INDICATORS, dtype=np.int64)
-    ind_lower = np.zeros(k.N_INDICATORS)
-    ind_upper = np.ones(k.N_INDICATORS)
+    ind_form = np.zeros(L.N_INDICATORS, dtype=np.int64)
+    ind_lower = np.zeros(L.N_INDICATORS)
+    ind_upper = np.ones(L.N_INDICATORS)
     for i, name in enumerate(INDICATORS):
-        h = k.H_INDICATOR + i
+        h = L.H_INDICATOR + i
         spec = scenario.indicators.get(name)
         where = f"scenarios.{scenario.name}.indicators.{name}"
         if spec is None:
@@ -380,7 +389,7 @@ def _indicator_arrays(plan: Plan, scenario: Scenario, baseline: Baseline, rates,
             continue
         _check_bounds_hold(where, spec, base + int(jump[h]), baseline.hist[jump[h], h] * 100.0,
                            problems)
-        rates[start:, k.C_INDICATOR + i] = spec.speed[start:] * FORM_SCALE[spec.form]
+        rates[start:, L.C_INDICATOR + i] = spec.speed[start:] * FORM_SCALE[spec.form]
         ind_form[i] = FORM_CODES[spec.form]
         ind_lower[i], ind_upper[i] = spec.lower / 100.0, spec.upper / 100.0
     return ind_form, ind_lower, ind_upper

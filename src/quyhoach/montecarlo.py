@@ -19,8 +19,8 @@ import numpy as np
 
 from .assemble import CHANNELS, FORM_SCALE, PERCENT, KernelInputs, first_projected_index
 from .errors import PlanError, Problems
+from .kernels import layout as L
 from .kernels import montecarlo as mk
-from .kernels import projection as k
 from .kernels import rng
 from .uncertainty import DISTRIBUTIONS, stream_key
 from .variables import INDICATORS, SECTORS
@@ -61,7 +61,7 @@ def _channel_and_scale(path: str, scenario) -> tuple[int, float] | None:
         spec = scenario.indicators.get(name)
         if spec is None:
             return None
-        return k.C_INDICATOR + INDICATORS.index(name), FORM_SCALE[spec.form]
+        return L.C_INDICATOR + INDICATORS.index(name), FORM_SCALE[spec.form]
     return CHANNELS[path], 0.01 if path in PERCENT else 1.0
 
 
@@ -110,9 +110,9 @@ def uncertainty_arrays(plan, scenario, baseline) -> dict:
         s["first"].append(first)
     e: dict[str, list] = {k: [] for k in ("key", "prob", "depth", "recovery", "first")}
     for ev in u.disruptions:
-        depth = np.zeros(k.N_CHANNELS)
+        depth = np.zeros(L.N_CHANNELS)
         for name, v in ev.depth.items():
-            c = k.C_TOURIST_GROWTH if name == "tourism" else k.C_GROWTH + SECTORS.index(name)
+            c = L.C_TOURIST_GROWTH if name == "tourism" else L.C_GROWTH + SECTORS.index(name)
             depth[c] = v / 100.0
         e["key"].append(stream_key(f"disruption:{ev.name}"))
         e["prob"].append(ev.probability)
@@ -133,7 +133,7 @@ def uncertainty_arrays(plan, scenario, baseline) -> dict:
         s_factor=np.array(s["factor"], f64).reshape(-1, 4, 4),
         s_phi=np.array(s["phi"], f64), s_first=np.array(s["first"], i64),
         e_key=np.array(e["key"], u64), e_prob=np.array(e["prob"], f64),
-        e_depth=np.array(e["depth"], f64).reshape(-1, k.N_CHANNELS),
+        e_depth=np.array(e["depth"], f64).reshape(-1, L.N_CHANNELS),
         e_recovery=np.array(e["recovery"], i64), e_first=np.array(e["first"], i64),
         active=np.array(active, i64))
 
@@ -188,7 +188,7 @@ def run(plan, scenario, inputs: KernelInputs, baseline, *, draws: int, seed: int
     ua = uncertainty_arrays(plan, scenario, baseline)
     ta = target_arrays(plan)
     n_years = len(plan.years)
-    n_series = n_years * k.N_VARIABLES + len(plan.targets)
+    n_series = n_years * L.N_VARIABLES + len(plan.targets)
     seed64 = np.uint64(seed)
     threads = numba.get_num_threads()
     max_threads = numba.config.NUMBA_NUM_THREADS
@@ -199,9 +199,9 @@ def run(plan, scenario, inputs: KernelInputs, baseline, *, draws: int, seed: int
         "e_key", "e_prob", "e_depth", "e_recovery", "e_first", "active"))
     tgt = tuple(ta[name] for name in ("t_kind", "t_var", "t_start", "t_end", "t_factor",
                                       "t_cmp", "t_value", "t_tol"))
-    scratch_shocks = np.zeros((max_threads, n_years, k.N_CHANNELS))
-    scratch_out = np.empty((max_threads, n_years, k.N_VARIABLES))
-    work = np.zeros((max_threads, 4, k.N_CHANNELS))
+    scratch_shocks = np.zeros((max_threads, n_years, L.N_CHANNELS))
+    scratch_out = np.empty((max_threads, n_years, L.N_VARIABLES))
+    work = np.zeros((max_threads, 4, L.N_CHANNELS))
 
     def reduce_into(first, n, lo, inv_width, shift, counts, keep):
         n_blocks = -(-n // BLOCK)

@@ -16,6 +16,7 @@ from . import montecarlo
 from .assemble import KernelInputs, build_baseline, fixed_through, kernel_inputs
 from .errors import OptionError, PlanError, Problems, ProblemsError, did_you_mean
 from .inputs import load_history
+from .kernels import layout as L
 from .kernels import projection as k
 from .plan import Plan, load_plan
 from .results import DrawSpool, Results, ScenarioRun
@@ -42,10 +43,10 @@ def run_kernel(inputs: KernelInputs, shocks: np.ndarray) -> np.ndarray:
         Engine units (fractions for shares and rates).
     """
     n_years = inputs.rates.shape[0]
-    if shocks.shape[1:] != (n_years, k.N_CHANNELS) or shocks.dtype != np.float64:
+    if shocks.shape[1:] != (n_years, L.N_CHANNELS) or shocks.dtype != np.float64:
         raise ValueError(f"shocks must be float64 of shape (n_draws, {n_years}, "
-                         f"{k.N_CHANNELS}); got {shocks.dtype} {shocks.shape}")
-    out = np.empty((shocks.shape[0], n_years, k.N_VARIABLES))
+                         f"{L.N_CHANNELS}); got {shocks.dtype} {shocks.shape}")
+    out = np.empty((shocks.shape[0], n_years, L.N_VARIABLES))
     k.simulate_paths(inputs.rates, np.ascontiguousarray(shocks), *inputs.kernel_args(), out)
     return out
 
@@ -176,7 +177,7 @@ def _central_run(plan: Plan, name: str, baseline, history,
     if inputs is None:
         return None
     fixed = fixed_through(plan, inputs)
-    central = run_kernel(inputs, np.zeros((1, len(plan.years), k.N_CHANNELS)))[0]
+    central = run_kernel(inputs, np.zeros((1, len(plan.years), L.N_CHANNELS)))[0]
     _check_targets_computable(plan, name, fixed, central, problems)
     _check_magnitudes(plan, name, central, fixed, problems)
     status = figure_status(plan.years, baseline, inputs, history)

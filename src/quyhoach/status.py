@@ -16,18 +16,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernels import projection as k
+from .kernels import layout as L
 from .variables import INDICATORS, SECTORS, VARIABLES
 
 OBSERVED, DERIVED, ASSUMED, PROJECTED = "observed", "derived", "assumed", "projected"
 _LEVEL_BLOCKS = {  # output: (history channel, input indicator whose rows it follows)
-    "population": (k.H_POPULATION, "population"),
-    "urbanization_rate": (k.H_URBAN, "urbanization_rate"),
-    "income_per_capita": (k.H_INCOME, "income_per_capita"),
-    "budget_revenue": (k.H_BUDGET, "budget_revenue"),
-    "tourists": (k.H_TOURISTS, "tourists"),
-    "spending_per_visitor": (k.H_SPENDING, None),  # revenue / visits: always derived
-    **{name: (k.H_INDICATOR + i, name) for i, name in enumerate(INDICATORS)},
+    "population": (L.H_POPULATION, "population"),
+    "urbanization_rate": (L.H_URBAN, "urbanization_rate"),
+    "income_per_capita": (L.H_INCOME, "income_per_capita"),
+    "budget_revenue": (L.H_BUDGET, "budget_revenue"),
+    "tourists": (L.H_TOURISTS, "tourists"),
+    "spending_per_visitor": (L.H_SPENDING, None),  # revenue / visits: always derived
+    **{name: (L.H_INDICATOR + i, name) for i, name in enumerate(INDICATORS)},
 }
 
 

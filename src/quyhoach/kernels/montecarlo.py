@@ -16,8 +16,17 @@ import math
 
 from numba import get_thread_id, njit, prange
 
+from .layout import LAYOUT_STAMP as _CURRENT
 from .projection import simulate_draw
 from .rng import normal, sample, stream_state, uniform
+
+# Written by ``python -m quyhoach.layout`` with kernels/layout.py: a new layout changes
+# this file, so numba rebuilds its cache of the kernels here instead of reusing them.
+LAYOUT_STAMP = 245987023988408010
+
+if LAYOUT_STAMP != _CURRENT:  # a half-regenerated layout: never run with it
+    raise ImportError("kernels/montecarlo.py and kernels/layout.py disagree; run "
+                      "python -m quyhoach.layout")
 
 # Target kinds and comparisons (see quyhoach.targets for the definitions).
 KIND_LEVEL = 0

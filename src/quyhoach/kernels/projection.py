@@ -1,9 +1,8 @@
 """The projection kernel: every model block, every draw, every year.
 
 Arrays in, ``out`` filled; no objects, no I/O. The central path is this kernel with
-every shock at zero; the Monte Carlo feeds it non-zero shocks. The layout constants
-below are the contract with the Python side (``quyhoach.assemble``); a test checks
-that the output layout matches ``quyhoach.variables.VARIABLES``.
+every shock at zero; the Monte Carlo feeds it non-zero shocks. Its index constants come
+from ``kernels/layout.py``, generated from the model registry (``quyhoach.registry``).
 
 Conventions
 -----------
@@ -18,70 +17,71 @@ import math
 import numpy as np
 from numba import njit, prange
 
-N_SECTORS = 4
-N_INDICATORS = 5
+from .layout import (  # derived from quyhoach.registry
+    C_BIRTH,
+    C_BUOYANCY,
+    C_DEATH,
+    C_FX,
+    C_GROWTH,
+    C_ICOR,
+    C_INCOME_ELASTICITY,
+    C_INDICATOR,
+    C_INFLATION,
+    C_MIGRATION,
+    C_RECLASS,
+    C_SPENDING_GROWTH,
+    C_TOURIST_GROWTH,
+    C_URBAN_SPEED,
+    H_BUDGET,
+    H_INCOME,
+    H_INDICATOR,
+    H_POPULATION,
+    H_SPENDING,
+    H_TOURISTS,
+    H_URBAN,
+    N_INDICATORS,
+    N_SECTORS,
+    V_BUDGET_REVENUE,
+    V_BUDGET_REVENUE_SHARE,
+    V_GRDP_DEFLATOR,
+    V_GRDP_GROWTH,
+    V_GRDP_NOMINAL,
+    V_GRDP_PER_CAPITA,
+    V_GRDP_PER_CAPITA_USD,
+    V_GRDP_REAL,
+    V_INCOME_PER_CAPITA,
+    V_INDICATOR,
+    V_INVESTMENT_NEED,
+    V_INVESTMENT_NEED_REAL,
+    V_INVESTMENT_RATE,
+    V_POPULATION,
+    V_POPULATION_GROWTH,
+    V_POPULATION_RURAL,
+    V_POPULATION_URBAN,
+    V_SHARE,
+    V_SPENDING_PER_VISITOR,
+    V_TOURISM_REVENUE,
+    V_TOURISTS,
+    V_URBANIZATION_RATE,
+    V_VA_GROWTH,
+    V_VA_NOMINAL,
+    V_VA_REAL,
+)
+from .layout import LAYOUT_STAMP as _CURRENT
 
-# Rate channels: central values rates[t, c], additive shocks shocks[d, t, c].
-C_GROWTH = 0  # 4 sectors: real value-added growth (fraction/yr)
-C_INFLATION = 4  # 4 sectors: deflator inflation (fraction/yr)
-C_ICOR = 8  # incremental capital-output ratio
-C_BIRTH = 9  # crude birth rate (per 1000)
-C_DEATH = 10  # crude death rate (per 1000)
-C_MIGRATION = 11  # net migration rate (per 1000)
-C_URBAN_SPEED = 12  # step of logit(urban share) per year
-C_RECLASS = 13  # urban share added by reclassification in that year (fraction)
-C_INCOME_ELASTICITY = 14  # income per capita vs GRDP per capita
-C_BUOYANCY = 15  # budget revenue vs nominal GRDP
-C_TOURIST_GROWTH = 16  # visitor arrivals (fraction/yr)
-C_SPENDING_GROWTH = 17  # nominal spending per visitor (fraction/yr)
-C_FX = 18  # exchange rate, VND per USD (level)
-C_INDICATOR = 19  # 5 saturating indicators: speed (unit depends on form)
-N_CHANNELS = 24
+# Written by ``python -m quyhoach.layout`` with kernels/layout.py: a new layout changes
+# this file, so numba rebuilds its cache of the kernels here instead of reusing them.
+LAYOUT_STAMP = 245987023988408010
 
-# History channels: hist[t, h] observed (NaN if not), jump[h] = last observed index.
-H_POPULATION = 0
-H_URBAN = 1
-H_INCOME = 2
-H_BUDGET = 3
-H_TOURISTS = 4
-H_SPENDING = 5
-H_INDICATOR = 6
-N_HISTORY = 11
+if LAYOUT_STAMP != _CURRENT:  # a half-regenerated layout: never run with it
+    raise ImportError("kernels/projection.py and kernels/layout.py disagree; run "
+                      "python -m quyhoach.layout")
 
 # Saturating-indicator forms.
 FORM_POINTS = 0  # x + speed
 FORM_PROPORTIONAL = 1  # x * (1 + speed)
 FORM_GAP_CLOSING = 2  # closes a fraction |speed| of the gap to the bound it moves to
 FORM_LOGISTIC = 3  # logit((x - lower) / (upper - lower)) + speed
-
-# Output variables out[d, t, v]; order = quyhoach.variables.VARIABLES.
-V_GRDP_REAL = 0
-V_GRDP_NOMINAL = 1
-V_GRDP_GROWTH = 2
-V_DEFLATOR = 3
-V_VA_REAL = 4
-V_VA_NOMINAL = 8
-V_SHARE = 12
-V_VA_GROWTH = 16
-V_INVESTMENT = 20
-V_INVESTMENT_REAL = 21
-V_INVESTMENT_RATE = 22
-V_POPULATION = 23
-V_POPULATION_GROWTH = 24
-V_URBAN_RATE = 25
-V_URBAN_POP = 26
-V_RURAL_POP = 27
-V_GRDP_PC = 28
-V_GRDP_PC_USD = 29
-V_INCOME_PC = 30
-V_BUDGET = 31
-V_BUDGET_SHARE = 32
-V_TOURISTS = 33
-V_TOURISM_REVENUE = 34
-V_SPENDING = 35
-V_INDICATOR = 36
-N_VARIABLES = 41
-
 
 @njit(cache=True, error_model="numpy")
 def step_saturating(x, speed, form, lower, upper):
@@ -108,7 +108,7 @@ def step_urban_share(u, speed, reclassified):
     """Urban share after one year: logistic drift plus administrative reclassification."""
     u = min(max(u, 1e-9), 1.0 - 1e-9)
     z = math.log(u / (1.0 - u)) + speed
-    return min(1.0 / (1.0 + math.exp(-z)) + reclassified, 1.0)
+    return min(max(1.0 / (1.0 + math.exp(-z)) + reclassified, 0.0), 1.0)
 
 
 @njit(cache=True, error_model="numpy")
@@ -201,7 +201,7 @@ def simulate_draw(d, rates, shocks, growth_actual, nominal_actual, per_capita_ac
         out[d, t, V_GRDP_REAL] = total_real
         out[d, t, V_GRDP_NOMINAL] = total_nominal
         deflator = total_nominal / total_real
-        out[d, t, V_DEFLATOR] = deflator
+        out[d, t, V_GRDP_DEFLATOR] = deflator
 
         # --- investment need: ICOR x increase in real GRDP (none when GRDP falls)
         if t > 0:
@@ -211,51 +211,54 @@ def simulate_draw(d, rates, shocks, growth_actual, nominal_actual, per_capita_ac
                 out[d, t, V_GRDP_GROWTH] = growth_actual[t]
             icor = rates[t, C_ICOR] + shocks[d, t, C_ICOR]
             inv_real = icor * max(total_real - total_real_prev, 0.0)
-            out[d, t, V_INVESTMENT_REAL] = inv_real
-            out[d, t, V_INVESTMENT] = inv_real * deflator
+            out[d, t, V_INVESTMENT_NEED_REAL] = inv_real
+            out[d, t, V_INVESTMENT_NEED] = inv_real * deflator
             out[d, t, V_INVESTMENT_RATE] = inv_real * deflator / total_nominal
         else:
             out[d, t, V_GRDP_GROWTH] = np.nan
-            out[d, t, V_INVESTMENT_REAL] = np.nan
-            out[d, t, V_INVESTMENT] = np.nan
+            out[d, t, V_INVESTMENT_NEED_REAL] = np.nan
+            out[d, t, V_INVESTMENT_NEED] = np.nan
             out[d, t, V_INVESTMENT_RATE] = np.nan
         total_real_prev = total_real
 
         # --- urbanization
-        if not follow_history(out, d, t, V_URBAN_RATE, hist, H_URBAN, jump):
-            out[d, t, V_URBAN_RATE] = step_urban_share(
-                out[d, t - 1, V_URBAN_RATE],
+        if not follow_history(out, d, t, V_URBANIZATION_RATE, hist, H_URBAN, jump):
+            out[d, t, V_URBANIZATION_RATE] = step_urban_share(
+                out[d, t - 1, V_URBANIZATION_RATE],
                 rates[t, C_URBAN_SPEED] + shocks[d, t, C_URBAN_SPEED],
                 rates[t, C_RECLASS] + shocks[d, t, C_RECLASS])
-        out[d, t, V_URBAN_POP] = out[d, t, V_URBAN_RATE] * pop
-        out[d, t, V_RURAL_POP] = pop - out[d, t, V_URBAN_POP]
+        out[d, t, V_POPULATION_URBAN] = out[d, t, V_URBANIZATION_RATE] * pop
+        out[d, t, V_POPULATION_RURAL] = pop - out[d, t, V_POPULATION_URBAN]
 
         # --- per capita: billion VND / thousand persons = million VND per person
         gdp_pc = total_nominal / pop
         if t > 0 and not math.isnan(per_capita_actual[t]):
             gdp_pc = per_capita_actual[t]  # as observed, in every draw
-        out[d, t, V_GRDP_PC] = gdp_pc
-        out[d, t, V_GRDP_PC_USD] = gdp_pc * 1e6 / (rates[t, C_FX] + shocks[d, t, C_FX])
-        if not follow_history(out, d, t, V_INCOME_PC, hist, H_INCOME, jump):
+        out[d, t, V_GRDP_PER_CAPITA] = gdp_pc
+        out[d, t, V_GRDP_PER_CAPITA_USD] = gdp_pc * 1e6 / (rates[t, C_FX] + shocks[d, t, C_FX])
+        if not follow_history(out, d, t, V_INCOME_PER_CAPITA, hist, H_INCOME, jump):
             elasticity = rates[t, C_INCOME_ELASTICITY] + shocks[d, t, C_INCOME_ELASTICITY]
-            ratio = gdp_pc / out[d, t - 1, V_GRDP_PC]
-            out[d, t, V_INCOME_PC] = out[d, t - 1, V_INCOME_PC] * ratio ** elasticity
+            ratio = gdp_pc / out[d, t - 1, V_GRDP_PER_CAPITA]
+            previous = out[d, t - 1, V_INCOME_PER_CAPITA]
+            out[d, t, V_INCOME_PER_CAPITA] = previous * ratio ** elasticity
 
         # --- budget revenue: buoyancy on nominal GRDP
-        if not follow_history(out, d, t, V_BUDGET, hist, H_BUDGET, jump):
+        if not follow_history(out, d, t, V_BUDGET_REVENUE, hist, H_BUDGET, jump):
             buoyancy = rates[t, C_BUOYANCY] + shocks[d, t, C_BUOYANCY]
             ratio = total_nominal / out[d, t - 1, V_GRDP_NOMINAL]
-            out[d, t, V_BUDGET] = out[d, t - 1, V_BUDGET] * ratio ** buoyancy
-        out[d, t, V_BUDGET_SHARE] = out[d, t, V_BUDGET] / total_nominal
+            out[d, t, V_BUDGET_REVENUE] = out[d, t - 1, V_BUDGET_REVENUE] * ratio ** buoyancy
+        out[d, t, V_BUDGET_REVENUE_SHARE] = out[d, t, V_BUDGET_REVENUE] / total_nominal
 
         # --- tourism: arrivals x spending per visit (visits x million VND / 1000 = bn VND)
         if not follow_history(out, d, t, V_TOURISTS, hist, H_TOURISTS, jump):
             growth = rates[t, C_TOURIST_GROWTH] + shocks[d, t, C_TOURIST_GROWTH]
             out[d, t, V_TOURISTS] = out[d, t - 1, V_TOURISTS] * (1.0 + growth)
-        if not follow_history(out, d, t, V_SPENDING, hist, H_SPENDING, jump):
+        if not follow_history(out, d, t, V_SPENDING_PER_VISITOR, hist, H_SPENDING, jump):
             growth = rates[t, C_SPENDING_GROWTH] + shocks[d, t, C_SPENDING_GROWTH]
-            out[d, t, V_SPENDING] = out[d, t - 1, V_SPENDING] * (1.0 + growth)
-        out[d, t, V_TOURISM_REVENUE] = out[d, t, V_TOURISTS] * out[d, t, V_SPENDING] / 1000.0
+            previous = out[d, t - 1, V_SPENDING_PER_VISITOR]
+            out[d, t, V_SPENDING_PER_VISITOR] = previous * (1.0 + growth)
+        spending = out[d, t, V_SPENDING_PER_VISITOR]
+        out[d, t, V_TOURISM_REVENUE] = out[d, t, V_TOURISTS] * spending / 1000.0
 
         # --- saturating indicators
         for i in range(N_INDICATORS):

@@ -42,7 +42,7 @@ def _rate_channels() -> dict[str, int]:
 
 
 def _history_channels() -> dict[str, int]:
-    """Input indicator → kernel history channel (the bounded indicators in order)."""
+    """History series → kernel history channel (the bounded indicators in order)."""
     out: dict[str, int] = {}
     members: dict[str, int] = {}
     for h in HISTORY:
@@ -50,8 +50,6 @@ def _history_channels() -> dict[str, int]:
             i = members.get(h.channel, 0)
             out[h.indicator] = getattr(L, f"H_{h.channel.upper()}") + i
             members[h.channel] = i + 1
-    # spending per visit is computed from the tourism revenue and visits rows
-    out["spending_per_visitor"] = L.H_SPENDING
     return out
 
 
@@ -60,16 +58,9 @@ PERCENT = {path for path in CHANNELS if PARAMETER_BY_PATH[path].to_engine != 1.0
 HISTORY_CHANNELS = _history_channels()
 # Inputs in percent that the kernel holds as fractions.
 SHARE_INPUTS = tuple(h.indicator for h in HISTORY if h.channel and h.scale == 0.01)
-# Which rate channels a history channel's projection needs.
-BLOCK_PARAMETERS = {
-    "population": ("population.birth_rate", "population.death_rate",
-                   "population.net_migration_rate"),
-    "urbanization_rate": ("urbanization.speed",),
-    "income_per_capita": ("income.elasticity",),
-    "budget_revenue": ("budget.buoyancy",),
-    "tourists": ("tourism.visitor_growth",),
-    "spending_per_visitor": ("tourism.spending_growth",),
-}
+# The parameters whose use starts after each history series' jump-off year.
+BLOCK_PARAMETERS = {h.indicator: tuple(p.path for p in PARAMETERS if p.follows == h.channel)
+                    for h in HISTORY if h.channel and h.channel != "indicator"}
 
 
 @dataclass

@@ -131,6 +131,9 @@ class Parameter:
         A usual value, compared with when no other value of the parameter is there.
     channel : str
         The kernel rate channel it fills (``""``: none, the block reads it itself).
+    follows : str
+        The kernel history channel whose jump-off year starts its use (``""``: the
+        economy's own rule).
     """
 
     path: str
@@ -143,6 +146,7 @@ class Parameter:
     slip: tuple[float, float] | None = None
     typical: float = 0.0
     channel: str = ""
+    follows: str = ""
 
     @property
     def percent(self) -> bool:
@@ -161,9 +165,10 @@ class Parameter:
 
 
 def _pct(path: str, lower: float, upper: float, slip: tuple, typical: float,
-         channel: str = "") -> Parameter:
+         channel: str = "", follows: str = "") -> Parameter:
     """A rate in %/yr: nothing can fall by 100 % or more in a year."""
-    return Parameter(path, "%/yr", lower, upper, -100.0, 500.0, True, slip, typical, channel)
+    return Parameter(path, "%/yr", lower, upper, -100.0, 500.0, True, slip, typical, channel,
+                     follows)
 
 
 # Sector growth (%/yr): plausible upper end, where a fraction slip would land, usual value.
@@ -192,6 +197,8 @@ class HistoryChannel:
     channel : str
         The kernel history channel it fills (``hist[t, H_<CHANNEL>]``); ``""`` for the
         economy's observations, which have arrays of their own.
+    derived_from : tuple of str
+        For a series computed from other input indicators (not an input row itself).
     """
 
     indicator: str
@@ -199,6 +206,7 @@ class HistoryChannel:
     scale: float
     pins: tuple[str, ...]
     channel: str = ""
+    derived_from: tuple[str, ...] = ()
 
 
 # ------------------------------------------------------------------------ blocks
@@ -277,11 +285,11 @@ INVESTMENT = Block(
 POPULATION = Block(
     "population", "Dân số", "Population",
     (Parameter("population.birth_rate", "per 1000", 5.0, 60.0, 0.0, 1000.0,
-               channel="birth"),  # world: 5-50
+               channel="birth", follows="population"),  # world: 5-50
      Parameter("population.death_rate", "per 1000", 1.0, 30.0, 0.0, 1000.0,
-               channel="death"),  # world: 1-20
+               channel="death", follows="population"),  # world: 1-20
      Parameter("population.net_migration_rate", "per 1000", -50.0, 50.0, -1000.0, 1000.0,
-               channel="migration")),
+               channel="migration", follows="population")),
     (("birth", 1), ("death", 1), ("migration", 1)),
     (_level("population", "thousand persons", "Dân số trung bình", "Average population"),
      _rate("population_growth", "Tốc độ tăng dân số", "Population growth", "population")),
@@ -290,7 +298,7 @@ POPULATION = Block(
 URBANIZATION = Block(
     "urbanization", "Đô thị hóa", "Urbanization",
     (Parameter("urbanization.speed", "logit points/yr", -0.5, 0.5, -10.0, 10.0,
-               channel="urban_speed"),),
+               channel="urban_speed", follows="urban"),),
     (("urban_speed", 1), ("reclass", 1)),
     (_share("urbanization_rate", "%", "Tỷ lệ đô thị hóa", "Urbanization rate",
             ratio("population_urban", "population")),
@@ -301,7 +309,7 @@ URBANIZATION = Block(
 INCOME = Block(
     "income", "Thu nhập", "Income",
     (Parameter("income.elasticity", "ratio", 0.0, 3.0, -10.0, 10.0,
-               channel="income_elasticity"),),
+               channel="income_elasticity", follows="income"),),
     (("income_elasticity", 1),),
     (_level("grdp_per_capita", "million VND", "GRDP bình quân đầu người", "GRDP per capita",
             ratio("grdp_nominal", "population")),
@@ -315,7 +323,8 @@ INCOME = Block(
     (("income", 1),))
 BUDGET = Block(
     "budget", "Ngân sách", "Budget",
-    (Parameter("budget.buoyancy", "ratio", 0.0, 3.0, -10.0, 10.0, channel="buoyancy"),),
+    (Parameter("budget.buoyancy", "ratio", 0.0, 3.0, -10.0, 10.0, channel="buoyancy",
+               follows="budget"),),
     (("buoyancy", 1),),
     (_level("budget_revenue", "billion VND", "Thu ngân sách nhà nước trên địa bàn",
             "State budget revenue in the province"),
@@ -325,16 +334,20 @@ BUDGET = Block(
     (("budget", 1),))
 TOURISM = Block(
     "tourism", "Du lịch", "Tourism",
-    (_pct("tourism.visitor_growth", -90.0, 100.0, (1.0, 60.0), 10.0, "tourist_growth"),
-     _pct("tourism.spending_growth", -50.0, 50.0, (1.0, 30.0), 5.0, "spending_growth")),
+    (_pct("tourism.visitor_growth", -90.0, 100.0, (1.0, 60.0), 10.0, "tourist_growth",
+          "tourists"),
+     _pct("tourism.spending_growth", -50.0, 50.0, (1.0, 30.0), 5.0, "spending_growth",
+          "spending")),
     (("tourist_growth", 1), ("spending_growth", 1)),
     (_level("tourists", "visits", "Tổng lượt khách du lịch", "Tourist arrivals"),
      _level("tourism_revenue", "billion VND", "Doanh thu du lịch", "Tourism revenue"),
      _level("spending_per_visitor", "million VND", "Chi tiêu bình quân một lượt khách",
             "Spending per visitor", ratio("tourism_revenue", "tourists", 1000.0))),
     (HistoryChannel("tourists", "visits", 1.0, ("tourists",), "tourists"),
-     HistoryChannel("tourism_revenue", "billion VND", 1.0, ("tourism_revenue",))),
-    # spending per visit = tourism revenue (billion VND) × 1000 / visits, where both known
+     HistoryChannel("tourism_revenue", "billion VND", 1.0, ("tourism_revenue",)),
+     # million VND per visit = tourism revenue (billion VND) × 1000 / visits
+     HistoryChannel("spending_per_visitor", "million VND", 1.0, ("spending_per_visitor",),
+                    "spending", ("tourism_revenue", "tourists"))),
     (("tourists", 1), ("spending", 1)))
 EXCHANGE_RATE = Block(
     "exchange_rate", "Tỷ giá", "Exchange rate",
@@ -377,7 +390,7 @@ PARAMETERS: tuple[Parameter, ...] = tuple(p for b in BLOCKS for p in b.parameter
 PARAMETER_BY_PATH = {p.path: p for p in PARAMETERS}
 HISTORY: tuple[HistoryChannel, ...] = tuple(h for b in BLOCKS for h in b.history)
 # The unit each indicator the model reads must carry in history.csv.
-MODEL_UNITS = {h.indicator: h.unit for h in HISTORY}
+MODEL_UNITS = {h.indicator: h.unit for h in HISTORY if not h.derived_from}
 
 
 def indicator_speed(form: str) -> Parameter:

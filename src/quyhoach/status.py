@@ -16,19 +16,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernels import layout as L
-from .variables import INDICATORS, SECTORS, VARIABLES
+from .assemble import HISTORY_CHANNELS
+from .registry import HISTORY, SECTORS, VARIABLES
 
 OBSERVED, DERIVED, ASSUMED, PROJECTED = "observed", "derived", "assumed", "projected"
-_LEVEL_BLOCKS = {  # output: (history channel, input indicator whose rows it follows)
-    "population": (L.H_POPULATION, "population"),
-    "urbanization_rate": (L.H_URBAN, "urbanization_rate"),
-    "income_per_capita": (L.H_INCOME, "income_per_capita"),
-    "budget_revenue": (L.H_BUDGET, "budget_revenue"),
-    "tourists": (L.H_TOURISTS, "tourists"),
-    "spending_per_visitor": (L.H_SPENDING, None),  # revenue / visits: always derived
-    **{name: (L.H_INDICATOR + i, name) for i, name in enumerate(INDICATORS)},
-}
+# output: (history channel, input indicator whose rows it follows, or None if derived)
+_LEVEL_BLOCKS = {h.pins[0]: (HISTORY_CHANNELS[h.indicator], None if h.derived_from else
+                             h.indicator) for h in HISTORY if h.channel}
 
 
 def figure_status(years: np.ndarray, baseline, inputs, history) -> dict[str, np.ndarray]:

@@ -113,10 +113,22 @@ def simulate_paths_numpy(inputs, shocks):
                 ratio = gdp_pc / out[:, t - 1, L.V_GRDP_PER_CAPITA]
                 out[:, t, L.V_INCOME_PER_CAPITA] = (out[:, t - 1, L.V_INCOME_PER_CAPITA]
                                             * ratio ** r[:, t, L.C_INCOME_ELASTICITY])
+            ratio = total_nominal / out[:, t - 1, L.V_GRDP_NOMINAL] if t > 0 else 1.0
+            buoyant = ratio ** r[:, t, L.C_BUOYANCY]
+            split = inputs.jump[L.H_DOMESTIC] >= 0
+            if not history(t, L.V_BUDGET_DOMESTIC, L.H_DOMESTIC):
+                out[:, t, L.V_BUDGET_DOMESTIC] = out[:, t - 1, L.V_BUDGET_DOMESTIC] * buoyant
+            total = out[:, t, L.V_BUDGET_DOMESTIC] if split else 0.0
+            for v, h, c in ((L.V_BUDGET_IMPORT_EXPORT, L.H_IMPORT_EXPORT,
+                             L.C_IMPORT_EXPORT_GROWTH),
+                            (L.V_BUDGET_LAND_USE, L.H_LAND_USE, L.C_LAND_USE_GROWTH)):
+                if not history(t, v, h):
+                    out[:, t, v] = out[:, t - 1, v] * (1 + r[:, t, c])
+                if split and inputs.jump[h] >= 0:
+                    total = total + out[:, t, v]
             if not history(t, L.V_BUDGET_REVENUE, L.H_BUDGET):
-                ratio = total_nominal / out[:, t - 1, L.V_GRDP_NOMINAL]
-                previous = out[:, t - 1, L.V_BUDGET_REVENUE]
-                out[:, t, L.V_BUDGET_REVENUE] = previous * ratio ** r[:, t, L.C_BUOYANCY]
+                out[:, t, L.V_BUDGET_REVENUE] = (
+                    total if split else out[:, t - 1, L.V_BUDGET_REVENUE] * buoyant)
             out[:, t, L.V_BUDGET_REVENUE_SHARE] = out[:, t, L.V_BUDGET_REVENUE] / total_nominal
             if not history(t, L.V_TOURISTS, L.H_TOURISTS):
                 out[:, t, L.V_TOURISTS] = (out[:, t - 1, L.V_TOURISTS]

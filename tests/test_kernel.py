@@ -27,6 +27,8 @@ def synthetic(growth=0.07, inflation=0.03, shares=(0.2, 0.4, 0.3, 0.1), n_years=
     rates[:, L.C_URBAN_SPEED] = speed
     rates[:, L.C_INCOME_ELASTICITY] = 1.0
     rates[:, L.C_BUOYANCY] = 1.0
+    rates[:, L.C_IMPORT_EXPORT_GROWTH] = 0.08
+    rates[:, L.C_LAND_USE_GROWTH] = -0.02
     rates[:, L.C_TOURIST_GROWTH] = 0.1
     rates[:, L.C_SPENDING_GROWTH] = 0.05
     rates[:, L.C_FX] = 25000.0
@@ -34,7 +36,12 @@ def synthetic(growth=0.07, inflation=0.03, shares=(0.2, 0.4, 0.3, 0.1), n_years=
     anchor = np.full((n_years, 4), np.nan)
     anchor[0] = shares
     hist = np.full((n_years, L.N_HISTORY), np.nan)
-    hist[0] = [pop0, urban0, 30.0, 2000.0, 1e5, 1.0, 0.2, 0.5, 0.4, 0.9, 0.8]
+    hist[0, [L.H_POPULATION, L.H_URBAN, L.H_INCOME, L.H_TOURISTS, L.H_SPENDING]] = [
+        pop0, urban0, 30.0, 1e5, 1.0]
+    # a split budget: domestic + import-export + land use = the total
+    hist[0, [L.H_BUDGET, L.H_DOMESTIC, L.H_IMPORT_EXPORT, L.H_LAND_USE]] = [
+        2000.0, 1200.0, 700.0, 100.0]
+    hist[0, L.H_INDICATOR:L.H_INDICATOR + 5] = [0.2, 0.5, 0.4, 0.9, 0.8]
     return KernelInputs(
         rates=rates, growth_actual=np.full(n_years, np.nan),
         nominal_actual=np.full(n_years, np.nan), per_capita_actual=np.full(n_years, np.nan),

@@ -18,8 +18,8 @@ import numpy as np
 
 from .errors import InputDataError, PlanError, Problems
 from .inputs import History
-from .kernels import layout as L
 from .kernels import projection as k
+from .layout import constants
 from .periods import describe_missing
 from .plan import Plan, Scenario
 from .registry import HISTORY, INDICATORS, PARAMETER_BY_PATH, PARAMETERS, SECTORS
@@ -29,6 +29,9 @@ FORM_CODES = {"points": k.FORM_POINTS, "proportional": k.FORM_PROPORTIONAL,
 # Speed in file units → kernel units, by form.
 FORM_SCALE = {"points": 0.01, "proportional": 0.01, "gap_closing": 0.01, "logistic": 1.0}
 
+LAYOUT = constants()  # the kernels' index layout, as the registry defines it
+
+
 def _rate_channels() -> dict[str, int]:
     """Plan key → kernel rate channel, members of a family in declaration order."""
     out: dict[str, int] = {}
@@ -36,7 +39,7 @@ def _rate_channels() -> dict[str, int]:
     for p in PARAMETERS:
         if p.channel:
             i = members.get(p.channel, 0)
-            out[p.path] = getattr(L, f"C_{p.channel.upper()}") + i
+            out[p.path] = LAYOUT[f"C_{p.channel.upper()}"] + i
             members[p.channel] = i + 1
     return out
 
@@ -48,7 +51,7 @@ def _history_channels() -> dict[str, int]:
     for h in HISTORY:
         if h.channel:
             i = members.get(h.channel, 0)
-            out[h.indicator] = getattr(L, f"H_{h.channel.upper()}") + i
+            out[h.indicator] = LAYOUT[f"H_{h.channel.upper()}"] + i
             members[h.channel] = i + 1
     return out
 
@@ -151,7 +154,7 @@ def build_baseline(plan: Plan, history: History) -> Baseline:
     anchor, first_structure = _anchor_shares(plan, history, problems, notes)
     hist, jump, interpolated = _history_levels(plan, history, problems, notes)
     problems.raise_if_any(InputDataError)
-    nominal, derived, per_capita = _nominal_actual(plan, history, hist[:, L.H_POPULATION],
+    nominal, derived, per_capita = _nominal_actual(plan, history, hist[:, LAYOUT["H_POPULATION"]],
                                                    notes)
     return Baseline(growth_actual, nominal, derived, per_capita, anchor,
                     float(gdp[plan.base_year]), hist, jump, interpolated, first_structure, notes)
@@ -249,9 +252,9 @@ def _anchor_shares(plan: Plan, history: History, problems: Problems, notes: list
 def _history_levels(plan: Plan, history: History, problems: Problems, notes: list):
     """Observed levels per block (gaps filled) and each block's jump-off index."""
     base, last = plan.base_year, plan.last_actual_year
-    hist = np.full((len(plan.years), L.N_HISTORY), np.nan)
+    hist = np.full((len(plan.years), LAYOUT["N_HISTORY"]), np.nan)
     interpolated = np.zeros(hist.shape, dtype=bool)
-    jump = np.full(L.N_HISTORY, -1, dtype=np.int64)
+    jump = np.full(LAYOUT["N_HISTORY"], -1, dtype=np.int64)
     spending = _spending_per_visitor(history)
     for name, h in HISTORY_CHANNELS.items():
         series = spending if name == "spending_per_visitor" else history.series(name)
@@ -316,8 +319,8 @@ def kernel_inputs(plan: Plan, scenario: Scenario, baseline: Baseline) -> KernelI
     problems = Problems(str(plan.path))
     rates = _channel_rates(plan, scenario, baseline, problems)
     for year, added in scenario.reclassification:
-        rates[year - plan.base_year, L.C_RECLASS] += added / 100.0
-    rates[:, L.C_FX] = _exchange_rate(plan, scenario, problems)
+        rates[year - plan.base_year, LAYOUT["C_RECLASS"]] += added / 100.0
+    rates[:, LAYOUT["C_FX"]] = _exchange_rate(plan, scenario, problems)
     jump = baseline.jump.copy()
     ind_form, ind_lower, ind_upper = _indicator_arrays(plan, scenario, baseline, rates, jump,
                                                        problems)
@@ -331,7 +334,7 @@ def _channel_rates(plan: Plan, scenario: Scenario, baseline: Baseline,
                    problems: Problems) -> np.ndarray:
     """Rates per year and channel (kernel units), zero before each block's projection."""
     n, base = len(plan.years), plan.base_year
-    rates = np.zeros((n, L.N_CHANNELS))
+    rates = np.zeros((n, LAYOUT["N_CHANNELS"]))
     for path, start in first_projected_index(plan, baseline).items():
         arr = scenario.values.get(path)
         need = np.zeros(n, dtype=bool)
@@ -358,11 +361,11 @@ def _indicator_arrays(plan: Plan, scenario: Scenario, baseline: Baseline, rates,
     """Form, lower and upper bound (fractions) of each saturating indicator; fills its
     speeds into ``rates`` and marks indicators the scenario does not model in ``jump``."""
     base = plan.base_year
-    ind_form = np.zeros(L.N_INDICATORS, dtype=np.int64)
-    ind_lower = np.zeros(L.N_INDICATORS)
-    ind_upper = np.ones(L.N_INDICATORS)
+    ind_form = np.zeros(LAYOUT["N_INDICATORS"], dtype=np.int64)
+    ind_lower = np.zeros(LAYOUT["N_INDICATORS"])
+    ind_upper = np.ones(LAYOUT["N_INDICATORS"])
     for i, name in enumerate(INDICATORS):
-        h = L.H_INDICATOR + i
+        h = LAYOUT["H_INDICATOR"] + i
         spec = scenario.indicators.get(name)
         where = f"scenarios.{scenario.name}.indicators.{name}"
         if spec is None:
@@ -380,7 +383,7 @@ def _indicator_arrays(plan: Plan, scenario: Scenario, baseline: Baseline, rates,
             continue
         _check_bounds_hold(where, spec, base + int(jump[h]), baseline.hist[jump[h], h] * 100.0,
                            problems)
-        rates[start:, L.C_INDICATOR + i] = spec.speed[start:] * FORM_SCALE[spec.form]
+        rates[start:, LAYOUT["C_INDICATOR"] + i] = spec.speed[start:] * FORM_SCALE[spec.form]
         ind_form[i] = FORM_CODES[spec.form]
         ind_lower[i], ind_upper[i] = spec.lower / 100.0, spec.upper / 100.0
     return ind_form, ind_lower, ind_upper
@@ -445,16 +448,12 @@ def fixed_through(plan: Plan, inputs: KernelInputs) -> dict[str, int]:
     for s in SECTORS:
         for prefix in ("va_real", "va_nominal", "share", "va_growth"):
             out[f"{prefix}_{s}"] = last
-    out.update(population=j["population"], population_growth=j["population"],
-               urbanization_rate=j["urbanization_rate"],
+    # outputs that follow a history series, then those built from several
+    out.update({h.pins[0]: j[h.indicator] for h in HISTORY if h.channel})
+    out.update(population_growth=j["population"],
                population_urban=min(j["urbanization_rate"], j["population"]),
                population_rural=min(j["urbanization_rate"], j["population"]),
                grdp_per_capita=pop, grdp_per_capita_usd=pop,
-               income_per_capita=j["income_per_capita"],
-               budget_revenue=j["budget_revenue"],
                budget_revenue_share=min(j["budget_revenue"], last),
-               tourists=j["tourists"], spending_per_visitor=j["spending_per_visitor"],
                tourism_revenue=min(j["tourists"], j["spending_per_visitor"]))
-    for name in INDICATORS:
-        out[name] = j[name]
     return out

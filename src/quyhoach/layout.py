@@ -89,6 +89,22 @@ def expected_files() -> dict[Path, str]:
     return files
 
 
+def check_kernels() -> None:
+    """Refuse to run kernels generated for another registry.
+
+    Raises
+    ------
+    RuntimeError
+        When ``kernels/layout.py`` is older than the registry (after an edit of
+        ``quyhoach/registry.py`` without ``python -m quyhoach.layout``).
+    """
+    from .kernels import layout as generated
+
+    if generated.LAYOUT_STAMP != stamp(constants()):
+        raise RuntimeError("the kernels' index layout (kernels/layout.py) is older than the "
+                           "model registry; run python -m quyhoach.layout")
+
+
 def main(argv=None) -> int:
     """Write ``kernels/layout.py`` and the stamps; ``--check``: exit 1 if out of date."""
     argv = sys.argv[1:] if argv is None else argv

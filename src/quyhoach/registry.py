@@ -323,15 +323,31 @@ INCOME = Block(
     (("income", 1),))
 BUDGET = Block(
     "budget", "Ngân sách", "Budget",
+    # The total grows with nominal GRDP; where the inputs split it, domestic revenue does,
+    # and import-export duties and land-use fees follow their own paths (border
+    # provinces collect most of their revenue at the border gates).
     (Parameter("budget.buoyancy", "ratio", 0.0, 3.0, -10.0, 10.0, channel="buoyancy",
-               follows="budget"),),
-    (("buoyancy", 1),),
+               follows="budget"),
+     _pct("budget.import_export_growth", -60.0, 60.0, (1.0, 40.0), 8.0,
+          "import_export_growth", "import_export"),
+     _pct("budget.land_use_growth", -60.0, 60.0, (1.0, 40.0), 5.0, "land_use_growth",
+          "land_use")),
+    (("buoyancy", 1), ("import_export_growth", 1), ("land_use_growth", 1)),
     (_level("budget_revenue", "billion VND", "Thu ngân sách nhà nước trên địa bàn",
             "State budget revenue in the province"),
      _share("budget_revenue_share", "% of GRDP", "Thu ngân sách so với GRDP",
-            "Budget revenue as a share of GRDP", ratio("budget_revenue", "grdp_nominal"))),
-    (HistoryChannel("budget_revenue", "billion VND", 1.0, ("budget_revenue",), "budget"),),
-    (("budget", 1),))
+            "Budget revenue as a share of GRDP", ratio("budget_revenue", "grdp_nominal")),
+     _level("budget_domestic", "billion VND", "Thu nội địa", "Domestic revenue"),
+     _level("budget_import_export", "billion VND", "Thu từ hoạt động xuất nhập khẩu",
+            "Import-export revenue"),
+     _level("budget_land_use", "billion VND", "Thu tiền sử dụng đất", "Land-use revenue")),
+    (HistoryChannel("budget_revenue", "billion VND", 1.0, ("budget_revenue",), "budget"),
+     HistoryChannel("budget_domestic", "billion VND", 1.0, ("budget_domestic",), "domestic"),
+     HistoryChannel("budget_import_export", "billion VND", 1.0, ("budget_import_export",),
+                    "import_export"),
+     HistoryChannel("budget_land_use", "billion VND", 1.0, ("budget_land_use",),
+                    "land_use")),
+    (("budget", 1), ("domestic", 1), ("import_export", 1), ("land_use", 1)))
 TOURISM = Block(
     "tourism", "Du lịch", "Tourism",
     (_pct("tourism.visitor_growth", -90.0, 100.0, (1.0, 60.0), 10.0, "tourist_growth",

@@ -18,6 +18,7 @@ from .errors import OptionError, PlanError, Problems, ProblemsError, did_you_mea
 from .inputs import load_history
 from .kernels import layout as L
 from .kernels import projection as k
+from .layout import check_kernels
 from .plan import Plan, load_plan
 from .results import DrawSpool, Results, ScenarioRun
 from .status import figure_status
@@ -88,6 +89,7 @@ def simulate(plan, scenarios=None, *, draws: int = 0, seed: int | None = None,
     PlanError, InputDataError
         With every problem found across the plan, its inputs and all scenarios.
     """
+    check_kernels()
     _check_options(draws, seed, chunk_size)
     if not isinstance(plan, Plan):
         plan = load_plan(plan)

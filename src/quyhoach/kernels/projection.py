@@ -24,23 +24,31 @@ from .layout import (  # derived from quyhoach.registry
     C_FX,
     C_GROWTH,
     C_ICOR,
+    C_IMPORT_EXPORT_GROWTH,
     C_INCOME_ELASTICITY,
     C_INDICATOR,
     C_INFLATION,
+    C_LAND_USE_GROWTH,
     C_MIGRATION,
     C_RECLASS,
     C_SPENDING_GROWTH,
     C_TOURIST_GROWTH,
     C_URBAN_SPEED,
     H_BUDGET,
+    H_DOMESTIC,
+    H_IMPORT_EXPORT,
     H_INCOME,
     H_INDICATOR,
+    H_LAND_USE,
     H_POPULATION,
     H_SPENDING,
     H_TOURISTS,
     H_URBAN,
     N_INDICATORS,
     N_SECTORS,
+    V_BUDGET_DOMESTIC,
+    V_BUDGET_IMPORT_EXPORT,
+    V_BUDGET_LAND_USE,
     V_BUDGET_REVENUE,
     V_BUDGET_REVENUE_SHARE,
     V_GRDP_DEFLATOR,
@@ -71,7 +79,7 @@ from .layout import LAYOUT_STAMP as _CURRENT
 
 # Written by ``python -m quyhoach.layout`` with kernels/layout.py: a new layout changes
 # this file, so numba rebuilds its cache of the kernels here instead of reusing them.
-LAYOUT_STAMP = 245987023988408010
+LAYOUT_STAMP = 3240414129266724671
 
 if LAYOUT_STAMP != _CURRENT:  # a half-regenerated layout: never run with it
     raise ImportError("kernels/projection.py and kernels/layout.py disagree; run "
@@ -121,6 +129,36 @@ def follow_history(out, d, t, v, hist, h, jump):
         out[d, t, v] = hist[t, h]
         return True
     return False
+
+
+@njit(cache=True, error_model="numpy")
+def step_budget(out, d, t, rates, shocks, hist, jump, total_nominal):
+    """Budget revenue in year t: buoyancy on nominal GRDP, or the sum of its components.
+
+    Where the inputs split revenue, domestic revenue grows with nominal GRDP
+    (buoyancy), import-export duties and land-use fees at their own rates, and the total
+    is their sum; otherwise the total grows with nominal GRDP.
+    """
+    ratio = total_nominal / out[d, t - 1, V_GRDP_NOMINAL] if t > 0 else 1.0
+    buoyancy = rates[t, C_BUOYANCY] + shocks[d, t, C_BUOYANCY]
+    split = jump[H_DOMESTIC] >= 0
+    total = 0.0
+    if not follow_history(out, d, t, V_BUDGET_DOMESTIC, hist, H_DOMESTIC, jump):
+        out[d, t, V_BUDGET_DOMESTIC] = out[d, t - 1, V_BUDGET_DOMESTIC] * ratio ** buoyancy
+    if split:
+        total += out[d, t, V_BUDGET_DOMESTIC]
+    for v, h, c in ((V_BUDGET_IMPORT_EXPORT, H_IMPORT_EXPORT, C_IMPORT_EXPORT_GROWTH),
+                    (V_BUDGET_LAND_USE, H_LAND_USE, C_LAND_USE_GROWTH)):
+        if not follow_history(out, d, t, v, hist, h, jump):
+            out[d, t, v] = out[d, t - 1, v] * (1.0 + rates[t, c] + shocks[d, t, c])
+        if split and jump[h] >= 0:
+            total += out[d, t, v]
+    if not follow_history(out, d, t, V_BUDGET_REVENUE, hist, H_BUDGET, jump):
+        if split:
+            out[d, t, V_BUDGET_REVENUE] = total
+        else:
+            out[d, t, V_BUDGET_REVENUE] = out[d, t - 1, V_BUDGET_REVENUE] * ratio ** buoyancy
+    out[d, t, V_BUDGET_REVENUE_SHARE] = out[d, t, V_BUDGET_REVENUE] / total_nominal
 
 
 @njit(cache=True, error_model="numpy")
@@ -242,12 +280,8 @@ def simulate_draw(d, rates, shocks, growth_actual, nominal_actual, per_capita_ac
             previous = out[d, t - 1, V_INCOME_PER_CAPITA]
             out[d, t, V_INCOME_PER_CAPITA] = previous * ratio ** elasticity
 
-        # --- budget revenue: buoyancy on nominal GRDP
-        if not follow_history(out, d, t, V_BUDGET_REVENUE, hist, H_BUDGET, jump):
-            buoyancy = rates[t, C_BUOYANCY] + shocks[d, t, C_BUOYANCY]
-            ratio = total_nominal / out[d, t - 1, V_GRDP_NOMINAL]
-            out[d, t, V_BUDGET_REVENUE] = out[d, t - 1, V_BUDGET_REVENUE] * ratio ** buoyancy
-        out[d, t, V_BUDGET_REVENUE_SHARE] = out[d, t, V_BUDGET_REVENUE] / total_nominal
+        # --- budget revenue
+        step_budget(out, d, t, rates, shocks, hist, jump, total_nominal)
 
         # --- tourism: arrivals x spending per visit (visits x million VND / 1000 = bn VND)
         if not follow_history(out, d, t, V_TOURISTS, hist, H_TOURISTS, jump):

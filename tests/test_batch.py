@@ -147,8 +147,8 @@ def test_read_results_pushes_filters_down(plans, tmp_path):
     assert set(r.paths["scenario"]) == {"base", "high"}
     assert set(r.paths["variable"]) == {"population"}
     assert r.paths["year"].between(2025, 2030).all() and len(r.paths) == 12
-    assert set(r.bands["variable"]) == {"population"}
-    assert set(r.feasibility["indicator"]) == {"population"}
+    assert set(r.bands()["variable"]) == {"population"}
+    assert set(r.feasibility()["indicator"]) == {"population"}
     assert r.manifest["config"]["n_draws"] == 300
 
 

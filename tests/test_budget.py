@@ -4,12 +4,12 @@ import re
 
 import numpy as np
 import pytest
-from conftest import LAI_CHAU, ROOT, localise
-from test_kernel import synthetic
 
 import quyhoach
+from conftest import LAI_CHAU, ROOT, localise
 from quyhoach.kernels import layout as L
 from quyhoach.simulate import run_kernel
+from test_kernel import synthetic
 
 
 def test_a_split_budget_is_the_sum_of_its_components_in_every_draw():

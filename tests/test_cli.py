@@ -76,7 +76,7 @@ def test_read_results_round_trip(tmp_path, lai_chau_results):
     back = quyhoach.read_results(out)
     assert back.paths.shape == lai_chau_results.paths.shape
     assert str(back.paths["scenario"].dtype) == "category"
-    assert back.feasibility["target_id"].tolist() == \
+    assert back.feasibility()["target_id"].tolist() == \
         lai_chau_results.feasibility()["target_id"].tolist()
     assert back.manifest["scenarios"] == ["base", "low", "high", "recent_trend"]
 

@@ -79,8 +79,13 @@ def test_bands_of_a_run_without_draws_say_why(lai_chau_results):
 
 
 def test_a_run_without_draws_writes_an_empty_bands_table(lai_chau_results, tmp_path):
-    stored = quyhoach.read_results(lai_chau_results.to_parquet(tmp_path / "out"))
-    assert len(stored.bands) == 0 and {"q05", "q95", "central"} <= set(stored.bands.columns)
+    import pyarrow.parquet as pq
+
+    out = lai_chau_results.to_parquet(tmp_path / "out")
+    bands = pq.read_table(out / "bands.parquet")
+    assert bands.num_rows == 0 and {"q05", "q95", "central"} <= set(bands.column_names)
+    with pytest.raises(quyhoach.ResultsError, match="no bands"):
+        quyhoach.read_results(out).bands()
 
 
 def test_bands_name_an_unknown_scenario(tmp_path):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -12,7 +12,7 @@ from . import targets as tg
 from .errors import ResultsError, did_you_mean
 from .montecarlo import STAT_COLUMNS
 from .plan import Scenario
-from .variables import BY_NAME, SECTORS, VARIABLE_INDEX, VARIABLES
+from .variables import SECTORS, VARIABLE_INDEX, VARIABLES
 
 PATH_COLUMNS = ["scenario", "variable", "year", "value", "unit", "status"]
 SECTOR_DETAIL = {f"{p}_{s}" for s in SECTORS for p in ("va_real", "va_nominal", "share",
@@ -43,55 +43,163 @@ class ScenarioRun:
 
 
 class Results:
-    """What ``quyhoach.simulate`` returns.
+    """Results of a run: what ``quyhoach.simulate`` returns and ``read_results`` reads back.
+
+    One class for both. Every method answers from the run's tidy tables (``paths``,
+    ``feasibility()``, ``bands()``) and its ``manifest``: a simulated run computes each
+    table from its scenario runs on first use; results read back from disk
+    (``quyhoach.read_results``, which calls ``Results.from_tables``) were given them, so
+    they answer the same, and can be written again or exported.
 
     Attributes
     ----------
-    plan : quyhoach.plan.Plan
-    history : quyhoach.inputs.History
-        Inputs as used, assumed figures included.
+    plan : quyhoach.plan.Plan or None
+        None when read back (the manifest names the plan file and its hash).
+    history : quyhoach.inputs.History or None
+        Inputs as used, assumed figures included; None when read back.
     notes : list of str
         What the engine assumed where the inputs were silent.
+    draws : int
+        Monte Carlo draws (0: central paths only).
+    seed : int or None
+    years : numpy.ndarray
+        The years of ``values()``: base year to horizon.
+    province : str or None
+        The plan's province key (None for a batch dataset, whose tables have a
+        ``province`` column).
+    selection : dict
+        The filters the tables were read with (``read_results``); empty otherwise.
     """
 
     def __init__(self, plan, history, baseline, runs, summaries=None, draws=0, seed=None,
                  spool=None):
+        from . import __version__
+
         self.plan = plan
         self.history = history
         self.notes = list(baseline.notes)
         self.draws = draws
         self.seed = seed
+        self.years = plan.years
+        self.province = plan.province
         self._first_structure_year = baseline.first_structure_year
         self._runs = {r.scenario.name: r for r in runs}
+        self._scenarios = list(self._runs)
         self._summaries = summaries or {}
         self._spool = spool
+        self._kept = None
+        self._last_target_year = max((t.year for t in plan.targets), default=plan.horizon)
+        self._engine_version = __version__
+        self._tables: dict[str, pd.DataFrame] = {}
+        self._manifest: dict | None = None
+        self.selection: dict = {}
+
+    @classmethod
+    def from_tables(cls, paths: pd.DataFrame, feasibility: pd.DataFrame,
+                    bands: pd.DataFrame, manifest: dict, *, scenarios=None,
+                    last_target_year: int | None = None, draws_dir=None,
+                    selection: dict | None = None) -> Results:
+        """Results made of their tables, as written by ``to_parquet`` (or a batch).
+
+        Parameters
+        ----------
+        paths, feasibility, bands : pandas.DataFrame
+            As ``paths``, ``feasibility()`` and ``bands()`` give them (``bands`` empty
+            without draws).
+        manifest : dict
+            ``manifest.json`` of the results directory or batch dataset.
+        scenarios : list of str, optional
+            Default: the manifest's, else those in ``paths`` in their order.
+        last_target_year : int, optional
+            Default year of ``compare``; default: the last year of a target in
+            ``feasibility``, else the horizon.
+        draws_dir : pathlib.Path, optional
+            Kept draws (``scenario=<name>/part-0.parquet``).
+        selection : dict, optional
+            The filters the tables were read with, recorded when they are written again.
+
+        Returns
+        -------
+        Results
+        """
+        self = cls.__new__(cls)
+        config = manifest.get("config", {})
+        self.plan = self.history = None
+        self.notes = list(manifest.get("assumptions", []))
+        self.draws = int(manifest.get("n_draws", config.get("n_draws", 0)) or 0)
+        self.seed = manifest.get("seed", config.get("seed"))
+        self.years = _stored_years(manifest, paths)
+        self.province = manifest.get("province")
+        self._first_structure_year = None
+        self._runs, self._summaries, self._spool = {}, {}, None
+        self._kept = draws_dir
+        self._scenarios = list(scenarios if scenarios is not None else
+                               manifest.get("scenarios") or _in_order(paths, "scenario"))
+        self._last_target_year = last_target_year or _last_target_year(
+            feasibility, int(self.years[-1]) if len(self.years) else 0)
+        self._engine_version = manifest.get("engine_version", "")
+        self._tables = {"paths": paths, "feasibility": feasibility, "bands": bands}
+        self._manifest = manifest
+        self.selection = dict(selection or {})
+        return self
 
     @property
     def draws_dir(self):
         """Directory of kept draws (``scenario=<name>/part-0.parquet``), or None."""
-        return self._spool.path if self._spool is not None else None
+        return self._spool.path if self._spool is not None else self._kept
 
     @property
     def scenarios(self) -> list[str]:
-        return list(self._runs)
+        """The scenarios projected (read back: those read), in the plan's order."""
+        return list(self._scenarios)
+
+    @property
+    def manifest(self) -> dict:
+        """What ``to_parquet`` records in ``manifest.json`` (as read, when read back)."""
+        if self._manifest is None:
+            from .store import manifest
+
+            self._manifest = manifest(self)
+        return self._manifest
+
+    def _table(self, name: str) -> pd.DataFrame:
+        """One of the tidy tables, computed from the runs on first use."""
+        if name not in self._tables:
+            make = {"paths": self._make_paths, "feasibility": self._make_feasibility,
+                    "bands": self._make_bands}[name]
+            self._tables[name] = make()
+        return self._tables[name]
+
+    def _check_scenario(self, scenario: str) -> None:
+        if scenario not in self._scenarios:
+            raise KeyError(f"no scenario '{scenario}'" + did_you_mean(scenario, self._scenarios))
 
     def values(self, scenario: str, variable: str) -> np.ndarray:
-        """Central path of one variable in table units, shape (n_years,)."""
-        i = _index(variable)
-        if scenario not in self._runs:
-            raise KeyError(f"no scenario '{scenario}'" + did_you_mean(scenario, self._runs))
-        return self._runs[scenario].central[:, i] * VARIABLES[i].factor
+        """Central path of one variable in table units, shape (n_years,) over ``years``.
 
-    @cached_property
+        NaN where there is no value: read back, also in the years ``paths`` leaves out
+        (sector detail before the first observed structure).
+        """
+        i = _index(variable)
+        self._check_scenario(scenario)
+        run = self._runs.get(scenario)
+        if run is not None:
+            return run.central[:, i] * VARIABLES[i].factor
+        return _path_values(self.paths, self.years, scenario, variable)
+
+    @property
     def paths(self) -> pd.DataFrame:
         """Central paths as a tidy table.
 
         Columns: scenario, variable, year, value (table units), unit, status
         (``observed``, ``derived`` from observed figures, ``assumed`` by the plan, or
-        ``projected``).
+        ``projected``); a batch dataset's also province.
         Sector detail before the first observed structure year is left out: the
         inputs cannot split GRDP by sector there.
         """
+        return self._table("paths")
+
+    def _make_paths(self) -> pd.DataFrame:
         years = self.plan.years
         frames = []
         for name, run in self._runs.items():
@@ -109,8 +217,7 @@ class Results:
             df[col] = df[col].astype("category")
         return df[PATH_COLUMNS]
 
-    @cached_property
-    def _bands(self) -> pd.DataFrame:
+    def _make_bands(self) -> pd.DataFrame:
         years, frames = self.plan.years, []
         n_vars = len(VARIABLES)
         for name, summary in self._summaries.items():
@@ -158,11 +265,11 @@ class Results:
         """
         if variable is not None:
             _index(variable)
-        if scenario is not None and scenario not in self._runs:
-            raise KeyError(f"no scenario '{scenario}'" + did_you_mean(scenario, self._runs))
+        if scenario is not None:
+            self._check_scenario(scenario)
         if not self.draws:
             raise ResultsError(_NO_DRAWS)
-        df = self._bands
+        df = self._table("bands")
         if variable is not None:
             df = df[df["variable"] == variable]
         if scenario is not None:
@@ -190,16 +297,17 @@ class Results:
             Index (variable, label, unit); one column per scenario.
         """
         scenarios = scenarios or self.scenarios
-        year = year or max((t.year for t in self.plan.targets), default=self.plan.horizon)
-        if not self.plan.base_year <= year <= self.plan.horizon:
-            raise ValueError(f"year {year} is outside {self.plan.base_year}-{self.plan.horizon}")
+        year = year or self._last_target_year
+        first, last = int(self.years[0]), int(self.years[-1])
+        if not first <= year <= last:
+            raise ValueError(f"year {year} is outside {first}-{last}")
         variables = variables or HEADLINE
         rows = []
         for v in variables:
-            var = BY_NAME[v]
+            var = VARIABLES[_index(v)]
             rows.append({"variable": v, "label": var.label_vi if lang == "vi" else var.label_en,
                          "unit": var.unit,
-                         **{s: self.values(s, v)[year - self.plan.base_year] for s in scenarios}})
+                         **{s: self.values(s, v)[year - first] for s in scenarios}})
         return pd.DataFrame(rows).set_index(["variable", "label", "unit"])
 
     def feasibility(self) -> pd.DataFrame:
@@ -216,6 +324,9 @@ class Results:
         meeting the target), probability_mcse, median, q05, q95 of the target's metric,
         and verdict (see ``verdict``); NaN and "" without draws.
         """
+        return self._table("feasibility").copy()
+
+    def _make_feasibility(self) -> pd.DataFrame:
         rows = []
         base = self.plan.base_year
         n_path = len(self.plan.years) * len(VARIABLES)
@@ -246,11 +357,58 @@ class Results:
             df[col] = df[col].astype("category")
         return df
 
+    def to_iamc(self, model: str | None = None,
+                region: str | Mapping[str, str] | None = None) -> pd.DataFrame:
+        """Central paths in the IAMC long format, as ``pyam.IamDataFrame`` reads them.
+
+        Columns: model, scenario, region, variable, unit, year, value; one row per
+        model, scenario, region, variable and year. Variables have hierarchical IAMC
+        names (``GRDP|Real|Industry and construction``, ``Population|Urban``; see
+        ``quyhoach.iamc``), units are the registry's. Central values only: the Monte
+        Carlo bands are in ``bands()``, the status of each figure in ``paths``.
+
+        Parameters
+        ----------
+        model : str, optional
+            Default: ``"quyhoach <engine version>"``.
+        region : str or mapping, optional
+            A name for the region (default: the province key, e.g. ``"lai_chau"``; a
+            ``region`` or ``province`` column of ``paths`` where there is one), or a
+            mapping from keys to names.
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
+        from .iamc import to_iamc
+
+        return to_iamc(self.paths, model or f"quyhoach {self._engine_version}",
+                       self.province, region)
+
     def to_parquet(self, directory, *, overwrite: bool = False, excel: bool = False,
                    charts=(), lang: str = "vi"):
         """Write paths, bands, feasibility and a manifest atomically (``quyhoach.store``);
-        optionally ``feasibility.xlsx`` and fan charts ``fan_<variable>.png``."""
+        optionally ``feasibility.xlsx`` and fan charts ``fan_<variable>.png``.
+
+        Results read back are written as read, with their manifest (and the filters
+        they were read with, as ``selection``); the workbook and charts need the plan.
+
+        Raises
+        ------
+        ResultsError
+            As ``quyhoach.store.write_results``; or, read back, a workbook or charts
+            asked for, or a batch dataset (written by ``quyhoach batch`` only).
+        """
         from .store import write_results
+
+        if self.plan is None and (excel or charts):
+            raise ResultsError("the workbook and fan charts need the plan, which results "
+                               "read back do not have: run the plan again "
+                               "(quyhoach.simulate, or quyhoach run PLAN --excel --charts ...)")
+        if "tasks" in self.manifest:
+            raise ResultsError("these results were read from a batch dataset, which only "
+                               "quyhoach batch writes; query it in place, or run one plan "
+                               "and write that")
         return write_results(self, directory, overwrite=overwrite, excel=excel,
                              charts=charts or (), lang=lang)
 
@@ -422,3 +580,40 @@ def _index(variable: str) -> int:
     if variable not in VARIABLE_INDEX:
         raise KeyError(f"unknown variable '{variable}'" + did_you_mean(variable, VARIABLE_INDEX))
     return VARIABLE_INDEX[variable]
+
+
+def _in_order(df: pd.DataFrame, column: str) -> list[str]:
+    """The values of a column in their order of appearance."""
+    if column not in df.columns:
+        return []
+    return [str(v) for v in pd.unique(df[column])]
+
+
+def _stored_years(manifest: dict, paths: pd.DataFrame) -> np.ndarray:
+    """Base year to horizon from a run's manifest, else the years in ``paths`` (batch)."""
+    if "base_year" in manifest and "horizon" in manifest:
+        return np.arange(manifest["base_year"], manifest["horizon"] + 1)
+    if "year" not in paths.columns or paths.empty:
+        return np.arange(0)
+    return np.arange(int(paths["year"].min()), int(paths["year"].max()) + 1)
+
+
+def _last_target_year(feasibility: pd.DataFrame, horizon: int) -> int:
+    """The last year of any target in a feasibility table (its ``period``), else horizon."""
+    if "period" not in feasibility.columns or feasibility.empty:
+        return horizon
+    return max(int(str(p).rsplit("-", 1)[-1]) for p in pd.unique(feasibility["period"]))
+
+
+def _path_values(paths: pd.DataFrame, years: np.ndarray, scenario: str,
+                 variable: str) -> np.ndarray:
+    """One scenario's central path of one variable from ``paths``, NaN where absent."""
+    for column in ("province", "region"):
+        if column in paths.columns and paths[column].nunique() > 1:
+            found = ", ".join(sorted(map(str, pd.unique(paths[column]))))
+            raise ResultsError(f"these results hold several {column}s ({found}): read one, "
+                               f"e.g. quyhoach.read_results(directory, {column}=...)")
+    rows = paths[(paths["scenario"] == scenario) & (paths["variable"] == variable)]
+    out = np.full(len(years), np.nan)
+    out[rows["year"].to_numpy(dtype=np.int64) - int(years[0])] = rows["value"].to_numpy()
+    return out

@@ -16,9 +16,9 @@ import os
 import platform
 import shutil
 import tempfile
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pyarrow as pa
@@ -27,6 +27,9 @@ import pyarrow.parquet as pq
 from . import __version__
 from .errors import ResultsError
 from .outdir import clean_stale_spools, output_path, replacing
+
+if TYPE_CHECKING:
+    from .results import Results
 
 TABLES = ("paths", "feasibility", "bands")
 
@@ -38,11 +41,20 @@ def _sha256(path: Path) -> str:
 
 
 def manifest(results) -> dict:
-    """Everything needed to trace and reproduce a run."""
+    """Everything needed to trace and reproduce a run.
+
+    Results read back (no plan) keep the manifest they were read with, less its list
+    of files, with the scenarios they hold and the filters they were read with
+    (``selection``) if any.
+    """
     import numba
     import numpy
 
     plan = results.plan
+    if plan is None:
+        meta = {k: v for k, v in results.manifest.items() if k != "files"}
+        meta["scenarios"] = results.scenarios
+        return {**meta, "selection": results.selection} if results.selection else meta
     return {
         "engine": "quyhoach",
         "engine_version": __version__,
@@ -113,7 +125,7 @@ def write_results(results, directory, *, overwrite: bool = False, excel: bool = 
         clean_stale_spools(output_path(target).parent)
         files = _write_tables(results, meta, tmp)
         if results.draws_dir is not None:
-            files.update(_place_draws(results.draws_dir, tmp))
+            files.update(_place_draws(results.draws_dir, tmp, results.scenarios))
         if excel:
             from .report import to_excel
 
@@ -151,14 +163,18 @@ def _write_tables(results, meta: dict, folder: Path) -> dict:
     return files
 
 
-def _place_draws(spool: Path, folder: Path) -> dict:
-    """Link (or, across file systems, stream-copy) the kept draws into ``folder/draws``.
+def _place_draws(spool: Path, folder: Path, scenarios) -> dict:
+    """Link (or, across file systems, stream-copy) the kept draws of ``scenarios`` into
+    ``folder/draws``.
 
     The spool stays intact, so the results can be written again. Nothing is read into
     memory: draw files reach gigabytes.
     """
     files = {}
+    keep = {f"scenario={s}" for s in scenarios}
     for part in sorted(spool.glob("scenario=*/*.parquet")):
+        if part.parent.name not in keep:
+            continue
         rel = part.relative_to(spool)
         dest = folder / "draws" / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -179,22 +195,12 @@ def link_or_copy(source: Path, dest: Path) -> None:
         shutil.copyfile(source, dest, follow_symlinks=False)
 
 
-@dataclass(frozen=True)
-class StoredResults:
-    """Results read back from disk: the tables and the manifest."""
-
-    paths: pd.DataFrame
-    feasibility: pd.DataFrame
-    bands: pd.DataFrame
-    manifest: dict
-
-
 def _as_list(value):
     return [value] if isinstance(value, (str, int)) else list(value)
 
 
-def read_results(directory, *, province=None, scenario=None, variable=None,
-                 years=None) -> StoredResults:
+def read_results(directory, *, province=None, region=None, scenario=None, variable=None,
+                 years=None) -> Results:
     """Read a results directory (``quyhoach run``) or a batch dataset (``quyhoach batch``).
 
     Filters are pushed down to pyarrow, so only matching row groups and partitions are
@@ -203,7 +209,8 @@ def read_results(directory, *, province=None, scenario=None, variable=None,
     Parameters
     ----------
     directory : str or pathlib.Path
-    province, scenario : str or list of str, optional
+    province, region, scenario : str or list of str, optional
+        Each filters the tables that have the column (``province``: batch datasets).
     variable : str or list of str, optional
         Filters ``paths`` and ``bands`` on ``variable`` and ``feasibility`` on
         ``indicator``.
@@ -212,41 +219,89 @@ def read_results(directory, *, province=None, scenario=None, variable=None,
 
     Returns
     -------
-    StoredResults
-        ``paths``, ``feasibility``, ``bands`` (empty when the run had no draws) and
-        ``manifest``.
+    quyhoach.results.Results
+        The same class as ``quyhoach.simulate`` returns, answering from the tables read:
+        ``paths``, ``feasibility()``, ``bands()`` (a run without draws has none),
+        ``values()``, ``compare()``, ``to_iamc()``, ``to_parquet()``, with ``manifest``,
+        ``notes``, ``scenarios``, ``draws`` and ``seed``; ``plan`` and ``history`` are
+        None. ``draws_dir`` is the results directory's ``draws`` folder when the run
+        kept its draws.
+
+    Raises
+    ------
+    ResultsError
+        Not a results directory or dataset, or a table missing.
     """
-    import pyarrow.dataset as ds
+    from .results import Results
 
     d = Path(directory)
     if not (d / "manifest.json").is_file():
         raise ResultsError(f"{d} is not a quyhoach results directory: missing manifest.json")
     meta = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
     batch = "tasks" in meta
-    frames = {}
-    for name in TABLES:
-        source = d / name if batch else d / f"{name}.parquet"
-        if not source.exists():
-            if not batch:
-                raise ResultsError(f"{d} is not a quyhoach results directory: missing "
-                                   f"{name}.parquet")
-            frames[name] = pd.DataFrame()
-            continue
-        partitioning = ds.HivePartitioning.discover(infer_dictionary=True) if batch else None
-        data = ds.dataset(source, format="parquet", partitioning=partitioning)
-        names = set(data.schema.names)
-        conditions = []
-        for column, value in (("province", province), ("scenario", scenario),
-                              ("variable" if name != "feasibility" else "indicator", variable)):
-            if value is not None and column in names:
-                conditions.append(ds.field(column).isin(_as_list(value)))
-        if years is not None and "year" in names:
-            if isinstance(years, tuple):
-                conditions.append((ds.field("year") >= years[0]) & (ds.field("year") <= years[1]))
+    selection = {k: v for k, v in (("province", province), ("region", region),
+                                   ("scenario", scenario), ("variable", variable),
+                                   ("years", years)) if v is not None}
+    frames = {name: _read_table(d, name, batch, selection) for name in TABLES}
+    scenarios = meta.get("scenarios") if not batch else None
+    if scenarios is not None and scenario is not None:
+        scenarios = [s for s in scenarios if s in _as_list(scenario)]
+    draws = d / "draws"
+    return Results.from_tables(
+        frames["paths"], frames["feasibility"], frames["bands"], meta, scenarios=scenarios,
+        last_target_year=_last_target_year_on_disk(d, batch),
+        draws_dir=draws if draws.is_dir() and not batch else None, selection=selection)
+
+
+def _source(d: Path, name: str, batch: bool) -> Path:
+    """Where a table lies: a file in a results directory, a folder in a dataset."""
+    return d / name if batch else d / f"{name}.parquet"
+
+
+def _read_table(d: Path, name: str, batch: bool, selection: dict) -> pd.DataFrame:
+    """One table, read with the selection's filters (pushed down to pyarrow)."""
+    import pyarrow.dataset as ds
+
+    source = _source(d, name, batch)
+    if not source.exists():
+        if not batch:
+            raise ResultsError(f"{d} is not a quyhoach results directory: missing "
+                               f"{name}.parquet")
+        return pd.DataFrame()
+    partitioning = ds.HivePartitioning.discover(infer_dictionary=True) if batch else None
+    data = ds.dataset(source, format="parquet", partitioning=partitioning)
+    return data.to_table(filter=_filter(ds, set(data.schema.names), name,
+                                        selection)).to_pandas()
+
+
+def _filter(ds, names: set, table: str, selection: dict):
+    """The pyarrow expression of the selection on one table's columns (None: all)."""
+    conditions = []
+    for key, value in selection.items():
+        column = "indicator" if key == "variable" and table == "feasibility" else key
+        if key == "years" and "year" in names:
+            if isinstance(value, tuple):
+                conditions.append((ds.field("year") >= value[0]) & (ds.field("year") <= value[1]))
             else:
-                conditions.append(ds.field("year").isin(_as_list(years)))
-        flt = None
-        for c in conditions:
-            flt = c if flt is None else flt & c
-        frames[name] = data.to_table(filter=flt).to_pandas()
-    return StoredResults(frames["paths"], frames["feasibility"], frames["bands"], meta)
+                conditions.append(ds.field("year").isin(_as_list(value)))
+        elif key != "years" and column in names:
+            conditions.append(ds.field(column).isin(_as_list(value)))
+    flt = None
+    for c in conditions:
+        flt = c if flt is None else flt & c
+    return flt
+
+
+def _last_target_year_on_disk(d: Path, batch: bool) -> int | None:
+    """The last year of any target (the feasibility table's ``period``, read whole)."""
+    import pyarrow.dataset as ds
+
+    source = _source(d, "feasibility", batch)
+    if not source.exists():
+        return None
+    partitioning = ds.HivePartitioning.discover(infer_dictionary=True) if batch else None
+    data = ds.dataset(source, format="parquet", partitioning=partitioning)
+    if "period" not in data.schema.names:
+        return None
+    periods = data.to_table(columns=["period"]).column("period").unique().to_pylist()
+    return max((int(str(p).rsplit("-", 1)[-1]) for p in periods), default=None)

@@ -11,22 +11,30 @@ confirmed by the planner (``confirm = ["growth.agriculture"]`` in a scenario,
 ``confirm = true`` in a target). A rate in percent that reads far better as a
 fraction written by mistake (0.136 next to 9.0 %/yr) is refused unless confirmed.
 Names that become folder and file names (province, scenarios) must be identifiers.
+
+A plan keeps the document it was read from (``plan.document``). Planners change a plan
+in code with ``with_scenario``, ``with_target`` and ``replace``: :mod:`quyhoach.edit`
+builds the changed document and it is validated here as a file is, so every rule and
+message is the file's; ``save`` writes it as a plan file.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
 import tomllib
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 
 import numpy as np
 
-from .errors import PlanError, Problems, did_you_mean, shown
+from . import edit
+from .errors import PlanError, Problem, Problems, did_you_mean, shown
 from .inputs import MODEL_UNITS, value_range
 from .periods import as_number, expand, number_problem, parse_period
 from .uncertainty import Uncertainty
@@ -177,7 +185,28 @@ class AssumedFigure:
 
 @dataclass(frozen=True)
 class Plan:
-    """A validated plan file."""
+    """A validated plan file, or a plan changed in code.
+
+    Plans are equal when everything the engine uses is equal (scenarios, targets,
+    years, inputs and model); where they came from (``path``, ``sha256``, ``document``,
+    ``edits``) is not compared: compare ``sha256`` for identical files.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The plan file; relative ``inputs`` and ``model`` paths start from its folder
+        (a plan changed in code keeps the file it came from).
+    sha256 : str
+        Identifies the content: of the file's bytes as read, or, for a plan changed in
+        code, of ``to_toml()`` (the bytes ``save`` writes beside the original).
+    document : Mapping
+        The TOML document the plan was validated from, read-only (tables as
+        mappings, lists as tuples; ``quyhoach.edit.thaw`` gives an editable copy).
+    edits : tuple of str
+        Empty for a plan as read from its file. For a plan changed in code: where it
+        came from (``"from <path> (sha256 <hex>)"``), then one line per change, e.g.
+        ``"with_scenario('fast') adds it: sets growth.industry_construction, inherits"``.
+    """
 
     path: Path
     province: str
@@ -193,6 +222,8 @@ class Plan:
     assumed_data: tuple[AssumedFigure, ...]
     sha256: str
     model: Model | None = None
+    document: Mapping = field(default_factory=lambda: edit.freeze({}), repr=False)
+    edits: tuple[str, ...] = ()
 
     @property
     def years(self) -> np.ndarray:
@@ -208,6 +239,171 @@ class Plan:
     @property
     def scenario_names(self) -> list[str]:
         return [s.name for s in self.scenarios]
+
+    @property
+    def edited(self) -> bool:
+        """Whether the plan was changed in code (and so differs from its file)."""
+        return bool(self.edits)
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Plan):
+            return NotImplemented
+        return all(_same(getattr(self, f.name), getattr(other, f.name))
+                   for f in dataclasses.fields(self) if f.name not in _PROVENANCE)
+
+    # ------------------------------------------------------------- changed in code
+
+    def with_scenario(self, name: str, inherits: str | None = None, *,
+                      label_vi: str | None = None, label_en: str | None = None,
+                      description: str | None = None, **changes) -> Plan:
+        """A new plan with scenario ``name`` added, or changed where it exists.
+
+        Validated as a plan file is (a 790 %/yr growth is refused as in a file). This
+        plan is left unchanged. Conventions (nesting, merging, None, confirm): see
+        :mod:`quyhoach.edit`.
+
+        Parameters
+        ----------
+        name : str
+            A new scenario is added after the others; an existing one is changed key
+            by key (what is not given stays).
+        inherits : str, optional
+            The parent scenario. None keeps an existing scenario's parent; a new
+            scenario without one must state every value itself.
+        label_vi, label_en, description : str, optional
+            Display names and description; None leaves them as they are.
+        **changes
+            The scenario's plan-file keys: sections as tables
+            (``growth={"industry_construction": {"2025-2030": 16.0, "2031-2050":
+            10.0}}``) or dotted names (``**{"budget.buoyancy": 1.1}``),
+            ``indicators``, ``uncertainty``, ``confirm``. A year-keyed value replaces
+            the inherited one whole, so give every period.
+
+        Returns
+        -------
+        Plan
+
+        Raises
+        ------
+        PlanError
+            Every problem of the changed plan, with key paths as in a file.
+
+        Examples
+        --------
+        >>> fast = plan.with_scenario("fast", inherits="base", label_en="Fast",
+        ...     growth={"industry_construction": {"2025-2030": 16.0, "2031-2050": 10.0}})
+        """
+        labels = {"label_vi": label_vi, "label_en": label_en, "description": description}
+        changes = {**{k: v for k, v in labels.items() if v is not None}, **changes}
+        return self._edit(edit.scenario, name, inherits, changes)
+
+    def with_target(self, id: str, **fields) -> Plan:
+        """A new plan with target ``id`` added, or changed where a target has that id.
+
+        A new target is appended to the plan's targets and needs the keys of a
+        ``[[targets]]`` entry (indicator, kind, year or period, comparison, value,
+        label_vi, label_en, source); an existing one keeps its place and the keys not
+        given (None removes one, e.g. ``year=None`` when giving a period). Validated
+        as a plan file is. This plan is left unchanged.
+
+        Examples
+        --------
+        >>> plan.with_target("grdp_per_capita_2030", value=120.0)
+        >>> plan.with_target("poverty_2030", indicator="poverty_rate", kind="level",
+        ...     year=2030, comparison="<=", value=10.0, label_vi="Tỷ lệ hộ nghèo 2030",
+        ...     label_en="Poverty rate 2030", source="NQ 01/2025")
+        """
+        return self._edit(edit.target, id, fields)
+
+    def replace(self, **changes) -> Plan:
+        """A new plan with ``[plan]`` keys or whole sections replaced, re-validated.
+
+        ``horizon=2045``, ``last_actual_year=2025``, ``name_vi=...``, ``model=None``
+        (no calibrated uncertainty) set keys of ``[plan]``; ``scenarios=``,
+        ``targets=``, ``untracked_targets=``, ``assumed_data=``, ``uncertainty=`` and
+        ``plan=`` replace a whole section; a dotted name sets one value
+        (``**{"uncertainty.shocks": {...}}``). Values replace whole; None removes
+        (``**{"scenarios.low": None}`` removes a scenario). Relative paths
+        (``inputs``, ``model``) start from the plan file's folder, as in the file.
+        This plan is left unchanged.
+        """
+        return self._edit(edit.replace, changes, plan_keys=PLAN_KEYS, sections=TOP_KEYS)
+
+    def to_toml(self) -> str:
+        """The plan's document as plan-file text (plain layout, no comments).
+
+        Relative paths in it start from the folder of ``path``; ``save`` rewrites
+        them for another folder.
+        """
+        return edit.to_toml(self._document())
+
+    def save(self, path, *, overwrite: bool = False) -> Path:
+        """Write the plan as a plan file, so that an edit made in code can be kept.
+
+        ``load_plan`` of the file gives a plan equal to this one (and, written beside
+        the original, with the same ``sha256``). Relative ``inputs`` and ``model``
+        paths are rewritten to start from the new file's folder. Comments are not
+        kept.
+
+        Parameters
+        ----------
+        path : str or pathlib.Path
+            The file to write.
+        overwrite : bool
+            Replace an existing file (atomically); refused otherwise.
+
+        Returns
+        -------
+        pathlib.Path
+
+        Raises
+        ------
+        quyhoach.edit.PlanExistsError
+            The file exists and ``overwrite`` is false (also a ``FileExistsError``).
+        """
+        return edit.write(self._document(), self.path, path, overwrite)
+
+    def _document(self) -> Mapping:
+        if not self.document:
+            raise PlanError([Problem(str(self.path), "this plan holds no plan document (it "
+                                     "was not made by load_plan or an edit), so it cannot "
+                                     "be changed or written; load it with load_plan")])
+        return self.document
+
+    def _edit(self, change, *args, **kwargs) -> Plan:
+        """A new plan from this one's document changed by ``change``, validated."""
+        problems = Problems(f"{self.path} (edited in code)")
+        doc, what = change(self._document(), *args, problems=problems, **kwargs)
+        _too_deep(doc, problems, "", "plan")
+        problems.raise_if_any(PlanError)
+        text = edit.to_toml(doc).encode("utf-8")
+        if len(text) > MAX_PLAN_BYTES:
+            problems.add("", f"the changed plan is {len(text):,} bytes as a file; a plan "
+                             f"file is at most {MAX_PLAN_BYTES:,} bytes: split it into "
+                             "several plans")
+            problems.raise_if_any(PlanError)
+        plan = _parse(doc, self.path, problems, hashlib.sha256(text).hexdigest())
+        problems.raise_if_any(PlanError)
+        origin = self.edits or (f"from {self.path} (sha256 {self.sha256})",)
+        return dataclasses.replace(plan, edits=(*origin, what))
+
+
+_PROVENANCE = {"path", "sha256", "document", "edits"}
+
+
+def _same(a, b) -> bool:
+    """Equality that compares arrays (NaN equal to NaN) and descends into containers."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) \
+            and a.shape == b.shape and bool(np.all((a == b) | ((a != a) & (b != b))))
+    if dataclasses.is_dataclass(a) and not isinstance(a, type):
+        return type(a) is type(b) and all(_same(getattr(a, f.name), getattr(b, f.name))
+                                          for f in dataclasses.fields(a))
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(_same, a, b))
+    return bool(a == b)
 
 
 # ------------------------------------------------------------------------ reading
@@ -281,13 +477,17 @@ def _parse_toml(raw: bytes, problems: Problems, key: str, what: str) -> dict | N
         problems.add(key, f"not valid TOML for a {what}: a whole number thousands of digits "
                           "long; no plan value needs more than a few digits")
         return None
-    depth = _nesting(doc)
-    if depth > MAX_NESTING:
-        problems.add(key, f"tables or lists nested more than {MAX_NESTING} levels deep; a "
-                          f"{what} needs at most {MAX_NESTING}: check the brackets and dotted "
-                          "keys")
-        return None
-    return doc
+    return None if _too_deep(doc, problems, key, what) else doc
+
+
+def _too_deep(doc, problems: Problems, key: str, what: str) -> bool:
+    """Whether tables or lists nest deeper than any plan needs (reported)."""
+    if _nesting(doc) <= MAX_NESTING:
+        return False
+    problems.add(key, f"tables or lists nested more than {MAX_NESTING} levels deep; a "
+                      f"{what} needs at most {MAX_NESTING}: check the brackets and dotted "
+                      "keys")
+    return True
 
 
 def _nesting(doc) -> int:
@@ -452,7 +652,7 @@ def _parse(doc: dict, path: Path, problems: Problems, sha: str) -> Plan:
                 inputs_dir=h.inputs_dir, base_year=h.base, last_actual_year=h.last,
                 horizon=h.horizon, scenarios=tuple(scenarios), targets=tuple(targets),
                 untracked_targets=tuple(untracked), assumed_data=tuple(assumed),
-                sha256=sha, model=model)
+                sha256=sha, model=model, document=edit.freeze(doc))
 
 
 def _parse_head(head: dict, path: Path, problems: Problems):

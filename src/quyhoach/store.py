@@ -61,6 +61,9 @@ def manifest(results) -> dict:
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "plan_file": str(plan.path),
         "plan_sha256": plan.sha256,
+        # a plan changed in code: what changed, and the plan as run (plan_sha256 is its hash)
+        "plan_edits": list(plan.edits),
+        "plan_text": plan.to_toml() if plan.edited else None,
         "inputs_sha256": results.history.sha256,
         "province": plan.province,
         "base_year": plan.base_year,

@@ -161,8 +161,8 @@ def numpy_pipeline(res, inputs, n):
         np.nanquantile(out, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
         np.nanmean(out, axis=0), np.nanstd(out, axis=0)
         for t in res.plan.targets:
-            x = out[:, :, quyhoach.variables.VARIABLE_INDEX[t.indicator]]
-            x = x * quyhoach.variables.BY_NAME[t.indicator].factor
+            x = out[:, :, quyhoach.registry.VARIABLE_INDEX[t.indicator]]
+            x = x * quyhoach.registry.BY_NAME[t.indicator].factor
             metric = tg.target_metric(t, x, res.plan.base_year)
             tg.is_met(t, metric).mean()
             np.quantile(metric, [0.05, 0.5, 0.95])

@@ -9,8 +9,8 @@ import pytest
 import quyhoach
 from conftest import LAI_CHAU, localise
 from quyhoach.kernels import layout as L
+from quyhoach.registry import VARIABLES
 from quyhoach.simulate import run_kernel
-from quyhoach.variables import VARIABLES
 
 
 def _history_cells(run) -> dict[str, np.ndarray]:

@@ -6,7 +6,7 @@ import pytest
 
 import quyhoach
 from quyhoach.iamc import IAMC_COLUMNS, IAMC_INDEX, iamc_name
-from quyhoach.variables import BY_NAME, SECTOR_LABELS, VARIABLES
+from quyhoach.registry import BY_NAME, SECTOR_LABELS, VARIABLES
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from quyhoach import variables
+from quyhoach import registry as variables
 from quyhoach.assemble import KernelInputs
 from quyhoach.kernels import layout as L
 from quyhoach.kernels import projection as k

@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 import quyhoach
 from conftest import LAI_CHAU, localise
 from quyhoach.errors import QuyhoachError
+from quyhoach.registry import VARIABLES
 from quyhoach.simulate import check_plan
-from quyhoach.variables import VARIABLES
 
 TEXT = localise(LAI_CHAU.read_text(encoding="utf-8"))
 DOC = tomllib.loads(TEXT)

@@ -6,8 +6,8 @@ import pytest
 
 import quyhoach
 from conftest import LAI_CHAU, write_plan
+from quyhoach.registry import VARIABLES
 from quyhoach.results import SECTOR_DETAIL
-from quyhoach.variables import VARIABLES
 
 
 @pytest.fixture(scope="module")

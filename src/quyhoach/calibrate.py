@@ -26,7 +26,7 @@ import pandas as pd
 
 from . import __version__
 from .errors import InputDataError, Problem
-from .variables import SECTORS
+from .registry import SECTORS
 
 GSO = Path("inputs/gso")
 ALL_PROVINCES = Path("inputs/all_provinces")

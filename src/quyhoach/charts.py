@@ -33,9 +33,9 @@ def fan_chart(results, variable: str, path, *, lang: str = "vi", scenarios=None)
     import matplotlib.pyplot as plt
     import pandas as pd
 
+    from .registry import VARIABLES
     from .report import unit
     from .results import BAND_COLUMNS, _index
-    from .variables import VARIABLES
 
     var = VARIABLES[_index(variable)]
     scenarios = scenarios or results.scenarios

@@ -53,7 +53,7 @@ def _draws(text: str) -> int:
 def _chart_names(text: str) -> tuple[str, ...]:
     """An argparse type for --charts: comma-separated variable names, checked now."""
     from .errors import did_you_mean
-    from .variables import VARIABLE_INDEX
+    from .registry import VARIABLE_INDEX
 
     if text.endswith(".toml") or "/" in text or os.sep in text:
         raise argparse.ArgumentTypeError(

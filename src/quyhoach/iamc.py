@@ -14,7 +14,7 @@ hierarchies joined by ``|``, named here by three rules:
   ``Share of GRDP|Investment``).
 
 Rates and shares thus never sit under a level, where they would spoil its sum. Units
-are the registry's (``quyhoach.variables``), as in ``Results.paths``. A variable this
+are the registry's (``quyhoach.registry``), as in ``Results.paths``. A variable this
 table does not name yet is named by its English label.
 """
 
@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ResultsError
-from .variables import BY_NAME, SECTOR_LABELS
+from .registry import BY_NAME, SECTOR_LABELS
 
 # The columns of the IAMC long format, in pyam's order (its index, then year and value).
 IAMC_COLUMNS = ["model", "scenario", "region", "variable", "unit", "year", "value"]

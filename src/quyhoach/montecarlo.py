@@ -22,8 +22,8 @@ from .errors import PlanError, Problems
 from .kernels import layout as L
 from .kernels import montecarlo as mk
 from .kernels import rng
+from .registry import INDICATORS, SECTORS
 from .uncertainty import DISTRIBUTIONS, stream_key
-from .variables import INDICATORS, SECTORS
 
 BLOCK = 256  # draws per block: fixes the summation order, so never change it lightly
 N_BINS = 256
@@ -140,7 +140,7 @@ def uncertainty_arrays(plan, scenario, baseline) -> dict:
 
 def target_arrays(plan) -> dict:
     """Targets as kernel arrays (see ``quyhoach.targets`` for the metric of each kind)."""
-    from .variables import BY_NAME, VARIABLE_INDEX
+    from .registry import BY_NAME, VARIABLE_INDEX
 
     base, rows = plan.base_year, []
     for t in plan.targets:

@@ -37,10 +37,7 @@ from . import edit
 from .errors import PlanError, Problem, Problems, did_you_mean, shown
 from .inputs import MODEL_UNITS, value_range
 from .periods import as_number, expand, number_problem, parse_period
-from .uncertainty import Uncertainty
-from .uncertainty import merge as merge_uncertainty
-from .uncertainty import parse as parse_uncertainty
-from .variables import (
+from .registry import (
     BY_NAME,
     FORMS,
     INDICATORS,
@@ -50,6 +47,9 @@ from .variables import (
     Parameter,
     indicator_speed,
 )
+from .uncertainty import Uncertainty
+from .uncertainty import merge as merge_uncertainty
+from .uncertainty import parse as parse_uncertainty
 
 __all__ = ["PARAMETERS", "PARAMETER_BY_PATH", "Parameter", "FORMS", "load_plan",
            "check_identifier", "Plan", "Scenario", "Target"]

@@ -12,7 +12,7 @@ from . import targets as tg
 from .errors import ResultsError, did_you_mean
 from .montecarlo import STAT_COLUMNS
 from .plan import Scenario
-from .variables import SECTORS, VARIABLE_INDEX, VARIABLES
+from .registry import SECTORS, VARIABLE_INDEX, VARIABLES
 
 PATH_COLUMNS = ["scenario", "variable", "year", "value", "unit", "status"]
 SECTOR_DETAIL = {f"{p}_{s}" for s in SECTORS for p in ("va_real", "va_nominal", "share",

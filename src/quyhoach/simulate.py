@@ -20,9 +20,9 @@ from .kernels import layout as L
 from .kernels import projection as k
 from .layout import check_kernels
 from .plan import Plan, load_plan
+from .registry import VARIABLE_INDEX, VARIABLES
 from .results import DrawSpool, Results, ScenarioRun
 from .status import figure_status
-from .variables import VARIABLE_INDEX, VARIABLES
 
 MAX_SEED = 2**64 - 1  # seeds are unsigned 64-bit
 LARGEST = 1e100  # no figure in any unit the model uses comes near this

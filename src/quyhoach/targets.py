@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .plan import Target
-from .variables import BY_NAME
+from .registry import BY_NAME
 
 
 def target_metric(target: Target, x: np.ndarray, base_year: int) -> np.ndarray:

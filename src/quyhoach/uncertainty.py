@@ -21,7 +21,7 @@
     year and is made up evenly over the next ``recovery_years`` (0: a permanent loss).
 
 Every number must be finite; spreads and offsets may not exceed the width of the
-parameter's plausible range (``quyhoach.variables.spread_limit``), and counts are
+parameter's plausible range (``quyhoach.registry.spread_limit``), and counts are
 bounded (at most ``MAX_DISRUPTIONS`` events, ``MAX_RECOVERY_YEARS`` years of recovery),
 so nothing a plan says can overflow or oversize the Monte Carlo kernel.
 """
@@ -37,7 +37,7 @@ import numpy as np
 
 from .errors import did_you_mean, shown
 from .periods import as_number, number_problem
-from .variables import INDICATORS, SECTORS, spread_limit
+from .registry import INDICATORS, SECTORS, spread_limit
 
 DISTRIBUTIONS = {
     "normal": ("mean", "sd"),

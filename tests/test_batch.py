@@ -313,32 +313,121 @@ def test_pool_workers_die_with_their_coordinator(plans, tmp_path):
     assert not [p for p in out.rglob(".*") if p.name != "manifest.json"]
 
 
-def test_a_failed_task_leaves_no_files_and_a_clear_error(plans, tmp_path, monkeypatch):
+def fail_writes(monkeypatch, scenario: str, error: int):
+    """Make writing a task's feasibility table fail (after its paths file was written)."""
     import errno
 
     import pyarrow.parquet as pq
 
-    out = tmp_path / "ds"
-    run_batch([plans / "a_lai_chau.toml"], out, draws=0, workers=1)
-    low = out / "paths/province=lai_chau/scenario=low/part-0.parquet"
-    low.write_bytes(b"damaged")  # so the task is redone
     real = pq.write_table
 
-    def full_disk(table, where, **kwargs):
-        if "feasibility" in str(where):  # after its paths file was written
-            raise OSError(errno.ENOSPC, "No space left on device", str(where))
+    def failing(table, where, **kwargs):
+        if "feasibility" in str(where) and f"scenario={scenario}" in str(where):
+            raise OSError(error, os.strerror(error), str(where))
         real(table, where, **kwargs)
 
-    monkeypatch.setattr(pq, "write_table", full_disk)
-    s = run_batch([plans / "a_lai_chau.toml"], out, draws=0, workers=1)
-    assert list(s.failed) == ["lai_chau/low"]
-    assert "No space left on device" in s.failed["lai_chau/low"]
-    assert "free disk space" in s.failed["lai_chau/low"]
+    assert error in errno.errorcode
+    monkeypatch.setattr(pq, "write_table", failing)
+
+
+def test_a_full_disk_stops_the_batch_and_keeps_the_finished_tasks(plans, tmp_path,
+                                                                  monkeypatch):
+    import errno
+
+    out = tmp_path / "ds"
+    fail_writes(monkeypatch, "low", errno.ENOSPC)
+    with pytest.raises(quyhoach.ResultsError) as err:
+        run_batch([plans / "a_lai_chau.toml"], out, draws=0, workers=1)
+    msg = str(err.value)
+    assert msg.startswith(f"could not write {out}: No space left on device")
+    assert "the batch stopped: 1 finished task(s) are kept and 3 remain to run" in msg
+    assert "free disk space, then run the same command again to resume" in msg
+    assert "\n" not in msg
+    tasks = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["tasks"]
+    assert {k: v["status"] for k, v in tasks.items()} == {  # nothing started after "low"
+        "lai_chau/base": "done", "lai_chau/low": "failed"}
     assert not list(out.rglob("scenario=low"))  # no file of the failed task is visible
     assert not [p for p in out.rglob(".*") if p.name != "manifest.json"]
     monkeypatch.undo()
+    s = run_batch([plans / "a_lai_chau.toml"], out, draws=0, workers=1)  # resumes
+    assert s.skipped == ["lai_chau/base"] and len(s.done) == 3 and s.ok
+
+
+def test_a_full_disk_is_exit_2_and_one_line(plans, tmp_path, monkeypatch, capsys):
+    import errno
+
+    fail_writes(monkeypatch, "base", errno.EDQUOT)
+    assert main(["batch", str(plans / "a_lai_chau.toml"), "--out", str(tmp_path / "ds"),
+                 "--draws", "0", "--workers", "1"]) == 2
+    captured = capsys.readouterr()
+    lines = [line for line in captured.err.splitlines() if "quyhoach" in line]
+    assert len(lines) == 1 and lines[0].startswith("quyhoach: error: could not write ")
+    assert "Disk quota exceeded" in lines[0] and "run the same command again" in lines[0]
+    assert "Traceback" not in captured.err and captured.out == ""
+
+
+def test_an_ordinary_task_failure_does_not_stop_the_batch(plans, tmp_path, monkeypatch):
+    """Only a write the environment refuses stops the batch; a task's own error does not."""
+    import errno
+
+    out = tmp_path / "ds"
+    fail_writes(monkeypatch, "low", errno.ENOENT)  # e.g. a file that vanished
     s = run_batch([plans / "a_lai_chau.toml"], out, draws=0, workers=1)
-    assert s.done == ["lai_chau/low"]
+    assert list(s.failed) == ["lai_chau/low"] and len(s.done) == 3
+    assert "No such file or directory" in s.failed["lai_chau/low"]
+    assert not list(out.rglob("scenario=low"))
+    monkeypatch.undo()
+    assert run_batch([plans / "a_lai_chau.toml"], out, draws=0, workers=1).done == [
+        "lai_chau/low"]
+
+
+def test_which_errors_stop_the_batch(tmp_path):
+    import errno
+
+    from quyhoach.batch import refused_write
+
+    out = tmp_path / "ds"
+    for code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS):
+        e = OSError(code, os.strerror(code))
+        assert refused_write(e, out) is e
+    denied = OSError(errno.EACCES, "Permission denied", str(out / "paths" / "x.parquet"))
+    assert refused_write(denied, out) is denied
+    elsewhere = OSError(errno.EACCES, "Permission denied", str(tmp_path / "plan.toml"))
+    assert refused_write(elsewhere, out) is None  # reading a plan: that task's failure
+    assert refused_write(OSError(errno.ENOENT, "No such file"), out) is None
+    assert refused_write(quyhoach.PlanError([]), out) is None
+    try:  # a spool's write error, raised from the OS error
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        except OSError as exc:
+            raise quyhoach.ResultsError("could not write the spool") from exc
+    except quyhoach.ResultsError as wrapped:
+        assert refused_write(wrapped, out) is wrapped.__cause__
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="needs RLIMIT_FSIZE")
+def test_a_file_size_limit_stops_a_pool_batch_with_exit_2(plans, tmp_path):
+    """As on a full disk: files may not grow past 10 kB, so every task's write fails."""
+    code = ("import resource, signal, sys\n"
+            "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+            "resource.setrlimit(resource.RLIMIT_FSIZE, (10_000, resource.RLIM_INFINITY))\n"
+            "from quyhoach.cli import main\nsys.exit(main(sys.argv[1:]))")
+    out = tmp_path / "ds"
+    proc = subprocess.run([sys.executable, "-c", code, "batch", str(plans / "a_lai_chau.toml"),
+                           "--out", str(out), "--draws", "0", "--workers", "2"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"quyhoach: error: could not write {out}: File too large")
+    assert "0 finished task(s) are kept and 4 remain to run" in last
+    assert "raise the file-size limit (ulimit -f)" in last
+    tasks = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["tasks"]
+    assert len(tasks) == 2  # the two running tasks; none started after the failure
+    assert not list(out.rglob("*.parquet"))
+    s = run_batch([plans / "a_lai_chau.toml"], out, draws=0, workers=1)  # resumes
+    assert len(s.done) == 4 and s.ok
+    assert not [p for p in out.rglob(".*") if p.name != "manifest.json"]
 
 
 def test_a_plan_that_crashes_the_loader_does_not_stop_the_batch(plans, tmp_path,

@@ -224,11 +224,6 @@ def test_wrong_unit_on_model_indicator(tmp_path, indicator, year, unit, want):
     assert len(err.problems) == 1
 
 
-def test_any_unit_on_other_indicators(tmp_path):
-    rows, _ = edited(read_rows(), "area", 2019, unit="ha")
-    assert len(load_history(write_inputs(tmp_path, rows)).table) == len(rows)
-
-
 @pytest.mark.parametrize("source", ["", "   "])
 def test_empty_source(tmp_path, source):
     rows, line = edited(read_rows(), "population", 2020, source=source)
@@ -473,10 +468,147 @@ def test_impossible_values_of_model_indicators(tmp_path, indicator, year, value,
     assert len(err.problems) == 1
 
 
-def test_other_indicators_may_be_negative(tmp_path):
-    """Only indicators the model reads have ranges; others must just be finite."""
-    rows, _ = edited(read_rows(), "area", 2019, value="-5")
+# ------------------------------------- every indicator's range, unit and name (issue 8)
+
+@pytest.mark.parametrize("indicator, year, value, words", [
+    ("population_urban", 2017, "-482.1", "value -482.1 is impossible for population_urban "
+     "(thousand persons): expected more than 0"),
+    ("population_old_vintage", 2014, "-1e308", "expected more than 0"),
+    ("population_old_vintage", 2014, "0", "value 0 is impossible for population_old_vintage"),
+    ("crude_death_rate", 2016, "-1", "value -1 is impossible for crude_death_rate (per 1000): "
+     "expected 0 up to 1000"),
+    ("crude_birth_rate", 2011, "2620", "value 2620 is impossible for crude_birth_rate"),
+    ("poverty_rate_gso", 2006, "-58.2", "poverty_rate_gso (% households): expected 0 up to 100"),
+    ("poverty_rate_gso", 2006, "100.5", "a percentage of a whole lies in 0-100"),
+    ("out_migration_rate", 2014, "-482.1", "expected 0 up to 1000"),
+    ("in_migration_rate", 2008, "1e20", "value 1e+20 is impossible for in_migration_rate"),
+    ("net_migration_rate", 2008, "-1001", "expected -1000 up to 1000"),
+    ("urban_clean_water", 2020, "-1", "(% urban population): expected 0 up to 100"),
+    ("forest_area", 2014, "-349.9", "forest_area (thousand ha): expected 0 up to"),
+    ("urbanization_rate_old_vintage", 2016, "-14.21", "expected 0 up to 100"),
+    ("ethnic_minority_share", 2019, "-84", "(% population): expected 0 up to 100"),
+    ("area", 2019, "-5", "expected more than 0"),
+    ("tourists_jan_may", 2025, "-1", "a count or an amount cannot be negative"),
+    ("grdp_growth_avg_2016_2020", 2020, "-100", "expected more than -100"),
+    ("tourists_growth_avg_2021_2023", 2023, "-250", "a growth rate is above -100 %"),
+    ("grdp_per_capita", 2020, "-38.86", "grdp_per_capita (million VND): expected more than 0"),
+])
+def test_impossible_values_of_other_indicators(tmp_path, indicator, year, value, words):
+    """Rows the model does not read still hold only possible figures."""
+    rows = read_rows()
+    if not any(r["indicator"] == indicator and r["year"] == str(year) for r in rows):
+        year = min(int(r["year"]) for r in rows if r["indicator"] == indicator)
+    rows, line = edited(rows, indicator, year, value=value)
+    d = write_inputs(tmp_path, rows)
+    err = history_error(d)
+    msg = check(err, d / "history.csv", f"line {line} ({indicator})", words,
+                "check the figure and its unit")
+    assert len(err.problems) == 1, msg
+
+
+@pytest.mark.parametrize("indicator, value", [
+    ("net_migration_rate", "-15.1"), ("natural_increase_rate", "-3.5"),
+    ("grdp_growth_avg_2021_2023", "-99.9"), ("tourists_growth_avg_2021_2023", "2300"),
+    ("poverty_rate_gso", "0"), ("forest_area", "0"), ("crude_death_rate", "0"),
+])
+def test_possible_edge_values_are_accepted(tmp_path, indicator, value):
+    """Differences may be negative, growth may fall short of -100 %, shares may be 0."""
+    rows = read_rows()
+    year = min(int(r["year"]) for r in rows if r["indicator"] == indicator)
+    rows, _ = edited(rows, indicator, year, value=value)
     assert len(load_history(write_inputs(tmp_path, rows)).table) == len(rows)
+
+
+def test_every_real_row_lies_in_its_range():
+    """No province's real history trips a rule (the rules follow the data, not reverse)."""
+    tables = sorted((ROOT / "inputs").glob("*/history.csv"))
+    assert tables
+    for table in tables:
+        with table.open(encoding="utf-8-sig", newline="") as f:
+            n = sum(1 for _ in csv.DictReader(f))
+        assert len(load_history(table.parent).table) == n, table
+
+
+def test_one_row_in_another_unit(tmp_path):
+    """A row whose unit differs from its indicator's other rows names both units."""
+    rows = read_rows()
+    first = min(i for i, r in enumerate(rows) if r["indicator"] == "crude_death_rate") + 2
+    rows, line = edited(rows, "crude_death_rate", 2016, unit="%")
+    assert line != first
+    d = write_inputs(tmp_path, rows)
+    err = history_error(d)
+    check(err, d / "history.csv", f"line {line} (crude_death_rate)",
+          "unit '%' but crude_death_rate is in 'per 1000' elsewhere", f"line {first}",
+          "convert the value, or name the variant differently")
+    assert len(err.problems) == 1
+
+
+def test_an_indicator_may_change_unit_on_every_row(tmp_path):
+    rows, _ = edited(read_rows(), "area", 2019, unit="ha", value="906880")
+    assert len(load_history(write_inputs(tmp_path, rows)).table) == len(rows)
+
+
+@pytest.mark.parametrize("unit, words", [
+    ("furlongs", "unit 'furlongs' is not a known unit"),
+    ("", "empty unit"),
+    ("=cmd", "unit '=cmd' is not a known unit"),
+])
+def test_unknown_unit(tmp_path, unit, words):
+    rows, line = edited(read_rows(), "area", 2019, unit=unit)
+    d = write_inputs(tmp_path, rows)
+    err = history_error(d)
+    check(err, d / "history.csv", f"line {line} (area)", words, "thousand persons",
+          "'per 1000'", "convert the figure")
+    assert len(err.problems) == 1
+
+
+@pytest.mark.parametrize("name, hint", [
+    ("=cmd", ""),
+    ("Population Urban", "did you mean 'population_urban'?"),
+    ("crude-birth-rate", "did you mean 'crude_birth_rate'?"),
+    ("2020_population", ""),
+    ("x" * 65, ""),
+])
+def test_indicator_must_be_a_name(tmp_path, name, hint):
+    rows, line = edited(read_rows(), "area", 2019, indicator=name)
+    d = write_inputs(tmp_path, rows)
+    err = history_error(d)
+    msg = check(err, d / "history.csv", f"line {line}", "is not a name",
+                "expected lowercase letters, digits and '_'", hint)
+    assert len(err.problems) == 1
+    assert len(msg) < 300
+
+
+def test_every_model_indicator_has_a_range():
+    """plan.py checks assumed figures with value_range: it must know every indicator."""
+    from quyhoach.inputs import MODEL_UNITS, unit_range, value_range
+    from quyhoach.registry import MODEL_UNITS as REGISTRY_UNITS
+
+    assert MODEL_UNITS == REGISTRY_UNITS
+    for indicator, unit in MODEL_UNITS.items():
+        lo, hi, _ = value_range(indicator)
+        assert lo < hi
+        assert unit_range(indicator, unit) is not None, (indicator, unit)
+
+
+@pytest.mark.parametrize("indicator, unit, bounds", [
+    ("crude_birth_rate", "per 1000", (0, 1000, False)),
+    ("net_migration_rate", "per 1000", (-1000, 1000, False)),
+    ("poverty_rate_gso", "% households", (0, 100, False)),
+    ("share_taxes", "% of GRDP", (-100, 100, False)),
+    ("gross_enrolment_ratio", "%", (0, 1e4, False)),
+    ("exports_growth", "%", (-100, 1e5, True)),
+    ("anything", "%/yr", (-100, 1e5, True)),
+    ("population_rural", "thousand persons", (0, 1e7, True)),
+    ("households", "households", (0, 1e10, False)),
+    ("trade_balance", "million USD", (-1e9, 1e9, False)),
+    ("life_expectancy", "years", (0, 150, False)),
+])
+def test_unit_ranges(indicator, unit, bounds):
+    from quyhoach.inputs import unit_range
+
+    r = unit_range(indicator, unit)
+    assert r is not None and (r.lo, r.hi, r.open_lo) == bounds
 
 
 def test_tourists_observed_as_zero_are_interpolated_linearly(tmp_path):

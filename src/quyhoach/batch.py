@@ -25,6 +25,11 @@ Safety (see also ``quyhoach.outdir``):
 * ``force`` replaces only a quyhoach output (moved aside until the batch ends), never
   through a symbolic link. The temporaries and draw spools of a killed batch are
   removed by the next one.
+* A write the environment refuses (a full disk, a quota, a file-size limit, a read-only
+  file system, no permission on the dataset) is the batch failing, not one task: no
+  further task is started, the running ones finish, the finished ones are kept, and
+  ``run_batch`` raises ``ResultsError`` (the command exits 2); the same command resumes.
+  Any other failure of a task (a bad plan) is recorded and the others go on.
 
 Running the same command again skips the tasks whose files are intact (checked by
 SHA-256) and redoes the rest.
@@ -32,6 +37,7 @@ SHA-256) and redoes the rest.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -58,6 +64,16 @@ SEED_SCHEME = ("every random source has a counter-based stream keyed by (seed, b
 IDENTIFIER = re.compile(r"[\w-]+")  # letters, digits, '_', '-': safe as a folder name
 TASK_TMP = ".task.tmp-"  # prefix of a task's private folder inside the dataset
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
+# A write the environment refuses stops the batch (exit 2), whatever the plan: the next
+# task would fail the same way. (errno, the fix)
+_FULL = "free disk space"
+_REFUSED_WRITES = {errno.ENOSPC: _FULL, errno.EDQUOT: f"{_FULL} (or raise the quota)",
+                   errno.EFBIG: "raise the file-size limit (ulimit -f) or write the dataset "
+                                "to another file system",
+                   errno.EROFS: "make the dataset's file system writable",
+                   errno.EACCES: "make the dataset folder writable",
+                   errno.EPERM: "make the dataset folder writable"}
+_ON_THE_DATASET = (errno.EACCES, errno.EPERM)  # refusals elsewhere (a plan) are the task's
 
 
 @dataclass(frozen=True)
@@ -290,18 +306,54 @@ def run_task(task: Task, out: str, draws: int, seed: int, keep_draws: bool,
         inputs_sha256, files = _simulate_task(task, folder, draws, seed, keep_draws,
                                               threads, chunk_size)
         entry.update(status="done", inputs_sha256=inputs_sha256, files=files)
-    except QuyhoachError as exc:
-        entry.update(status="failed", error=str(exc))
-    except OSError as exc:  # a full disk or lost permissions: clear, and resumable
-        entry.update(status="failed", error=str(outdir.write_error(
-            folder, exc, kept="the finished tasks are kept (run again to resume)")))
-    except Exception as exc:  # a bug must not stop the other tasks; keep its trace
-        entry.update(status="failed", error=f"{type(exc).__name__}: {exc}",
-                     traceback=traceback.format_exc())
+    except Exception as exc:  # a failure of one task must not stop the others
+        entry.update(_failure(exc, folder))
     if entry["status"] != "done":
         remove_task_files(folder, task)
     entry["seconds"] = round(time.perf_counter() - start, 3)
     return entry
+
+
+def refused_write(exc: BaseException, out: Path) -> OSError | None:
+    """The OS error behind ``exc`` when the environment refused a write: a full disk, a
+    quota, a file-size limit, a read-only file system, or no permission on the dataset."""
+    for _ in range(8):  # the error itself, or what it was raised from
+        if isinstance(exc, OSError):
+            if exc.errno not in _REFUSED_WRITES:
+                return None
+            if exc.errno in _ON_THE_DATASET and exc.filename is not None and \
+                    not _inside(exc.filename, out):
+                return None
+            return exc
+        behind = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+        if behind is None:
+            return None
+        exc = behind
+    return None
+
+
+def _inside(filename, out: Path) -> bool:
+    try:
+        return Path(os.path.abspath(filename)).is_relative_to(os.path.abspath(out))
+    except (TypeError, ValueError):
+        return False
+
+
+def _failure(exc: Exception, out: Path) -> dict:
+    """A failed task's manifest entry; ``stop`` (the fix) when the batch must stop."""
+    refused = refused_write(exc, out)
+    if refused is not None:
+        what = os.strerror(refused.errno) if refused.errno else str(refused)
+        where = f" ({refused.filename})" if refused.filename else ""
+        return {"status": "failed", "error": f"could not write {out}: {what}{where}",
+                "stop": _REFUSED_WRITES.get(refused.errno or 0, _FULL)}
+    if isinstance(exc, QuyhoachError):
+        return {"status": "failed", "error": str(exc)}
+    if isinstance(exc, OSError):  # a vanished file, a read error: clear, and resumable
+        return {"status": "failed", "error": str(outdir.write_error(
+            out, exc, kept="the finished tasks are kept (run again to resume)"))}
+    return {"status": "failed", "error": f"{type(exc).__name__}: {exc}",  # a bug: keep its trace
+            "traceback": traceback.format_exc()}
 
 
 class Manifest:
@@ -472,7 +524,10 @@ def run_batch(paths, out, *, draws: int = 0, seed: int = 20210604, workers: int 
     ResultsError
         When the folder is being written by another process, is a link, holds something
         else than a dataset of this configuration (without ``force``), or is not a
-        quyhoach output (with ``force``), or when the manifest cannot be written.
+        quyhoach output (with ``force``), or when the manifest cannot be written;
+        also when a task's write was refused by the environment (full disk, quota,
+        file-size limit, read-only or forbidden dataset): the batch stops starting tasks,
+        keeps the finished ones, and the same call resumes it.
     """
     start = time.perf_counter()
     out = Path(out)
@@ -504,30 +559,56 @@ def run_batch(paths, out, *, draws: int = 0, seed: int = 20210604, workers: int 
 
 def _run_tasks(todo, out, manifest, failed, draws, seed, keep_draws, workers, engine,
                scheduler, progress) -> list:
-    """Run the tasks, recording each in the manifest as it finishes; the ids done."""
-    done = []
+    """Run the tasks, recording each in the manifest as it finishes; the ids done.
+
+    A write the environment refuses (full disk, quota, file-size limit, read-only or
+    forbidden dataset) stops the batch: no task is started after it, the running ones
+    finish and are recorded, then ``ResultsError`` says what failed and that the same
+    command resumes.
+    """
+    done: list = []
+    stop: dict = {}  # the first refused write's entry and fix, once there is one
     bar = None
     if progress:
         from tqdm import tqdm
 
         bar = tqdm(total=len(todo), unit="task", file=sys.stderr, desc="batch")
+    events = _execute(todo, out, draws, seed, keep_draws, workers, engine, scheduler, stop)
     try:
-        for task, entry in _execute(todo, out, draws, seed, keep_draws, workers, engine,
-                                    scheduler):
-            if entry["status"] != "done":
-                remove_task_files(out, task)  # also when its worker died mid-write
-            manifest.data["tasks"][task.id] = entry
-            manifest.save()
-            if entry["status"] == "done":
-                done.append(task.id)
-            else:
-                failed[task.id] = entry["error"]
+        for task, entry in events:
+            fix = entry.pop("stop", None)
+            if fix is not None and not stop:
+                stop.update(error=entry["error"], fix=fix)
+            _record(task, entry, out, manifest, done, failed)
             if bar is not None:
                 bar.update(1)
     finally:
+        events.close()  # an exception here stops the workers
         if bar is not None:
             bar.close()
+    if stop:
+        raise _stopped(stop, manifest, len(todo) - len(done))
     return done
+
+
+def _record(task: Task, entry: dict, out: Path, manifest: Manifest, done: list,
+            failed: dict) -> None:
+    if entry["status"] != "done":
+        remove_task_files(out, task)  # also when its worker died mid-write
+    manifest.data["tasks"][task.id] = entry
+    manifest.save()
+    if entry["status"] == "done":
+        done.append(task.id)
+    else:
+        failed[task.id] = entry["error"]
+
+
+def _stopped(stop: dict, manifest: Manifest, remaining: int) -> ResultsError:
+    """The one-line error of a batch stopped by a refused write."""
+    kept = sum(1 for e in manifest.data["tasks"].values() if e.get("status") == "done")
+    return ResultsError(f"{stop['error']}; the batch stopped: {kept} finished task(s) are "
+                        f"kept and {remaining} remain to run: {stop['fix']}, then run the same "
+                        "command again to resume")
 
 
 def _watch_parent(parent: int) -> None:
@@ -569,16 +650,18 @@ def _stop_workers(pool) -> None:
         process.kill()
 
 
-def _execute(todo, out, draws, seed, keep_draws, workers, engine, scheduler):
-    """Yield (task, manifest entry) as tasks finish, on the chosen engine."""
+def _execute(todo, out, draws, seed, keep_draws, workers, engine, scheduler, stop=None):
+    """Yield (task, manifest entry) as tasks finish, on the chosen engine.
+
+    Once ``stop`` is non-empty (the consumer sets it between two yields) no further
+    task is started; the running ones are still yielded.
+    """
+    stop = {} if stop is None else stop
     if not todo:
         return
     if engine == "dask":
-        yield from _execute_dask(todo, out, draws, seed, keep_draws, scheduler)
+        yield from _execute_dask(todo, out, draws, seed, keep_draws, scheduler, stop)
         return
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from concurrent.futures.process import BrokenProcessPool
-
     n = workers or os.cpu_count() or 1
     if n == 1:  # one worker: this process, one thread (as each pool worker)
         import numba
@@ -586,32 +669,67 @@ def _execute(todo, out, draws, seed, keep_draws, workers, engine, scheduler):
         before = numba.get_num_threads()
         try:
             for t in todo:
+                if stop:
+                    return
                 yield t, run_task(t, str(out), draws, seed, keep_draws, 1)
         finally:
             numba.set_num_threads(before)
         return
+    yield from _execute_pool(todo, out, (draws, seed, keep_draws, 1), n, stop)
+
+
+def _execute_pool(todo, out, args: tuple, n: int, stop: dict):
+    """A pool of ``n`` processes running one task each; the next task is submitted when
+    one finishes (so a stop leaves nothing queued)."""
     import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
 
     # spawn, not fork: numba's threading layer in the parent is not fork-safe
     pool = ProcessPoolExecutor(max_workers=min(n, len(todo)),
                                mp_context=multiprocessing.get_context("spawn"),
                                initializer=_die_with, initargs=(os.getpid(),))
+    queue = iter(todo)
+    running: dict = {}
     try:
-        futures = {pool.submit(run_task, t, str(out), draws, seed, keep_draws, 1): t
-                   for t in todo}
-        for f in as_completed(futures):
-            try:
-                entry = f.result()
-            except BrokenProcessPool:
-                entry = _worker_died(futures[f])
-            yield futures[f], entry
+        lost = _fill(pool, queue, running, n, (str(out), *args), stop)
+        while running or lost:
+            for task in lost:  # refused by a pool broken by a dead worker
+                yield task, _worker_died(task)
+            finished = wait(running, return_when=FIRST_COMPLETED).done if running else ()
+            for f in finished:
+                task = running.pop(f)
+                try:
+                    entry = f.result()
+                except BrokenProcessPool:
+                    entry = _worker_died(task)
+                yield task, entry
+            lost = _fill(pool, queue, running, n, (str(out), *args), stop)
     except BaseException:
         _stop_workers(pool)
         raise
     pool.shutdown(wait=True)
 
 
-def _execute_dask(todo, out, draws, seed, keep_draws, scheduler):
+def _fill(pool, queue, running: dict, n: int, args: tuple, stop: dict) -> list:
+    """Submit queued tasks until ``n`` run (none once stopped); those a broken pool refused."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    lost = []
+    while len(running) < n and not stop:
+        task = next(queue, None)
+        if task is None:
+            break
+        try:
+            running[pool.submit(run_task, task, *args)] = task
+        except BrokenProcessPool:
+            lost.append(task)
+    return lost
+
+
+def _execute_dask(todo, out, draws, seed, keep_draws, scheduler, stop: dict):
+    """Tasks on a dask cluster. After a stop the tasks not yet finished are cancelled
+    (one already running on a worker may still write its files: the next run redoes it)."""
     try:
         from distributed import Client, as_completed
     except ImportError as exc:
@@ -622,3 +740,6 @@ def _execute_dask(todo, out, draws, seed, keep_draws, scheduler):
                              1, pure=False): t for t in todo}
     for f in as_completed(futures):
         yield futures[f], f.result()
+        if stop:
+            client.cancel([g for g in futures if not g.done()])
+            return

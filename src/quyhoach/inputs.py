@@ -5,10 +5,14 @@ One row per figure: ``indicator,year,value,unit,status,source,note``. ``status``
 figures a plan assumes are added with status ``assumed``. Indicators the engine does
 not use may be present (they serve calibration and back-tests) but must be well formed.
 
-Every value must be a finite number and every year plausible; a figure of an indicator
-the model reads must also lie in that indicator's possible range (no negative
-population, no share above 100). Messages never quote what a file says unless it is a
-history table (the right header): a path pointing at another file is not echoed.
+Every indicator name is an identifier, every value a finite number and every year
+plausible. Every figure lies in its possible range: an indicator the model reads in the
+range the model can read (in the unit ``MODEL_UNITS`` gives it); any other in the range
+its unit and name allow (``unit_range``: no negative count or amount, no population of
+0, no share of a whole outside 0-100, no growth rate at or below -100 %, no crude rate
+per 1000 above 1000), and all rows of one indicator carry one unit. Messages never
+quote what a file says unless it is a history table (the right header): a path pointing
+at another file is not echoed.
 """
 
 from __future__ import annotations
@@ -17,37 +21,21 @@ import csv
 import hashlib
 import io
 import math
+import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from .errors import InputDataError, PlanError, Problems, did_you_mean, shown
+from .registry import MODEL_UNITS
 
 COLUMNS = ("indicator", "year", "value", "unit", "status", "source", "note")
 STATUSES = ("official", "estimate", "derived")
-# Indicators the model reads, with the unit their rows must carry.
-MODEL_UNITS = {
-    "population": "thousand persons",
-    "urbanization_rate": "%",
-    "grdp_nominal": "billion VND",
-    "grdp_growth": "%",
-    "share_agriculture": "% of GRDP",
-    "share_industry_construction": "% of GRDP",
-    "share_services": "% of GRDP",
-    "share_product_taxes": "% of GRDP",
-    "budget_revenue": "billion VND",
-    "tourists": "visits",
-    "tourism_revenue": "billion VND",
-    "income_per_capita": "million VND",
-    "poverty_rate": "% households",
-    "forest_cover": "%",
-    "ntm_communes_share": "% of communes",
-    "electricity_access": "% households",
-    "rural_clean_water": "% rural population",
-}
-# What a figure can be, in the model's unit: (lowest, highest, lowest excluded). Levels
-# the model grows geometrically and divides by must be positive.
+# What a figure of an indicator the model reads can be, in the model's unit: (lowest,
+# highest, lowest excluded). Levels the model grows geometrically and divides by must be
+# positive. (MODEL_UNITS, the unit each must carry, comes from the model registry.)
 _LEVEL = (0.0, 1e12, True)
 _SHARE = (0.0, 100.0, False)
 MODEL_RANGES = {
@@ -55,6 +43,7 @@ MODEL_RANGES = {
     "urbanization_rate": _SHARE,
     "grdp_nominal": _LEVEL,
     "grdp_growth": (-100.0, 1000.0, True),
+    "grdp_per_capita": _LEVEL,
     "share_agriculture": _SHARE,
     "share_industry_construction": _SHARE,
     "share_services": _SHARE,
@@ -73,10 +62,105 @@ YEARS = (1900, 2200)  # plausible years of a figure
 MAX_HISTORY_BYTES = 64 * 2**20
 SHOWN_HEADER = 3  # quote a header's names only when it has this many of the columns
 
+# ------------------------------------------------------------ every indicator's range
+# Indicator names are identifiers; the unit of a row decides what its value can be.
+NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
+# Counts and amounts (levels), by base unit: the most a figure can be, in that unit,
+# far above any province's (the world's population, land, output). A base unit may be
+# scaled by "thousand", "million" or "billion".
+_LEVEL_MAX = {"persons": 1e10, "households": 1e10, "workers": 1e10, "visits": 1e11,
+              "communes": 1e6, "administrative units": 1e6, "urban areas": 1e6,
+              "enterprises": 1e9, "schools": 1e8, "beds": 1e9, "VND": 1e18, "USD": 1e15,
+              "ha": 1e11, "km2": 1e9, "km": 1e9, "tonnes": 1e13, "kWh": 1e16, "MW": 1e9}
+_SCALES = {"": 1.0, "thousand ": 1e3, "million ": 1e6, "billion ": 1e9}
+LEVEL_UNITS = {scale + base: top / factor for base, top in _LEVEL_MAX.items()
+               for scale, factor in _SCALES.items()}
+OTHER_UNITS = {  # (lowest, highest, lowest excluded, why)
+    "years": (0.0, 150.0, False, "a duration or age in years lies in 0-150"),
+    "children/woman": (0.0, 20.0, False, "a fertility rate lies in 0-20"),
+    "persons/km2": (0.0, 1e6, False, "a density cannot be negative"),
+}
+PERCENT = re.compile(r"%( [A-Za-z][A-Za-z0-9 ,/-]{0,60})?")  # %, % households, % of GRDP
+# Name parts (between "_") that mark a figure that may be negative (a difference), a
+# rate of change, or a ratio that may exceed 100 %.
+SIGNED = frozenset({"net", "balance", "change", "growth", "increase", "taxes", "subsidies"})
+CHANGE = frozenset({"growth", "change"})
+RATIO = frozenset({"ratio", "index", "gross"})
+POSITIVE = frozenset({"population", "area"})  # first name part: a level that is never 0
+KNOWN_UNITS = ("a count or an amount in " + ", ".join(_LEVEL_MAX) + " (scaled as in "
+               "'thousand persons' or 'billion VND'; per-person amounts in the same units), "
+               "a share in '%' or '% <of what>', a growth rate in '%/yr', a crude rate "
+               "'per 1000', or " + ", ".join(OTHER_UNITS))
+
+
+@dataclass(frozen=True)
+class Range:
+    """What a figure can be: ``lo`` (excluded when ``open_lo``) up to ``hi``, and why."""
+
+    lo: float
+    hi: float
+    open_lo: bool
+    why: str
+
+    def holds(self, value: float) -> bool:
+        return not (value < self.lo or (self.open_lo and value == self.lo) or value > self.hi)
+
+
+def unit_range(indicator: str, unit: str) -> Range | None:
+    """The possible range of a figure of ``indicator`` in ``unit``; None: unit unknown.
+
+    Levels are at least 0 (populations and areas above 0; differences such as ``net_``
+    or ``_change`` figures may be negative); percentages of a whole lie in 0-100 (net
+    shares such as product taxes less subsidies in -100-100, ratios such as a gross
+    enrolment ratio in 0-10,000); growth rates (``%/yr``, or a name with ``growth`` or
+    ``change``) above -100; crude rates per 1000 in 0-1000 (net or natural-increase
+    rates in -1000-1000).
+    """
+    parts = set(indicator.split("_"))
+    if unit == "%/yr" or (PERCENT.fullmatch(unit) and parts & CHANGE):
+        return Range(-100.0, 1e5, True, "a growth rate is above -100 %: nothing falls by "
+                                        "all of itself or more")
+    if PERCENT.fullmatch(unit):
+        return _percent_range(parts)
+    if unit == "per 1000":
+        if parts & SIGNED:
+            return Range(-1000.0, 1000.0, False, "a net rate per 1000 lies within ±1000")
+        return Range(0.0, 1000.0, False, "a crude rate per 1000 lies in 0-1000")
+    if unit in LEVEL_UNITS:
+        return _level_range(indicator, parts, LEVEL_UNITS[unit])
+    if unit in OTHER_UNITS:
+        return Range(*OTHER_UNITS[unit])
+    return None
+
+
+def _percent_range(parts: set[str]) -> Range:
+    if parts & SIGNED:
+        return Range(-100.0, 100.0, False, "a net share lies within ±100 %")
+    if parts & RATIO:
+        return Range(0.0, 1e4, False, "a ratio cannot be negative")
+    return Range(0.0, 100.0, False, "a percentage of a whole lies in 0-100")
+
+
+def _level_range(indicator: str, parts: set[str], top: float) -> Range:
+    if parts & SIGNED:
+        return Range(-top, top, False, "a difference cannot exceed the largest possible level")
+    if indicator.split("_")[0] in POSITIVE:
+        return Range(0.0, top, True, "a population or an area is more than 0")
+    return Range(0.0, top, False, "a count or an amount cannot be negative")
+
 
 def value_range(indicator: str) -> tuple[float, float, bool]:
     """(lowest, highest, lowest excluded) a figure of a model indicator can take."""
-    return MODEL_RANGES[indicator]
+    if indicator in MODEL_RANGES:
+        return MODEL_RANGES[indicator]
+    r = unit_range(indicator, MODEL_UNITS[indicator])
+    assert r is not None, f"the registry's unit of {indicator} is unknown"
+    return r.lo, r.hi, r.open_lo
+
+
+def _model_range(indicator: str) -> Range:
+    lo, hi, open_lo = value_range(indicator)
+    return Range(lo, hi, open_lo, "the range the model can read")
 
 
 @dataclass(frozen=True)
@@ -206,6 +290,7 @@ def _read_rows(reader: csv.DictReader, problems: Problems) -> list[dict]:
     """Every well-formed row as a record; each bad one reported with its line."""
     records: list[dict] = []
     seen: dict[tuple, int] = {}
+    units: dict[str, list[tuple[str, int]]] = {}  # other indicators: (unit, line) of rows
     line = 1
     try:
         for line, row in enumerate(reader, start=2):
@@ -219,28 +304,44 @@ def _read_rows(reader: csv.DictReader, problems: Problems) -> list[dict]:
                              "(put variants under another name)")
             seen[key] = line
             records.append(record)
+            if key[0] not in MODEL_UNITS:
+                units.setdefault(key[0], []).append((record["unit"], line))
     except csv.Error as exc:
         problems.add(f"line {line + 1}", f"not readable as CSV ({str(exc)[:80]}); check "
                      "quotes and separators")
+    for indicator, rows in units.items():
+        _check_one_unit(indicator, rows, problems)
     return records
+
+
+def _check_one_unit(indicator: str, rows: list[tuple[str, int]], problems: Problems) -> None:
+    """Every row of an indicator carries one unit: the others are reported with theirs."""
+    counts = Counter(unit for unit, _ in rows)
+    if len(counts) < 2:
+        return
+    usual = counts.most_common(1)[0][0]  # ties: the first row's
+    first = next(line for unit, line in rows if unit == usual)
+    for unit, line in rows:
+        if unit != usual:
+            problems.add(f"line {line} ({indicator})", f"unit {shown(unit)} but {indicator} "
+                         f"is in {shown(usual)} elsewhere (e.g. line {first}); give every row "
+                         "of an indicator one unit: convert the value, or name the variant "
+                         "differently")
 
 
 def _read_row(row: dict, w: str, problems: Problems) -> dict | None:
     """One row as a record, or None (reported)."""
     ind = (row["indicator"] or "").strip()
-    if not ind:
-        problems.add(w, "empty indicator")
+    if not _is_name(ind, w, problems):
         return None
-    w = f"{w} ({shown(ind)[1:-1]})"
+    w = f"{w} ({ind})"
+    unit = (row["unit"] or "").strip()
+    limits = _limits(ind, unit, w, problems)
     year = _year(row["year"], w, problems)
-    value = _value(row["value"], ind, w, problems)
+    value = _value(row["value"], ind, unit, limits, w, problems)
     status = (row["status"] or "").strip()
     if status not in STATUSES:
         problems.add(w, f"status {shown(status)} unknown" + did_you_mean(status, STATUSES))
-    unit = (row["unit"] or "").strip()
-    if ind in MODEL_UNITS and unit != MODEL_UNITS[ind]:
-        problems.add(w, f"unit {shown(unit)} but the model reads {ind} in "
-                     f"'{MODEL_UNITS[ind]}'; convert the value or fix the unit")
     if not (row["source"] or "").strip():
         problems.add(w, "empty source; every figure needs its source")
     if status == "derived" and not (row["note"] or "").strip():
@@ -249,6 +350,36 @@ def _read_row(row: dict, w: str, problems: Problems) -> dict | None:
         return None
     return {"indicator": ind, "year": year, "value": value, "unit": unit, "status": status,
             "source": row["source"], "note": row["note"] or ""}
+
+
+def _is_name(indicator: str, w: str, problems: Problems) -> bool:
+    """An indicator is an identifier: lowercase letters, digits and '_'."""
+    if not indicator:
+        problems.add(w, "empty indicator")
+        return False
+    if NAME.fullmatch(indicator):
+        return True
+    fixed = re.sub(r"[\s-]+", "_", indicator.lower())
+    hint = f"; did you mean '{fixed}'?" if NAME.fullmatch(fixed) else ""
+    problems.add(w, f"indicator {shown(indicator)} is not a name: expected lowercase letters, "
+                 f"digits and '_' (at most 64, starting with a letter, e.g. population_urban)"
+                 + hint)
+    return False
+
+
+def _limits(indicator: str, unit: str, w: str, problems: Problems) -> Range | None:
+    """The range the row's value must lie in; a wrong or unknown unit reported."""
+    if indicator in MODEL_UNITS:
+        if unit != MODEL_UNITS[indicator]:
+            problems.add(w, f"unit {shown(unit)} but the model reads {indicator} in "
+                         f"'{MODEL_UNITS[indicator]}'; convert the value or fix the unit")
+        return _model_range(indicator)
+    limits = unit_range(indicator, unit)
+    if limits is None:
+        what = f"unit {shown(unit)} is not a known unit" if unit else "empty unit"
+        problems.add(w, f"{what}; expected {KNOWN_UNITS}; convert the figure to one "
+                     "of them")
+    return limits
 
 
 def _year(text, w: str, problems: Problems) -> int | None:
@@ -263,7 +394,8 @@ def _year(text, w: str, problems: Problems) -> int | None:
     return year
 
 
-def _value(text, indicator: str, w: str, problems: Problems) -> float | None:
+def _value(text, indicator: str, unit: str, limits: Range | None, w: str,
+           problems: Problems) -> float | None:
     try:
         value = float(text)
     except (TypeError, ValueError):
@@ -274,11 +406,11 @@ def _value(text, indicator: str, w: str, problems: Problems) -> float | None:
         problems.add(w, f"value {shown(text)} is not a finite number; leave the figure out "
                      "if it is not known")
         return None
-    if indicator in MODEL_RANGES:
-        lo, hi, open_lo = MODEL_RANGES[indicator]
-        if value < lo or (open_lo and value == lo) or value > hi:
-            above = "more than " if open_lo else ""
-            problems.add(w, f"value {value:g} is impossible for {indicator} "
-                         f"({MODEL_UNITS[indicator]}): expected {above}{lo:g} up to {hi:g}")
-            return None
+    if limits is not None and not limits.holds(value):
+        above = "more than " if limits.open_lo else ""
+        shown_unit = MODEL_UNITS.get(indicator, unit)
+        problems.add(w, f"value {value:g} is impossible for {indicator} ({shown_unit}): "
+                     f"expected {above}{limits.lo:g} up to {limits.hi:g} ({limits.why}); "
+                     "check the figure and its unit")
+        return None
     return value

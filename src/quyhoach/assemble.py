@@ -32,33 +32,22 @@ FORM_SCALE = {"points": 0.01, "proportional": 0.01, "gap_closing": 0.01, "logist
 LAYOUT = constants()  # the kernels' index layout, as the registry defines it
 
 
-def _rate_channels() -> dict[str, int]:
-    """Plan key → kernel rate channel, members of a family in declaration order."""
+def _channel_index(prefix: str, items: list[tuple[str, str]]) -> dict[str, int]:
+    """Name → kernel channel for (name, channel) pairs; the members of a family (the four
+    sectors, the bounded indicators) take consecutive channels in declaration order."""
     out: dict[str, int] = {}
     members: dict[str, int] = {}
-    for p in PARAMETERS:
-        if p.channel:
-            i = members.get(p.channel, 0)
-            out[p.path] = LAYOUT[f"C_{p.channel.upper()}"] + i
-            members[p.channel] = i + 1
+    for name, channel in items:
+        if channel:
+            i = members.get(channel, 0)
+            out[name] = LAYOUT[f"{prefix}_{channel.upper()}"] + i
+            members[channel] = i + 1
     return out
 
 
-def _history_channels() -> dict[str, int]:
-    """History series → kernel history channel (the bounded indicators in order)."""
-    out: dict[str, int] = {}
-    members: dict[str, int] = {}
-    for h in HISTORY:
-        if h.channel:
-            i = members.get(h.channel, 0)
-            out[h.indicator] = LAYOUT[f"H_{h.channel.upper()}"] + i
-            members[h.channel] = i + 1
-    return out
-
-
-CHANNELS = _rate_channels()
+CHANNELS = _channel_index("C", [(p.path, p.channel) for p in PARAMETERS])
 PERCENT = {path for path in CHANNELS if PARAMETER_BY_PATH[path].to_engine != 1.0}
-HISTORY_CHANNELS = _history_channels()
+HISTORY_CHANNELS = _channel_index("H", [(h.indicator, h.channel) for h in HISTORY])
 # Inputs in percent that the kernel holds as fractions.
 SHARE_INPUTS = tuple(h.indicator for h in HISTORY if h.channel and h.scale == 0.01)
 # The parameters whose use starts after each history series' jump-off year.

@@ -126,9 +126,10 @@ def simulate_paths_numpy(inputs, shocks):
                     out[:, t, v] = out[:, t - 1, v] * (1 + r[:, t, c])
                 if split and inputs.jump[h] >= 0:
                     total = total + out[:, t, v]
-            if not history(t, L.V_BUDGET_REVENUE, L.H_BUDGET):
-                out[:, t, L.V_BUDGET_REVENUE] = (
-                    total if split else out[:, t - 1, L.V_BUDGET_REVENUE] * buoyant)
+            if split and t > inputs.jump[L.H_BUDGET]:
+                out[:, t, L.V_BUDGET_REVENUE] = total
+            elif not history(t, L.V_BUDGET_REVENUE, L.H_BUDGET):
+                out[:, t, L.V_BUDGET_REVENUE] = out[:, t - 1, L.V_BUDGET_REVENUE] * buoyant
             out[:, t, L.V_BUDGET_REVENUE_SHARE] = out[:, t, L.V_BUDGET_REVENUE] / total_nominal
             if not history(t, L.V_TOURISTS, L.H_TOURISTS):
                 out[:, t, L.V_TOURISTS] = (out[:, t - 1, L.V_TOURISTS]

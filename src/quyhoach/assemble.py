@@ -51,8 +51,9 @@ HISTORY_CHANNELS = _channel_index("H", [(h.indicator, h.channel) for h in HISTOR
 # Inputs in percent that the kernel holds as fractions.
 SHARE_INPUTS = tuple(h.indicator for h in HISTORY if h.channel and h.scale == 0.01)
 # The parameters whose use starts after each history series' jump-off year.
-BLOCK_PARAMETERS = {h.indicator: tuple(p.path for p in PARAMETERS if p.follows == h.channel)
+BLOCK_PARAMETERS = {h.indicator: tuple(p.path for p in PARAMETERS if h.channel in p.follows)
                     for h in HISTORY if h.channel and h.channel != "indicator"}
+BUDGET_PARTS = ("budget_domestic", "budget_import_export", "budget_land_use")
 
 
 @dataclass
@@ -142,11 +143,43 @@ def build_baseline(plan: Plan, history: History) -> Baseline:
     growth_actual = _growth_actual(plan, history, notes)
     anchor, first_structure = _anchor_shares(plan, history, problems, notes)
     hist, jump, interpolated = _history_levels(plan, history, problems, notes)
+    _check_budget_split(plan, history, jump, problems)
     problems.raise_if_any(InputDataError)
     nominal, derived, per_capita = _nominal_actual(plan, history, hist[:, LAYOUT["H_POPULATION"]],
                                                    notes)
     return Baseline(growth_actual, nominal, derived, per_capita, anchor,
                     float(gdp[plan.base_year]), hist, jump, interpolated, first_structure, notes)
+
+
+def _check_budget_split(plan: Plan, history: History, jump: np.ndarray, problems) -> None:
+    """A split budget: domestic revenue given, every part ending in the same year, the total
+    observed no later than its parts, and the parts adding up to it where both are."""
+    end = {name: int(jump[HISTORY_CHANNELS[name]]) for name in BUDGET_PARTS}
+    given = {name: j for name, j in end.items() if j >= 0}
+    if not given:
+        return
+    if "budget_domestic" not in given:
+        problems.add(", ".join(given), "budget components without budget_domestic: give the "
+                     "domestic revenue too, or no component (the total alone)")
+        return
+    years = {plan.base_year + j for j in given.values()}
+    if len(years) > 1:
+        problems.add(", ".join(given), "the budget components end in different years ("
+                     + ", ".join(f"{n} {plan.base_year + j}" for n, j in given.items())
+                     + "); give every component for the same years")
+    last = max(years)
+    total = history.series("budget_revenue")
+    later = [y for y in total if last < y <= plan.last_actual_year]
+    if later:
+        problems.add("budget_revenue", f"observed in {later} but its components only to {last}; "
+                     "add the components for those years or remove the total")
+    parts = {name: history.series(name) for name in given}
+    for y, value in sorted(total.items()):
+        if all(y in series for series in parts.values()):
+            added = sum(series[y] for series in parts.values())
+            if abs(added - value) > 0.005 * abs(value):
+                problems.add(f"budget_revenue {y}", f"{value:g} billion VND, but its components "
+                             f"add up to {added:g}; the total must be their sum")
 
 
 def _growth_actual(plan: Plan, history: History, notes: list) -> np.ndarray:
@@ -399,8 +432,8 @@ def first_projected_index(plan: Plan, baseline: Baseline) -> dict[str, int]:
     for name, params in BLOCK_PARAMETERS.items():
         j = baseline.jump[HISTORY_CHANNELS[name]]
         if j >= 0:
-            for p in params:
-                first[p] = int(j) + 1
+            for p in params:  # from the earliest jump-off of the series it drives
+                first[p] = min(first.get(p, len(plan.years)), int(j) + 1)
     return {p: i for p, i in first.items() if i < len(plan.years)}
 
 
@@ -439,10 +472,12 @@ def fixed_through(plan: Plan, inputs: KernelInputs) -> dict[str, int]:
             out[f"{prefix}_{s}"] = last
     # outputs that follow a history series, then those built from several
     out.update({h.pins[0]: j[h.indicator] for h in HISTORY if h.channel})
+    if j["budget_domestic"] >= 0:  # a split budget: the total is the sum of its parts
+        out["budget_revenue"] = max(j["budget_revenue"], j["budget_domestic"])
     out.update(population_growth=j["population"],
                population_urban=min(j["urbanization_rate"], j["population"]),
                population_rural=min(j["urbanization_rate"], j["population"]),
                grdp_per_capita=pop, grdp_per_capita_usd=pop,
-               budget_revenue_share=min(j["budget_revenue"], last),
+               budget_revenue_share=min(out["budget_revenue"], last),
                tourism_revenue=min(j["tourists"], j["spending_per_visitor"]))
     return out

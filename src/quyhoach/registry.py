@@ -131,9 +131,9 @@ class Parameter:
         A usual value, compared with when no other value of the parameter is there.
     channel : str
         The kernel rate channel it fills (``""``: none, the block reads it itself).
-    follows : str
-        The kernel history channel whose jump-off year starts its use (``""``: the
-        economy's own rule).
+    follows : tuple of str
+        The kernel history channels whose earliest jump-off year starts its use (empty:
+        the economy's own rule).
     """
 
     path: str
@@ -146,7 +146,7 @@ class Parameter:
     slip: tuple[float, float] | None = None
     typical: float = 0.0
     channel: str = ""
-    follows: str = ""
+    follows: tuple[str, ...] = ()
 
     @property
     def percent(self) -> bool:
@@ -165,7 +165,7 @@ class Parameter:
 
 
 def _pct(path: str, lower: float, upper: float, slip: tuple, typical: float,
-         channel: str = "", follows: str = "") -> Parameter:
+         channel: str = "", follows: tuple[str, ...] = ()) -> Parameter:
     """A rate in %/yr: nothing can fall by 100 % or more in a year."""
     return Parameter(path, "%/yr", lower, upper, -100.0, 500.0, True, slip, typical, channel,
                      follows)
@@ -285,11 +285,11 @@ INVESTMENT = Block(
 POPULATION = Block(
     "population", "Dân số", "Population",
     (Parameter("population.birth_rate", "per 1000", 5.0, 60.0, 0.0, 1000.0,
-               channel="birth", follows="population"),  # world: 5-50
+               channel="birth", follows=("population",)),  # world: 5-50
      Parameter("population.death_rate", "per 1000", 1.0, 30.0, 0.0, 1000.0,
-               channel="death", follows="population"),  # world: 1-20
+               channel="death", follows=("population",)),  # world: 1-20
      Parameter("population.net_migration_rate", "per 1000", -50.0, 50.0, -1000.0, 1000.0,
-               channel="migration", follows="population")),
+               channel="migration", follows=("population",))),
     (("birth", 1), ("death", 1), ("migration", 1)),
     (_level("population", "thousand persons", "Dân số trung bình", "Average population"),
      _rate("population_growth", "Tốc độ tăng dân số", "Population growth", "population")),
@@ -298,7 +298,7 @@ POPULATION = Block(
 URBANIZATION = Block(
     "urbanization", "Đô thị hóa", "Urbanization",
     (Parameter("urbanization.speed", "logit points/yr", -0.5, 0.5, -10.0, 10.0,
-               channel="urban_speed", follows="urban"),),
+               channel="urban_speed", follows=("urban",)),),
     (("urban_speed", 1), ("reclass", 1)),
     (_share("urbanization_rate", "%", "Tỷ lệ đô thị hóa", "Urbanization rate",
             ratio("population_urban", "population")),
@@ -309,7 +309,7 @@ URBANIZATION = Block(
 INCOME = Block(
     "income", "Thu nhập", "Income",
     (Parameter("income.elasticity", "ratio", 0.0, 3.0, -10.0, 10.0,
-               channel="income_elasticity", follows="income"),),
+               channel="income_elasticity", follows=("income",)),),
     (("income_elasticity", 1),),
     (_level("grdp_per_capita", "million VND", "GRDP bình quân đầu người", "GRDP per capita",
             ratio("grdp_nominal", "population")),
@@ -326,12 +326,13 @@ BUDGET = Block(
     # The total grows with nominal GRDP; where the inputs split it, domestic revenue does,
     # and import-export duties and land-use fees follow their own paths (border
     # provinces collect most of their revenue at the border gates).
+    # buoyancy drives the total, or domestic revenue where the inputs split the total
     (Parameter("budget.buoyancy", "ratio", 0.0, 3.0, -10.0, 10.0, channel="buoyancy",
-               follows="budget"),
+               follows=("budget", "domestic")),
      _pct("budget.import_export_growth", -60.0, 60.0, (1.0, 40.0), 8.0,
-          "import_export_growth", "import_export"),
+          "import_export_growth", ("import_export",)),
      _pct("budget.land_use_growth", -60.0, 60.0, (1.0, 40.0), 5.0, "land_use_growth",
-          "land_use")),
+          ("land_use",))),
     (("buoyancy", 1), ("import_export_growth", 1), ("land_use_growth", 1)),
     (_level("budget_revenue", "billion VND", "Thu ngân sách nhà nước trên địa bàn",
             "State budget revenue in the province"),
@@ -351,9 +352,9 @@ BUDGET = Block(
 TOURISM = Block(
     "tourism", "Du lịch", "Tourism",
     (_pct("tourism.visitor_growth", -90.0, 100.0, (1.0, 60.0), 10.0, "tourist_growth",
-          "tourists"),
+          ("tourists",)),
      _pct("tourism.spending_growth", -50.0, 50.0, (1.0, 30.0), 5.0, "spending_growth",
-          "spending")),
+          ("spending",))),
     (("tourist_growth", 1), ("spending_growth", 1)),
     (_level("tourists", "visits", "Tổng lượt khách du lịch", "Tourist arrivals"),
      _level("tourism_revenue", "billion VND", "Doanh thu du lịch", "Tourism revenue"),

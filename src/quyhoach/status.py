@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .assemble import HISTORY_CHANNELS
+from .assemble import BUDGET_PARTS, HISTORY_CHANNELS
 from .registry import HISTORY, SECTORS, VARIABLES
 
 OBSERVED, DERIVED, ASSUMED, PROJECTED = "observed", "derived", "assumed", "projected"
@@ -46,6 +46,9 @@ def figure_status(years: np.ndarray, baseline, inputs, history) -> dict[str, np.
     """
     level = {name: _level_pins(name, baseline, inputs) for name in _LEVEL_BLOCKS}
     hist = {**_economy_pins(baseline), **{name: h for name, (h, _) in level.items()}}
+    parts = [level[n][0] for n in BUDGET_PARTS if inputs.jump[HISTORY_CHANNELS[n]] >= 0]
+    if parts:  # a split budget's total is the sum of its parts
+        hist["budget_revenue"] = hist["budget_revenue"] | np.logical_and.reduce(parts)
     hist.update(_combined(hist))
     status = {v.name: np.where(hist[v.name], DERIVED, PROJECTED).astype(object)
               for v in VARIABLES}

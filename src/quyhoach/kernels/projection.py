@@ -153,11 +153,10 @@ def step_budget(out, d, t, rates, shocks, hist, jump, total_nominal):
             out[d, t, v] = out[d, t - 1, v] * (1.0 + rates[t, c] + shocks[d, t, c])
         if split and jump[h] >= 0:
             total += out[d, t, v]
-    if not follow_history(out, d, t, V_BUDGET_REVENUE, hist, H_BUDGET, jump):
-        if split:
-            out[d, t, V_BUDGET_REVENUE] = total
-        else:
-            out[d, t, V_BUDGET_REVENUE] = out[d, t - 1, V_BUDGET_REVENUE] * ratio ** buoyancy
+    if split and t > jump[H_BUDGET]:  # the total is observed no later than its parts
+        out[d, t, V_BUDGET_REVENUE] = total
+    elif not follow_history(out, d, t, V_BUDGET_REVENUE, hist, H_BUDGET, jump):
+        out[d, t, V_BUDGET_REVENUE] = out[d, t - 1, V_BUDGET_REVENUE] * ratio ** buoyancy
     out[d, t, V_BUDGET_REVENUE_SHARE] = out[d, t, V_BUDGET_REVENUE] / total_nominal
 
 

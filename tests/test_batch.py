@@ -257,6 +257,30 @@ def test_force_replaces_a_dataset_and_leaves_nothing_aside(plans, tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["ds", "plan.toml", "plans"]  # no lock, no old copy
 
 
+def test_an_interrupted_force_keeps_the_dataset_it_replaces(plans, tmp_path, monkeypatch):
+    from quyhoach import batch
+
+    out, plan = tmp_path / "ds", plans / "a_lai_chau.toml"
+    run_batch([plan], out, draws=0, workers=1)
+    before = file_hashes(out)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(batch, "_run_tasks", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            run_batch([plan], out, draws=300, seed=2, workers=1, force=True)
+    kept = [p for p in tmp_path.iterdir() if p.name.startswith(".ds.old-")]
+    assert len(kept) == 1 and file_hashes(kept[0]) == before
+    with pytest.raises(quyhoach.ResultsError, match="the dataset it replaces is kept at"):
+        run_batch([plan], out, draws=0, workers=1)  # another configuration: refused
+    assert kept[0].exists()  # and still kept
+    s = run_batch([plan], out, draws=300, seed=2, workers=1, force=True)
+    assert len(s.done) == 4 and not kept[0].exists()
+    assert "replaces" not in json.loads((out / "manifest.json").read_text())
+
+
 def test_a_second_batch_into_the_dataset_is_refused(plans, tmp_path):
     out = tmp_path / "ds"
     first = batch_process(plans / "a_lai_chau.toml", out, "--workers", "1")

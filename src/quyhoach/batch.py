@@ -466,17 +466,31 @@ def _prepare(out: Path, config: dict, tasks: list[Task],
     lock held. Returns the manifest and, with ``force``, the old dataset moved aside."""
     outdir.clean_stale(out)
     manifest = Manifest(out, config)
-    old = None
+    loaded = manifest.load() if _has_content(out) else None
+    replaces = loaded.get("replaces") if isinstance(loaded, dict) else None
     if _has_content(out):
         if not force:
-            manifest.data["tasks"] = _resumable_tasks(out, manifest.load(), config, tasks)
+            try:
+                manifest.data["tasks"] = _resumable_tasks(out, loaded, config, tasks)
+            except ResultsError as exc:
+                if replaces:  # an unfinished --force: the dataset it replaces is kept
+                    raise ResultsError(f"{exc} (the dataset it replaces is kept at "
+                                       f"{out.parent / replaces})") from None
+                raise
+            if replaces:
+                manifest.data["replaces"] = replaces
             outdir.refuse_links_inside(out)
             _clean_inside(out)
-            return manifest, None
+            return manifest, (out.parent / replaces if replaces else None)
         outdir.check_replaceable(out)
-        old = outdir.move_aside(out)
+        if replaces:  # an unfinished --force again: its partial dataset goes, not the old
+            outdir.remove(out)
+        else:
+            replaces = outdir.move_aside(out).name
+    if replaces:  # kept (and named here) until the new dataset is complete
+        manifest.data["replaces"] = replaces
     _create(out, manifest)
-    return manifest, old
+    return manifest, (out.parent / replaces if replaces else None)
 
 
 def _check_engine(engine: str, scheduler, workers) -> None:
@@ -550,8 +564,10 @@ def run_batch(paths, out, *, draws: int = 0, seed: int = 20210604, workers: int 
                           engine, scheduler, progress)
         if not todo:
             manifest.save()
-        if old is not None:
-            outdir.remove(old)
+        if old is not None and all(t.id in done or t in skipped for t in tasks):
+            outdir.remove(old)  # the new dataset is complete: the one it replaced goes
+            manifest.data.pop("replaces", None)
+            manifest.save()
     size = sum(f.stat().st_size for f in target.rglob("*.parquet"))
     return BatchSummary(out, done, [t.id for t in skipped], failed,
                         time.perf_counter() - start, draws, size)

@@ -345,11 +345,22 @@ def clean_stale(target: Path) -> None:
         if match is None:
             continue
         path = target.parent / name
+        if match[1] == "old" and name == _replaced_by(target):
+            continue  # an unfinished batch --force still replaces it: kept until done
         if match[1] == "old" and not os.path.lexists(target) and \
                 not os.path.islink(path) and is_quyhoach_output(path):
             os.rename(path, target)
         else:
             remove(path)
+
+
+def _replaced_by(target: Path) -> str | None:
+    """The ``.NAME.old-*`` folder an unfinished ``batch --force`` into ``target`` replaces."""
+    try:
+        meta = json.loads((target / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return meta.get("replaces") if isinstance(meta, dict) else None
 
 
 def _pid_alive(pid: int) -> bool:

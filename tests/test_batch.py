@@ -500,3 +500,16 @@ def test_kept_draws_are_moved_not_read_into_memory(plans, tmp_path, monkeypatch)
     assert f.metadata.num_rows == 300 * 31
     assert json.loads(f.schema_arrow.metadata[b"quyhoach"])["seed"] == 5
     assert not list(out.glob(".*spool*"))
+
+
+def test_a_plan_whose_tasks_clash_runs_none_of_them(plans, tmp_path):
+    text = (plans / "a_lai_chau.toml").read_text(encoding="utf-8")
+    # a second plan of the same province: its first scenario is new, the others clash
+    clash = tmp_path / "z_clash.toml"
+    clash.write_text(text.replace("[scenarios.base]", '[scenarios.first]\ninherits = "base"\n\n'
+                                  "[scenarios.base]", 1), encoding="utf-8")
+    from quyhoach.batch import plan_tasks
+
+    tasks, failed = plan_tasks([plans / "a_lai_chau.toml", clash])
+    assert str(clash) in failed and "is also defined by" in failed[str(clash)]
+    assert all(t.plan_file != str(clash.resolve()) for t in tasks)

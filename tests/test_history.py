@@ -112,3 +112,16 @@ def test_effort_counts_from_the_last_observed_figure(lai_chau_results):
     assert row["required"] == pytest.approx(((65.0 / 47.2) ** 0.5 - 1) * 100, rel=1e-9)
     years = list(lai_chau_results.plan.years)
     assert lai_chau_results.values("base", "grdp_per_capita")[years.index(2023)] == 47.2
+
+
+def test_usd_figures_and_investment_are_not_called_observed(lai_chau_results):
+    run, years = lai_chau_results._runs["base"], list(lai_chau_results.plan.years)
+    # converted at the plan's assumed exchange rate: the same in every draw, not history
+    assert run.status["grdp_per_capita_usd"][years.index(2022)] == "assumed"
+    assert run.status["tourism_revenue"][years.index(2021)] == "observed"  # an input row
+    # investment is never observed: its effort counts from the base year
+    assert run.fixed["investment_need"] == 0
+    f = lai_chau_results.feasibility().set_index(["scenario", "target_id"])
+    row = f.loc[("base", "investment_2021_2030")]
+    assert row["effort_years"] == "2021-2030"
+    assert row["required"] == pytest.approx((168000 - 16800) / 10)  # to the band's lower edge

@@ -1616,3 +1616,9 @@ def test_run_options_are_clean_errors(kwargs, words):
         quyhoach.simulate(PLAN, **kwargs)
     assert words in str(exc.value)
     assert isinstance(exc.value, QuyhoachError) and isinstance(exc.value, ValueError)
+
+
+def test_a_folder_is_not_a_plan_file(tmp_path):
+    with pytest.raises(PlanError) as err:
+        quyhoach.load_plan(tmp_path)
+    check(err.value, tmp_path, "", "a folder, not a plan file", "give one *.toml plan file")

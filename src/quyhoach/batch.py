@@ -171,14 +171,14 @@ def plan_tasks(paths) -> tuple[list[Task], dict]:
         if why is not None:
             failed[str(path)] = why
             continue
-        for s in plan.scenario_names:
-            task = Task(str(path.resolve()), plan.province, s, plan.sha256)
-            clash = next((t for t in tasks if t.id == task.id), None)
-            if clash is not None:
-                failed[str(path)] = (f"task {task.id} is also defined by {clash.plan_file}; "
-                                     "give each plan its own [plan] province or scenario names")
-                break
-            tasks.append(task)
+        own = [Task(str(path.resolve()), plan.province, s, plan.sha256)
+               for s in plan.scenario_names]
+        clash = next((t for t in tasks for o in own if t.id == o.id), None)
+        if clash is not None:  # none of this plan's tasks run, not some of them
+            failed[str(path)] = (f"task {clash.id} is also defined by {clash.plan_file}; "
+                                 "give each plan its own [plan] province or scenario names")
+            continue
+        tasks += own
     return tasks, failed
 
 

@@ -428,7 +428,10 @@ def load_plan(path) -> Plan:
     path = Path(path)
     problems = Problems(str(path))
     read = read_toml(path, problems, "", "plan file")
-    if read is None:
+    if read is None and path.is_dir():
+        problems.add("", "a folder, not a plan file; give one *.toml plan file (quyhoach "
+                         "batch takes folders of them)")
+    elif read is None:
         problems.add("", "file not found; check the path (plan files live in scenarios/)")
     problems.raise_if_any(PlanError)
     doc, raw_bytes = read

@@ -183,10 +183,10 @@ def _central_run(plan: Plan, name: str, baseline, history,
     _check_targets_computable(plan, name, fixed, central, problems)
     _check_magnitudes(plan, name, central, fixed, problems)
     status = figure_status(plan.years, baseline, inputs, history)
-    for var, j in fixed.items():  # effort counts from after the last observed figure
+    for var, j in fixed.items():  # effort counts from after the last figure history fixes
         known = np.flatnonzero(status[var] != "projected")
-        if j >= 0 and known.size:
-            fixed[var] = max(j, int(known[-1]))
+        if j >= 0:  # modelled; 0 (the base year) when no year is fixed (investment)
+            fixed[var] = int(known[-1]) if known.size else 0
     return ScenarioRun(scenario, central, fixed, status, inputs)
 
 

@@ -64,7 +64,12 @@ def figure_status(years: np.ndarray, baseline, inputs, history) -> dict[str, np.
         "grdp_growth": (~np.isnan(baseline.growth_actual), "grdp_growth"),
         "grdp_nominal": (nominal, "grdp_nominal"),
         "grdp_per_capita": (per_capita, "grdp_per_capita"),
+        # revenue in a year whose visits and spending per visit both come from rows
+        "tourism_revenue": (hist["tourism_revenue"], "tourism_revenue"),
         **{f"share_{s}": (structure, f"share_{s}") for s in SECTORS}})
+    # no exchange rate is observed: a USD figure of a known year converts it at the rate
+    # the plan assumes (the same in every draw, not in every scenario)
+    status["grdp_per_capita_usd"][hist["grdp_per_capita_usd"]] = ASSUMED
     for name, (mask, indicator) in observed.items():
         if indicator is None:
             continue

@@ -12,9 +12,8 @@ __version__ = "0.1.0"
 
 from .errors import InputDataError, PlanError, QuyhoachError, ResultsError  # noqa: E402
 from .plan import load_plan  # noqa: E402
-from .results import Results  # noqa: E402
+from .results import Results, read_results  # noqa: E402
 from .simulate import simulate  # noqa: E402
-from .store import read_results  # noqa: E402
 
 __all__ = ["load_plan", "simulate", "read_results", "Results", "QuyhoachError", "PlanError",
            "InputDataError", "ResultsError", "__version__"]

@@ -454,30 +454,25 @@ def _exchange_rate(plan: Plan, scenario: Scenario, problems: Problems) -> np.nda
     return level * np.exp(cum - cum[r])
 
 
-def fixed_through(plan: Plan, inputs: KernelInputs) -> dict[str, int]:
-    """Index of the last year each variable is fixed by history (-1: never).
+# Outputs built from several series: not modelled when any of them is not.
+_BUILT_FROM = {
+    "population_growth": ("population",),
+    "population_urban": ("urbanization_rate", "population"),
+    "population_rural": ("urbanization_rate", "population"),
+    "grdp_per_capita": ("population",),
+    "grdp_per_capita_usd": ("population",),
+    "budget_revenue_share": ("budget_revenue",),
+    "tourism_revenue": ("tourists", "spending_per_visitor"),
+}
 
-    Economy variables are fixed through the plan's last actual year (observed growth);
-    a variable built from several blocks is fixed while all of them are.
+
+def unmodelled(inputs: KernelInputs) -> set[str]:
+    """Outputs a scenario does not project: its inputs lack the series they start from.
+
+    A split budget's total is modelled from its parts even without a total of its own.
     """
-    j = {name: int(inputs.jump[h]) for name, h in HISTORY_CHANNELS.items()}
-    last = plan.last_actual_year - plan.base_year
-    pop = min(last, j["population"]) if j["population"] >= 0 else -1
-    out = {}
-    for name in ("grdp_real", "grdp_nominal", "grdp_growth", "grdp_deflator",
-                 "investment_need", "investment_need_real", "investment_rate"):
-        out[name] = last
-    for s in SECTORS:
-        for prefix in ("va_real", "va_nominal", "share", "va_growth"):
-            out[f"{prefix}_{s}"] = last
-    # outputs that follow a history series, then those built from several
-    out.update({h.pins[0]: j[h.indicator] for h in HISTORY if h.channel})
-    if j["budget_domestic"] >= 0:  # a split budget: the total is the sum of its parts
-        out["budget_revenue"] = max(j["budget_revenue"], j["budget_domestic"])
-    out.update(population_growth=j["population"],
-               population_urban=min(j["urbanization_rate"], j["population"]),
-               population_rural=min(j["urbanization_rate"], j["population"]),
-               grdp_per_capita=pop, grdp_per_capita_usd=pop,
-               budget_revenue_share=min(out["budget_revenue"], last),
-               tourism_revenue=min(j["tourists"], j["spending_per_visitor"]))
-    return out
+    absent = {h.pins[0] for h in HISTORY
+              if h.channel and inputs.jump[HISTORY_CHANNELS[h.indicator]] < 0}
+    if "budget_domestic" not in absent:
+        absent.discard("budget_revenue")
+    return absent | {name for name, parts in _BUILT_FROM.items() if absent & set(parts)}

@@ -31,18 +31,19 @@ def fan_chart(results, variable: str, path, *, lang: str = "vi", scenarios=None)
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import pandas as pd
 
-    from .registry import VARIABLES
+    from .errors import did_you_mean
+    from .registry import BY_NAME
     from .report import unit
-    from .results import BAND_COLUMNS, _index
 
-    var = VARIABLES[_index(variable)]
+    if variable not in BY_NAME:
+        raise KeyError(f"unknown variable '{variable}'" + did_you_mean(variable, BY_NAME))
+    var = BY_NAME[variable]
     scenarios = scenarios or results.scenarios
     years = results.plan.years
     fig, ax = plt.subplots(figsize=(9, 5), dpi=120)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    bands = results.bands(variable) if results.draws else pd.DataFrame(columns=BAND_COLUMNS)
+    bands = results.bands(variable) if results.draws else None  # no draws, no bands
     for i, name in enumerate(scenarios):
         color = colors[i % len(colors)]
         sc = results.plan.scenario(name)
@@ -52,9 +53,9 @@ def fan_chart(results, variable: str, path, *, lang: str = "vi", scenarios=None)
         ax.plot(years[future | (years == years[0] + fixed)],
                 values[future | (years == years[0] + fixed)], color=color, lw=2,
                 label=sc.label_vi if lang == "vi" else sc.label_en)
-        b = bands[bands["scenario"] == name]
-        b = b[b["year"] >= years[0] + fixed]
-        if not b.empty:
+        b = bands[(bands["scenario"] == name) & (bands["year"] >= years[0] + fixed)] \
+            if bands is not None else None
+        if b is not None and not b.empty:
             ax.fill_between(b["year"], b["q05"], b["q95"], color=color, alpha=0.12, lw=0)
             ax.fill_between(b["year"], b["q25"], b["q75"], color=color, alpha=0.22, lw=0)
     first = results._runs[scenarios[0]]
@@ -71,7 +72,7 @@ def fan_chart(results, variable: str, path, *, lang: str = "vi", scenarios=None)
     ax.grid(alpha=0.3)
     note = ("Dải màu: 50 % và 90 % kết quả mô phỏng" if lang == "vi"
             else "Shading: 50 % and 90 % of simulated outcomes")
-    ax.legend(fontsize=8, loc="upper left", title=note if len(bands) else None,
+    ax.legend(fontsize=8, loc="upper left", title=note if bands is not None else None,
               title_fontsize=7)
     fig.tight_layout()
     path = Path(path)

@@ -170,6 +170,11 @@ class Results:
             self._tables[name] = make()
         return self._tables[name]
 
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """``paths``, ``feasibility`` and ``bands``, as ``to_parquet`` writes them
+        (``bands`` empty, with its columns, for a run without draws)."""
+        return {name: self._table(name) for name in ("paths", "feasibility", "bands")}
+
     def _check_scenario(self, scenario: str) -> None:
         if scenario not in self._scenarios:
             raise KeyError(f"no scenario '{scenario}'" + did_you_mean(scenario, self._scenarios))
@@ -423,6 +428,49 @@ HEADLINE = ["grdp_real", "grdp_growth", "grdp_nominal", "share_agriculture",
 
 # Verdict thresholds on the probability of meeting a target (documented in README).
 VERDICTS = ((0.80, "likely"), (0.50, "at risk"), (0.10, "unlikely"), (0.0, "off track"))
+
+
+def read_results(directory, *, province=None, region=None, scenario=None, variable=None,
+                 years=None) -> Results:
+    """Read a results directory (``quyhoach run``) or a batch dataset (``quyhoach batch``).
+
+    Filters are pushed down to pyarrow, so only matching row groups and partitions are
+    read.
+
+    Parameters
+    ----------
+    directory : str or pathlib.Path
+    province, region, scenario : str or list of str, optional
+        Each filters the tables that have the column (``province``: batch datasets).
+    variable : str or list of str, optional
+        Filters ``paths`` and ``bands`` on ``variable`` and ``feasibility`` on
+        ``indicator``.
+    years : int, list of int or (first, last) tuple, optional
+        Filters ``paths`` and ``bands``.
+
+    Returns
+    -------
+    Results
+        The same class as ``quyhoach.simulate`` returns, answering from the tables read:
+        ``paths``, ``feasibility()``, ``bands()`` (a run without draws has none),
+        ``values()``, ``compare()``, ``to_iamc()``, ``to_parquet()``, with ``manifest``,
+        ``notes``, ``scenarios``, ``draws`` and ``seed``; ``plan`` and ``history`` are
+        None. ``draws_dir`` is the results directory's ``draws`` folder when the run
+        kept its draws.
+
+    Raises
+    ------
+    ResultsError
+        Not a results directory or dataset, or a table missing.
+    """
+    from .store import read_tables
+
+    selection = {k: v for k, v in (("province", province), ("region", region),
+                                   ("scenario", scenario), ("variable", variable),
+                                   ("years", years)) if v is not None}
+    frames, meta, context = read_tables(directory, selection)
+    return Results.from_tables(frames["paths"], frames["feasibility"], frames["bands"], meta,
+                               selection=selection, **context)
 
 
 def verdict(probability: float) -> str:

@@ -13,7 +13,7 @@ from typing import cast
 import numpy as np
 
 from . import montecarlo
-from .assemble import KernelInputs, build_baseline, fixed_through, kernel_inputs
+from .assemble import KernelInputs, build_baseline, kernel_inputs, unmodelled
 from .errors import OptionError, PlanError, Problems, ProblemsError, did_you_mean
 from .inputs import load_history
 from .kernels import layout as L
@@ -178,16 +178,20 @@ def _central_run(plan: Plan, name: str, baseline, history,
         problems.items.extend(exc.problems)
     if inputs is None:
         return None
-    fixed = fixed_through(plan, inputs)
     central = run_kernel(inputs, np.zeros((1, len(plan.years), L.N_CHANNELS)))[0]
+    status = figure_status(plan.years, baseline, inputs, history)
+    absent = unmodelled(inputs)
+    # the last year history fixes (effort counts from the year after it); the base year
+    # when none is (investment); -1 where the scenario does not model the output
+    fixed = {var: -1 if var in absent else _last_known(s) for var, s in status.items()}
     _check_targets_computable(plan, name, fixed, central, problems)
     _check_magnitudes(plan, name, central, fixed, problems)
-    status = figure_status(plan.years, baseline, inputs, history)
-    for var, j in fixed.items():  # effort counts from after the last figure history fixes
-        known = np.flatnonzero(status[var] != "projected")
-        if j >= 0:  # modelled; 0 (the base year) when no year is fixed (investment)
-            fixed[var] = int(known[-1]) if known.size else 0
     return ScenarioRun(scenario, central, fixed, status, inputs)
+
+
+def _last_known(status: np.ndarray) -> int:
+    known = np.flatnonzero(status != "projected")
+    return int(known[-1]) if known.size else 0
 
 
 def _check_magnitudes(plan: Plan, name: str, central: np.ndarray, fixed: dict,

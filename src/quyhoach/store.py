@@ -18,7 +18,6 @@ import shutil
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 import pyarrow as pa
@@ -27,9 +26,6 @@ import pyarrow.parquet as pq
 from . import __version__
 from .errors import ResultsError
 from .outdir import clean_stale_spools, output_path, replacing
-
-if TYPE_CHECKING:
-    from .results import Results
 
 TABLES = ("paths", "feasibility", "bands")
 
@@ -147,12 +143,8 @@ def write_results(results, directory, *, overwrite: bool = False, excel: bool = 
 
 def _write_tables(results, meta: dict, folder: Path) -> dict:
     """``paths``, ``feasibility`` and ``bands`` as Parquet in ``folder``; their entries."""
-    from .results import BAND_COLUMNS
-
     files = {}
-    no_bands = pd.DataFrame(columns=BAND_COLUMNS)  # a run without draws: an empty table
-    frames = {"paths": results.paths, "feasibility": results.feasibility(),
-              "bands": results.bands() if results.draws else no_bands}
+    frames = results.tables()
     stamp = json.dumps({k: meta[k] for k in ("engine_version", "plan_sha256",
                                              "inputs_sha256", "n_draws", "seed")}).encode()
     for name in TABLES:
@@ -202,58 +194,39 @@ def _as_list(value):
     return [value] if isinstance(value, (str, int)) else list(value)
 
 
-def read_results(directory, *, province=None, region=None, scenario=None, variable=None,
-                 years=None) -> Results:
-    """Read a results directory (``quyhoach run``) or a batch dataset (``quyhoach batch``).
+def read_tables(directory, selection: dict) -> tuple[dict, dict, dict]:
+    """The tables and manifest of a results directory or a batch dataset.
 
     Filters are pushed down to pyarrow, so only matching row groups and partitions are
-    read.
-
-    Parameters
-    ----------
-    directory : str or pathlib.Path
-    province, region, scenario : str or list of str, optional
-        Each filters the tables that have the column (``province``: batch datasets).
-    variable : str or list of str, optional
-        Filters ``paths`` and ``bands`` on ``variable`` and ``feasibility`` on
-        ``indicator``.
-    years : int, list of int or (first, last) tuple, optional
-        Filters ``paths`` and ``bands``.
+    read (``quyhoach.read_results`` documents them).
 
     Returns
     -------
-    quyhoach.results.Results
-        The same class as ``quyhoach.simulate`` returns, answering from the tables read:
-        ``paths``, ``feasibility()``, ``bands()`` (a run without draws has none),
-        ``values()``, ``compare()``, ``to_iamc()``, ``to_parquet()``, with ``manifest``,
-        ``notes``, ``scenarios``, ``draws`` and ``seed``; ``plan`` and ``history`` are
-        None. ``draws_dir`` is the results directory's ``draws`` folder when the run
-        kept its draws.
+    frames : dict[str, pandas.DataFrame]
+        ``paths``, ``feasibility``, ``bands``.
+    manifest : dict
+    context : dict
+        ``scenarios`` (those read; None for a dataset), ``last_target_year`` and
+        ``draws_dir`` (a results directory's kept draws, or None).
 
     Raises
     ------
     ResultsError
         Not a results directory or dataset, or a table missing.
     """
-    from .results import Results
-
     d = Path(directory)
     if not (d / "manifest.json").is_file():
         raise ResultsError(f"{d} is not a quyhoach results directory: missing manifest.json")
     meta = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
     batch = "tasks" in meta
-    selection = {k: v for k, v in (("province", province), ("region", region),
-                                   ("scenario", scenario), ("variable", variable),
-                                   ("years", years)) if v is not None}
     frames = {name: _read_table(d, name, batch, selection) for name in TABLES}
     scenarios = meta.get("scenarios") if not batch else None
-    if scenarios is not None and scenario is not None:
-        scenarios = [s for s in scenarios if s in _as_list(scenario)]
+    if scenarios is not None and "scenario" in selection:
+        scenarios = [s for s in scenarios if s in _as_list(selection["scenario"])]
     draws = d / "draws"
-    return Results.from_tables(
-        frames["paths"], frames["feasibility"], frames["bands"], meta, scenarios=scenarios,
-        last_target_year=_last_target_year_on_disk(d, batch),
-        draws_dir=draws if draws.is_dir() and not batch else None, selection=selection)
+    return frames, meta, {"scenarios": scenarios,
+                          "last_target_year": _last_target_year_on_disk(d, batch),
+                          "draws_dir": draws if draws.is_dir() and not batch else None}
 
 
 def _source(d: Path, name: str, batch: bool) -> Path:

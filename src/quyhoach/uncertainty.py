@@ -37,7 +37,7 @@ import numpy as np
 
 from .errors import did_you_mean, shown
 from .periods import as_number, number_problem
-from .registry import INDICATORS, SECTORS, spread_limit
+from .registry import INDICATORS, PARAMETERS, SECTORS, spread_limit
 
 DISTRIBUTIONS = {
     "normal": ("mean", "sd"),
@@ -61,9 +61,8 @@ MAX_SIGMA = 3.0  # a lognormal factor exp(3 z): one sd multiplies by 20
 
 def uncertain_paths() -> set[str]:
     """Parameter paths that may carry uncertainty."""
-    from .assemble import CHANNELS
-
-    return set(CHANNELS) | {f"indicators.{i}.speed" for i in INDICATORS}
+    return ({p.path for p in PARAMETERS if p.channel}
+            | {f"indicators.{i}.speed" for i in INDICATORS})
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """The projection kernel: every model block, every draw, every year.
 
 Arrays in, ``out`` filled; no objects, no I/O. The central path is this kernel with
-every shock at zero; the Monte Carlo feeds it non-zero shocks. Its index constants come
-from ``kernels/layout.py``, generated from the model registry (``quyhoach.registry``).
+every shock at zero; the Monte Carlo feeds it non-zero shocks. Its index constants are
+generated into ``kernels/layout.py`` out of the model registry (``quyhoach.registry``).
 
 Conventions
 -----------
@@ -17,7 +17,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .layout import (  # derived from quyhoach.registry
+from .layout import (  # generated from quyhoach.registry
     C_BIRTH,
     C_BUOYANCY,
     C_DEATH,

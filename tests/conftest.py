@@ -72,3 +72,15 @@ def plan_with_uncertainty(tmp_path, block: str, name="plan.toml"):
     path = tmp_path / name
     path.write_text(text[:a] + block + "\n" + text[b:], encoding="utf-8")
     return path
+
+
+def two_provinces(tmp_path: Path) -> Path:
+    """A folder of two valid plans: Lai Châu (``a_lai_chau.toml``) and a copy renamed
+    ``lai_chau_copy`` (``b_copy.toml``), for batch datasets of two provinces."""
+    d = tmp_path / "plans"
+    d.mkdir()
+    (d / "a_lai_chau.toml").write_text(write_plan(tmp_path).read_text(encoding="utf-8"),
+                                       encoding="utf-8")
+    copy = write_plan(tmp_path, [('province = "lai_chau"', 'province = "lai_chau_copy"')])
+    (d / "b_copy.toml").write_text(copy.read_text(encoding="utf-8"), encoding="utf-8")
+    return d

@@ -11,7 +11,7 @@ import time
 import pytest
 
 import quyhoach
-from conftest import LAI_CHAU, write_plan
+from conftest import LAI_CHAU, two_provinces, write_plan
 from quyhoach.batch import plan_tasks, run_batch, run_task
 from quyhoach.cli import main
 
@@ -24,12 +24,7 @@ def file_hashes(out):
 @pytest.fixture
 def plans(tmp_path):
     """Two valid provinces (the real plan and a renamed copy) and a broken plan."""
-    d = tmp_path / "plans"
-    d.mkdir()
-    (d / "a_lai_chau.toml").write_text(write_plan(tmp_path).read_text(encoding="utf-8"),
-                                       encoding="utf-8")
-    copy = write_plan(tmp_path, [('province = "lai_chau"', 'province = "lai_chau_copy"')])
-    (d / "b_copy.toml").write_text(copy.read_text(encoding="utf-8"), encoding="utf-8")
+    d = two_provinces(tmp_path)
     bad = write_plan(tmp_path, [("icor = 5.5", "icor = 55")])
     (d / "c_bad.toml").write_text(bad.read_text(encoding="utf-8"), encoding="utf-8")
     return d

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 import quyhoach
-from conftest import LAI_CHAU, write_plan
+from conftest import LAI_CHAU, two_provinces
 from quyhoach.registry import VARIABLES
 from quyhoach.results import SECTOR_DETAIL
 
@@ -160,12 +160,7 @@ def dataset(tmp_path_factory, lai_chau_results):
     from quyhoach.batch import run_batch
 
     tmp = tmp_path_factory.mktemp("batch")
-    plans = tmp / "plans"
-    plans.mkdir()
-    (plans / "a.toml").write_text(write_plan(tmp).read_text(encoding="utf-8"),
-                                  encoding="utf-8")
-    copy = write_plan(tmp, [('province = "lai_chau"', 'province = "lai_chau_copy"')])
-    (plans / "b.toml").write_text(copy.read_text(encoding="utf-8"), encoding="utf-8")
+    plans = two_provinces(tmp)
     out = tmp / "ds"
     run_batch([plans], out, draws=0, workers=1)
     return out

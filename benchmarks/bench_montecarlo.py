@@ -29,9 +29,8 @@ PLAN = HERE.parent / "scenarios" / "lai_chau.toml"
 sys.path.insert(0, str(HERE))
 
 import quyhoach  # noqa: E402
-from numpy_model import simulate_paths_numpy  # noqa: E402
+from numpy_model import is_met_numpy, simulate_paths_numpy, target_metric_numpy  # noqa: E402
 from quyhoach import montecarlo as mc  # noqa: E402
-from quyhoach import targets as tg  # noqa: E402
 from quyhoach.kernels import layout as L  # noqa: E402
 from quyhoach.kernels import montecarlo as mk  # noqa: E402
 from quyhoach.kernels import projection as k  # noqa: E402
@@ -84,24 +83,26 @@ def scenario_setup():
 def shocks_for(res, n, seed=1):
     """The kernel's own shocks for draws 0..n-1, materialised (for the comparisons)."""
     plan = res.plan
-    from quyhoach.assemble import build_baseline
-    baseline = build_baseline(plan, res.history)
+    from quyhoach.assemble import build_baselines
+    baseline = build_baselines(plan, res.history)
     ua = mc.uncertainty_arrays(plan, plan.scenario("base"), baseline)
     inputs = res._runs["base"].inputs
-    shocks = np.zeros((n, len(plan.years), L.N_CHANNELS))
+    n_regions = inputs.rates.shape[0]
+    shocks = np.zeros((n, n_regions, len(plan.years), L.N_CHANNELS))
     work = np.zeros((n, 4, L.N_CHANNELS))
-    args = tuple(ua[x] for x in (
-        "p_key", "p_dist", "p_args", "p_channel", "p_scale", "p_mult", "s_key", "s_dim",
-        "s_channel", "s_factor", "s_phi", "s_first", "e_key", "e_prob", "e_depth",
-        "e_recovery", "e_first", "active"))
-    _fill_shocks(n, np.uint64(seed), inputs.rates, args, shocks, work)
+    region_work = np.zeros((n, n_regions, 8))
+    region_state = np.zeros((n, n_regions), np.uint64)
+    args = tuple(ua[x] for x in mc.UNCERTAINTY_ARGS)
+    _fill_shocks(n, np.uint64(seed), inputs.rates, args, shocks, work, region_work,
+                 region_state)
     return shocks
 
 
 @numba.njit(parallel=True)
-def _fill_shocks(n, seed, rates, args, shocks, work):
+def _fill_shocks(n, seed, rates, args, shocks, work, region_work, region_state):
     for i in numba.prange(n):
-        mk.draw_shocks(i, seed, rates, *args, shocks, i, work[i])
+        mk.draw_shocks(i, seed, rates, *args, shocks, i, work[i], region_work[i],
+                       region_state[i])
 
 
 def projection(res, inputs, sizes, python_max):
@@ -112,7 +113,7 @@ def projection(res, inputs, sizes, python_max):
     years = len(res.plan.years) - 1
     for n in sizes:
         shocks = shocks_for(res, n)
-        out = np.zeros((n, len(res.plan.years), L.N_VARIABLES))  # touched once, reused
+        out = np.zeros((n, 1, len(res.plan.years), L.N_VARIABLES))  # touched once, reused
 
         def kernel(shocks=shocks, out=out):
             k.simulate_paths(inputs.rates, shocks, *inputs.kernel_args(), out)
@@ -123,9 +124,10 @@ def projection(res, inputs, sizes, python_max):
         numba.set_num_threads(THREADS)
         tn, _ = timed(kernel, 3)
         b = out.copy()
-        tnp, c = timed(partial(simulate_paths_numpy, inputs, shocks), 3 if n <= 10**4 else 1)
+        tnp, c = timed(partial(simulate_paths_numpy, inputs, shocks[:, 0]),
+                       3 if n <= 10**4 else 1)
         assert np.array_equal(a, b, equal_nan=True)
-        np.testing.assert_allclose(c, a, rtol=1e-10, equal_nan=True)
+        np.testing.assert_allclose(c, a[:, 0], rtol=1e-10, equal_nan=True)
         py = "–"
         if n <= python_max:
             tp = pure_python_seconds(n)
@@ -143,7 +145,7 @@ from quyhoach.kernels import projection as k
 from quyhoach.kernels import layout as L
 res = quyhoach.simulate({str(PLAN)!r}, scenarios=["base"])
 inputs = res._runs["base"].inputs
-shocks = np.zeros(({n}, len(res.plan.years), L.N_CHANNELS))
+shocks = np.zeros(({n}, 1, len(res.plan.years), L.N_CHANNELS))
 t = time.perf_counter(); run_kernel(inputs, shocks); print(time.perf_counter() - t)
 """
     env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
@@ -154,7 +156,7 @@ t = time.perf_counter(); run_kernel(inputs, shocks); print(time.perf_counter() -
 
 def numpy_pipeline(res, inputs, n):
     """Store every draw, then np.quantile: the way without a fused kernel."""
-    shocks = shocks_for(res, n)
+    shocks = shocks_for(res, n)[:, 0]
     out = simulate_paths_numpy(inputs, shocks)
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN series (no data there)
@@ -163,8 +165,8 @@ def numpy_pipeline(res, inputs, n):
         for t in res.plan.targets:
             x = out[:, :, quyhoach.registry.VARIABLE_INDEX[t.indicator]]
             x = x * quyhoach.registry.BY_NAME[t.indicator].factor
-            metric = tg.target_metric(t, x, res.plan.base_year)
-            tg.is_met(t, metric).mean()
+            metric = target_metric_numpy(t, x, res.plan.base_year)
+            is_met_numpy(t, metric).mean()
             np.quantile(metric, [0.05, 0.5, 0.95])
 
 

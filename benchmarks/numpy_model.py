@@ -4,6 +4,8 @@ A second implementation of ``quyhoach.kernels.projection.simulate_paths`` for th
 benchmarks (numba vs numpy) and for a test that both give the same numbers.
 """
 
+from types import SimpleNamespace
+
 import numpy as np
 
 from quyhoach.kernels import layout as L
@@ -25,7 +27,14 @@ def _saturating(x, speed, form, lower, upper):
 
 
 def simulate_paths_numpy(inputs, shocks):
-    """Same inputs and output layout as the numba kernel: (draws, years, variables)."""
+    """The numba kernel for a one-region plan: shocks (draws, years, channels) in,
+    (draws, years, variables) out."""
+    if inputs.rates.shape[0] != 1:
+        raise ValueError("the numpy model projects one region")
+    inputs = SimpleNamespace(**{name: getattr(inputs, name)[0] for name in (
+        "rates", "growth_actual", "nominal_actual", "per_capita_actual", "anchor_shares",
+        "grdp0", "hist", "jump")}, ind_form=inputs.ind_form, ind_lower=inputs.ind_lower,
+        ind_upper=inputs.ind_upper)
     n, n_years, _ = shocks.shape
     r = inputs.rates[None, :, :] + shocks
     out = np.empty((n, n_years, L.N_VARIABLES))
@@ -139,10 +148,33 @@ def simulate_paths_numpy(inputs, shocks):
                                            * (1 + r[:, t, L.C_SPENDING_GROWTH]))
             spending = out[:, t, L.V_SPENDING_PER_VISITOR]
             out[:, t, L.V_TOURISM_REVENUE] = out[:, t, L.V_TOURISTS] * spending / 1000
-            for i in range(L.N_INDICATORS):
+            for i in range(len(inputs.ind_form)):
                 v = L.V_INDICATOR + i
                 if not history(t, v, L.H_INDICATOR + i):
                     out[:, t, v] = _saturating(out[:, t - 1, v], r[:, t, L.C_INDICATOR + i],
                                                inputs.ind_form[i], inputs.ind_lower[i],
                                                inputs.ind_upper[i])
     return out
+
+
+def target_metric_numpy(target, x, base_year):
+    """A target's metric per draw, vectorised (the engine's is ``kernels.montecarlo``)."""
+    from quyhoach.targets import kernel_terms
+
+    kind, start, end = kernel_terms(target, base_year)
+    if kind == 0:
+        return x[:, end]
+    if kind == 1:
+        return ((x[:, end] / x[:, start]) ** (1.0 / (end - start)) - 1.0) * 100.0
+    if kind == 2:
+        return (x[:, end] - x[:, start]) / (end - start)
+    return x[:, start: end + 1].sum(axis=1)
+
+
+def is_met_numpy(target, metric):
+    with np.errstate(invalid="ignore"):
+        if target.comparison == ">=":
+            return metric >= target.value
+        if target.comparison == "<=":
+            return metric <= target.value
+        return np.abs(metric - target.value) <= target.tolerance + 1e-12

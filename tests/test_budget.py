@@ -8,14 +8,13 @@ import pytest
 import quyhoach
 from conftest import LAI_CHAU, ROOT, localise
 from quyhoach.kernels import layout as L
-from quyhoach.simulate import run_kernel
-from test_kernel import synthetic
+from test_kernel import run_kernel, synthetic
 
 
 def test_a_split_budget_is_the_sum_of_its_components_in_every_draw():
     inputs = synthetic()
     rng = np.random.default_rng(2)
-    shocks = rng.normal(0.0, 0.02, (50, inputs.rates.shape[0], L.N_CHANNELS))
+    shocks = rng.normal(0.0, 0.02, (50, inputs.rates.shape[1], L.N_CHANNELS))
     shocks[:, :, L.C_FX] = 0.0
     out = run_kernel(inputs, shocks)
     parts = (out[:, :, L.V_BUDGET_DOMESTIC] + out[:, :, L.V_BUDGET_IMPORT_EXPORT]
@@ -25,7 +24,7 @@ def test_a_split_budget_is_the_sum_of_its_components_in_every_draw():
 
 def test_components_follow_their_own_rules():
     inputs = synthetic()
-    out = run_kernel(inputs, np.zeros((1, inputs.rates.shape[0], L.N_CHANNELS)))[0]
+    out = run_kernel(inputs, np.zeros((1, inputs.rates.shape[1], L.N_CHANNELS)))[0]
     ie = out[:, L.V_BUDGET_IMPORT_EXPORT]
     np.testing.assert_allclose(ie[1:] / ie[:-1], 1.08, rtol=1e-12)  # its own growth
     land = out[:, L.V_BUDGET_LAND_USE]
@@ -89,7 +88,7 @@ def test_a_split_budget_without_a_total_grows_domestic_revenue_with_buoyancy(tmp
     domestic = res.values("base", "budget_domestic")
     nominal = res.values("base", "grdp_nominal")
     t = y.index(2023)  # buoyancy applies from the year after domestic revenue's last figure
-    b = res._runs["base"].inputs.rates[t, L.C_BUOYANCY]
+    b = res._runs["base"].inputs.rates[-1, t, L.C_BUOYANCY]
     assert b > 0 and domestic[t] == pytest.approx(1500 * (nominal[t] / nominal[t - 1]) ** b)
     total = res.values("base", "budget_revenue")
     assert total[y.index(2022)] == 1900.0

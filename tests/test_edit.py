@@ -22,7 +22,8 @@ import quyhoach
 from conftest import LAI_CHAU, check, localise
 from quyhoach import PlanError, QuyhoachError
 from quyhoach.edit import PlanExistsError, thaw
-from quyhoach.plan import RESERVED, Plan
+from quyhoach.fields import RESERVED
+from quyhoach.plan import Plan
 
 FAST_GROWTH = {"industry_construction": {"2025-2030": 16.0, "2031-2050": 10.0}}
 SETTINGS = dict(deadline=None, max_examples=25,

@@ -10,7 +10,7 @@ import quyhoach
 from conftest import LAI_CHAU, localise
 from quyhoach.kernels import layout as L
 from quyhoach.registry import VARIABLES
-from quyhoach.simulate import run_kernel
+from test_kernel import run_kernel
 
 
 def _history_cells(run) -> dict[str, np.ndarray]:

@@ -253,7 +253,7 @@ def test_duplicate_figure_names_both_lines(tmp_path):
     err = history_error(d)
     check(err, d / "history.csv", f"line {len(rows) + 1} (population)",
           f"duplicate of line {first} (population 2020)",
-          "keep one figure per indicator and year")
+          "keep one figure per indicator, year and region")
     assert len(err.problems) == 1
 
 

@@ -11,7 +11,12 @@ from quyhoach import registry as variables
 from quyhoach.assemble import KernelInputs
 from quyhoach.kernels import layout as L
 from quyhoach.kernels import projection as k
-from quyhoach.simulate import run_kernel
+from quyhoach.simulate import run_kernel as run_regions
+
+
+def run_kernel(inputs, shocks):
+    """The kernel on a one-region plan: shocks and output without the region axis."""
+    return run_regions(inputs, np.ascontiguousarray(shocks[:, None]))[:, 0]
 
 N_YEARS = 11
 
@@ -42,7 +47,7 @@ def synthetic(growth=0.07, inflation=0.03, shares=(0.2, 0.4, 0.3, 0.1), n_years=
     hist[0, [L.H_BUDGET, L.H_DOMESTIC, L.H_IMPORT_EXPORT, L.H_LAND_USE]] = [
         2000.0, 1200.0, 700.0, 100.0]
     hist[0, L.H_INDICATOR:L.H_INDICATOR + 5] = [0.2, 0.5, 0.4, 0.9, 0.8]
-    return KernelInputs(
+    return KernelInputs.one_region(
         rates=rates, growth_actual=np.full(n_years, np.nan),
         nominal_actual=np.full(n_years, np.nan), per_capita_actual=np.full(n_years, np.nan),
         anchor_shares=anchor,
@@ -53,7 +58,7 @@ def synthetic(growth=0.07, inflation=0.03, shares=(0.2, 0.4, 0.3, 0.1), n_years=
 
 
 def central(inputs):
-    return run_kernel(inputs, np.zeros((1, inputs.rates.shape[0], L.N_CHANNELS)))[0]
+    return run_kernel(inputs, np.zeros((1, inputs.rates.shape[1], L.N_CHANNELS)))[0]
 
 
 def test_output_layout_matches_variable_registry():
@@ -107,9 +112,9 @@ def test_every_output_obeys_its_registry_rule(lai_chau_results):
 
     run = lai_chau_results._runs["base"]
     rng = np.random.default_rng(5)
-    shocks = rng.normal(0.0, 0.02, (20, len(lai_chau_results.plan.years), L.N_CHANNELS))
-    shocks[:, :, L.C_FX] = 0.0
-    out = run_kernel(run.inputs, shocks)
+    shocks = rng.normal(0.0, 0.02, (20, 1, len(lai_chau_results.plan.years), L.N_CHANNELS))
+    shocks[..., L.C_FX] = 0.0
+    out = run_regions(run.inputs, shocks)[:, 0]
 
     def x(name):
         return out[:, :, VARIABLE_INDEX[name]]
@@ -170,8 +175,8 @@ def test_equal_sector_growth_keeps_structure():
 
 def test_actual_growth_is_pinned_and_structure_reanchored():
     inputs = synthetic()
-    inputs.growth_actual[1:3] = [0.05, -0.02]
-    inputs.anchor_shares[2] = [0.25, 0.35, 0.3, 0.1]
+    inputs.growth_actual[0, 1:3] = [0.05, -0.02]
+    inputs.anchor_shares[0, 2] = [0.25, 0.35, 0.3, 0.1]
     out = central(inputs)
     np.testing.assert_allclose(out[1:3, L.V_GRDP_GROWTH], [0.05, -0.02], rtol=1e-12)
     np.testing.assert_allclose(out[2, L.V_SHARE:L.V_SHARE + 4], [0.25, 0.35, 0.3, 0.1],
@@ -192,8 +197,8 @@ shocks_strategy = st.floats(-0.05, 0.05)
 def test_identities_hold_in_every_draw(g, pi, raw_shares, seed):
     shares = np.array(raw_shares) / sum(raw_shares)
     inputs = synthetic(shares=shares)
-    inputs.rates[:, L.C_GROWTH:L.C_GROWTH + 4] = g
-    inputs.rates[:, L.C_INFLATION:L.C_INFLATION + 4] = pi
+    inputs.rates[0, :, L.C_GROWTH:L.C_GROWTH + 4] = g
+    inputs.rates[0, :, L.C_INFLATION:L.C_INFLATION + 4] = pi
     rng = np.random.default_rng(seed)
     shocks = rng.normal(0, 0.02, (8, N_YEARS, L.N_CHANNELS))
     shocks[:, :, L.C_FX] = 0.0
@@ -219,8 +224,9 @@ def test_jitted_kernel_equals_pure_python():
     shocks = rng.normal(0, 0.01, (3, N_YEARS, L.N_CHANNELS))
     shocks[:, :, L.C_FX] = 0.0
     jitted = run_kernel(inputs, shocks)
-    pure = np.empty_like(jitted)
-    k.simulate_paths.py_func(inputs.rates, shocks, *inputs.kernel_args(), pure)
+    pure = np.empty((3, 1, N_YEARS, L.N_VARIABLES))
+    k.simulate_paths.py_func(inputs.rates, shocks[:, None], *inputs.kernel_args(), pure)
+    pure = pure[:, 0]
     np.testing.assert_allclose(jitted, pure, rtol=1e-14, atol=0)
 
 
@@ -239,8 +245,7 @@ def test_jitted_kernel_equals_the_interpreted_kernel(tmp_path):
         "import numpy as np, sys; from quyhoach.assemble import KernelInputs; "
         "from quyhoach.simulate import run_kernel; "
         f"d = dict(np.load({str(tmp_path / 'case.npz')!r})); s = d.pop('shocks'); "
-        "d['grdp0'] = float(d['grdp0']); "
-        f"np.save({str(tmp_path / 'out.npy')!r}, run_kernel(KernelInputs(**d), s))")
+        f"np.save({str(tmp_path / 'out.npy')!r}, run_kernel(KernelInputs(**d), s[:, None])[:, 0])")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120,
                    env={**os.environ, "NUMBA_DISABLE_JIT": "1"})
     np.testing.assert_allclose(run_kernel(inputs, shocks), np.load(tmp_path / "out.npy"),

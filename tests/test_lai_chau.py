@@ -80,7 +80,9 @@ def test_structure_is_at_current_prices(lai_chau_results):
 
 def test_paths_table_is_tidy(lai_chau_results):
     p = lai_chau_results.paths
-    assert list(p.columns) == ["scenario", "variable", "year", "value", "unit", "status"]
+    assert list(p.columns) == ["scenario", "region", "variable", "year", "value", "unit",
+                                "status"]
+    assert set(p["region"]) == {"lai_chau"}
     assert not p["value"].isna().any()
     assert not p.duplicated(["scenario", "variable", "year"]).any()
     pop = p[(p.scenario == "base") & (p.variable == "population")].set_index("year")

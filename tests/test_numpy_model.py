@@ -7,7 +7,7 @@ import numpy as np
 import quyhoach
 from conftest import LAI_CHAU, ROOT
 from quyhoach.kernels import layout as L
-from quyhoach.simulate import run_kernel
+from test_kernel import run_kernel
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from numpy_model import simulate_paths_numpy  # noqa: E402

@@ -16,13 +16,24 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import InputDataError, PlanError, Problems
+from .errors import InputDataError, PlanError, Problem, Problems, ProblemsError
 from .inputs import History
 from .kernels import projection as k
 from .layout import constants
 from .periods import describe_missing
 from .plan import Plan, Scenario
-from .registry import HISTORY, INDICATORS, PARAMETER_BY_PATH, PARAMETERS, SECTORS
+from .regions import MODE_ABSENT, MODE_CHILDREN, MODE_STEP, Regions
+from .registry import (
+    BLOCK_OF_HISTORY,
+    BLOCKS,
+    HISTORY,
+    INDICATORS,
+    PARAMETER_BY_PATH,
+    PARAMETERS,
+    SECTORS,
+    VARIABLE_INDEX,
+    VARIABLES,
+)
 
 FORM_CODES = {"points": k.FORM_POINTS, "proportional": k.FORM_PROPORTIONAL,
               "gap_closing": k.FORM_GAP_CLOSING, "logistic": k.FORM_LOGISTIC}
@@ -54,6 +65,30 @@ SHARE_INPUTS = tuple(h.indicator for h in HISTORY if h.channel and h.scale == 0.
 BLOCK_PARAMETERS = {h.indicator: tuple(p.path for p in PARAMETERS if h.channel in p.follows)
                     for h in HISTORY if h.channel and h.channel != "indicator"}
 BUDGET_PARTS = ("budget_domestic", "budget_import_export", "budget_land_use")
+BLOCK_INDEX = {b.name: i for i, b in enumerate(BLOCKS)}
+ALL_BLOCKS = frozenset(b.name for b in BLOCKS)
+
+
+def _aggregation() -> tuple[np.ndarray, ...]:
+    """The kernel's view of the registry's ``Parent`` rules and block output ranges."""
+    codes = {"sum": k.AGG_SUM, "ratio": k.AGG_RATIO, "growth": k.AGG_GROWTH,
+             "weighted": k.AGG_WEIGHTED}
+    n = len(VARIABLES)
+    rule, a, b = (np.zeros(n, dtype=np.int64) for _ in range(3))
+    scale = np.ones(n)
+    for i, v in enumerate(VARIABLES):
+        rule[i] = codes[v.parent.rule]
+        of = [VARIABLE_INDEX[name] for name in v.parent.of] + [0, 0]
+        a[i], b[i] = of[0], of[1]
+        scale[i] = v.parent.scale
+    ranges, first = np.zeros((len(BLOCKS), 2), dtype=np.int64), 0
+    for i, block in enumerate(BLOCKS):
+        ranges[i] = first, first + len(block.outputs)
+        first += len(block.outputs)
+    return ranges, rule, a, b, scale
+
+
+BLOCK_RANGES, AGG_RULE, AGG_A, AGG_B, AGG_SCALE = _aggregation()
 
 
 @dataclass
@@ -101,6 +136,7 @@ class Baseline:
     interpolated: np.ndarray
     first_structure_year: int
     notes: list = field(default_factory=list)
+    blocks: frozenset = ALL_BLOCKS  # the blocks projected in this region
 
     @property
     def growth_start(self) -> int:
@@ -109,46 +145,173 @@ class Baseline:
         return int(missing[0]) + 1 if missing.size else len(self.growth_actual)
 
 
+@dataclass
+class Baselines:
+    """What history fixes in every region of a plan, shared by its scenarios.
+
+    Attributes
+    ----------
+    regions : list of str
+        Region ids in kernel order: the members, then the province.
+    parts : list of Baseline
+        One per region, in the same order.
+    structure : quyhoach.regions.Regions
+    notes : list of str
+        Everything the engine assumed, in words (a member's prefixed with its name).
+    """
+
+    regions: list
+    parts: list
+    structure: Regions
+    notes: list
+
+    @property
+    def root(self) -> Baseline:
+        """The province's own baseline."""
+        return self.parts[-1]
+
+    @property
+    def growth_start(self) -> int:
+        """First year (index) whose real growth is projected in some region."""
+        return min(b.growth_start for b in self.parts if "economy" in b.blocks)
+
+    @property
+    def first_structure_year(self) -> int:
+        """First year with an observed sector structure wherever the economy is projected."""
+        return max(b.first_structure_year for b in self.parts if "economy" in b.blocks)
+
+
 @dataclass(frozen=True)
 class KernelInputs:
-    """Everything ``simulate_paths`` takes for one scenario, except shocks and ``out``."""
+    """Everything ``simulate_paths`` takes for one scenario, except shocks and ``out``.
+
+    Arrays have a leading region axis (kernel order: members, then the province),
+    except the bounded indicators' forms and bounds, common to every region.
+    """
 
     rates: np.ndarray
     growth_actual: np.ndarray
     nominal_actual: np.ndarray
     per_capita_actual: np.ndarray
     anchor_shares: np.ndarray
-    grdp0: float
+    grdp0: np.ndarray
     hist: np.ndarray
     jump: np.ndarray
     ind_form: np.ndarray
     ind_lower: np.ndarray
     ind_upper: np.ndarray
+    mode: np.ndarray
+    child_ptr: np.ndarray
+    child_idx: np.ndarray
+
+    @classmethod
+    def one_region(cls, rates, growth_actual, nominal_actual, per_capita_actual,
+                   anchor_shares, grdp0, hist, jump, ind_form, ind_lower, ind_upper):
+        """Inputs of a province-wide plan from its arrays without the region axis."""
+        return cls(rates[None], growth_actual[None], nominal_actual[None],
+                   per_capita_actual[None], anchor_shares[None], np.array([float(grdp0)]),
+                   hist[None], jump[None], ind_form, ind_lower, ind_upper,
+                   Regions().mode(), *Regions().children())
 
     def kernel_args(self) -> tuple:
         """What the kernels take after ``rates`` and the shocks, in their order."""
         return (self.growth_actual, self.nominal_actual, self.per_capita_actual,
                 self.anchor_shares, self.grdp0, self.hist, self.jump, self.ind_form,
-                self.ind_lower, self.ind_upper)
+                self.ind_lower, self.ind_upper, self.mode, BLOCK_RANGES, self.child_ptr,
+                self.child_idx, AGG_RULE, AGG_A, AGG_B, AGG_SCALE)
 
 
-def build_baseline(plan: Plan, history: History) -> Baseline:
-    """Read the jump-off state of every block from the history (plan's actual years)."""
+def build_baselines(plan: Plan, history: History) -> Baselines:
+    """Every region's baseline (kernel order), with every problem of every region.
+
+    A member's history is its rows of ``history.csv`` (``region`` column); it need only
+    cover the blocks projected by member (``regions.blocks``).
+    """
+    structure = plan.regions
+    order = structure.order(plan.province)
+    problems = Problems(str(plan.inputs_dir / "history.csv"))
+    for region in history.regions:
+        if region not in structure.ids:
+            problems.add(f"region {region}", "rows for a region the plan does not declare"
+                         + (f"; its members are {', '.join(structure.ids)}" if structure.ids
+                            else "; add it to [[regions.members]] or remove the rows"))
+    parts: list[Baseline] = []
+    notes: list[str] = []
+    for r, region in enumerate(order):
+        root = r == len(order) - 1
+        own = history if root else history.for_region(region)
+        try:
+            part = build_baseline(plan, own, frozenset(structure.stepped(r)))
+        except ProblemsError as exc:
+            problems.items.extend(exc.problems if root else
+                                  [Problem(f"{p.where} [region {region}]", p.message)
+                                   for p in exc.problems])
+            continue
+        parts.append(part)
+        name = "" if root else f"{structure.name(region, 'en')}: "
+        notes.extend(name + note for note in part.notes)
+    problems.raise_if_any(InputDataError)
+    if structure.members:
+        notes.extend(_members_against_province(plan, history, structure))
+    return Baselines(order, parts, structure, notes)
+
+
+def _members_against_province(plan: Plan, history: History, structure: Regions) -> list[str]:
+    """Where the province's own history and its members' sum disagree, say so: the
+    province's figures for a block projected by member are the members' sum."""
+    notes = []
+    for h in HISTORY:
+        var = VARIABLES[VARIABLE_INDEX[h.pins[0]]]
+        if BLOCK_OF_HISTORY[h.indicator] not in structure.blocks or var.parent.rule != "sum" \
+                or h.derived_from:
+            continue
+        own = history.series(h.indicator)
+        members = [history.for_region(m).series(h.indicator) for m in structure.ids]
+        for year in sorted(own):
+            if not plan.base_year <= year <= plan.last_actual_year \
+                    or not all(year in m for m in members):
+                continue
+            total = sum(m[year] for m in members)
+            gap = total / own[year] - 1.0 if own[year] else 0.0
+            if abs(gap) > 0.001:
+                notes.append(f"{h.indicator} {year}: the members sum to {total:g} {h.unit}, the "
+                             f"province's own figure is {own[year]:g} ({gap:+.2%}); the "
+                             "province's figure in the results is the members' sum.")
+    return notes
+
+
+def build_baseline(plan: Plan, history: History, blocks: frozenset = ALL_BLOCKS) -> Baseline:
+    """Read the jump-off state of one region's blocks from its history (actual years).
+
+    Parameters
+    ----------
+    blocks : frozenset of str
+        The blocks projected in the region; the others are not read.
+    """
     problems = Problems(str(plan.inputs_dir / "history.csv"))
     notes: list[str] = []
+    n = len(plan.years)
+    economy = "economy" in blocks
     gdp = history.series("grdp_nominal")
-    if plan.base_year not in gdp:
+    if economy and plan.base_year not in gdp:
         problems.add("grdp_nominal", f"missing base-year data: no GRDP at current prices for "
                      f"{plan.base_year} (billion VND); add a row or change plan.base_year")
-    growth_actual = _growth_actual(plan, history, notes)
-    anchor, first_structure = _anchor_shares(plan, history, problems, notes)
-    hist, jump, interpolated = _history_levels(plan, history, problems, notes)
+    growth_actual = _growth_actual(plan, history, notes) if economy else np.full(n, np.nan)
+    if economy:
+        anchor, first_structure = _anchor_shares(plan, history, problems, notes)
+    else:
+        anchor, first_structure = np.full((n, len(SECTORS)), np.nan), plan.base_year
+    hist, jump, interpolated = _history_levels(plan, history, problems, notes, blocks)
     _check_budget_split(plan, history, jump, problems)
     problems.raise_if_any(InputDataError)
-    nominal, derived, per_capita = _nominal_actual(plan, history, hist[:, LAYOUT["H_POPULATION"]],
-                                                   notes)
-    return Baseline(growth_actual, nominal, derived, per_capita, anchor,
-                    float(gdp[plan.base_year]), hist, jump, interpolated, first_structure, notes)
+    if economy:
+        nominal, derived, per_capita = _nominal_actual(
+            plan, history, hist[:, LAYOUT["H_POPULATION"]], notes)
+    else:
+        nominal, derived, per_capita = np.full(n, np.nan), np.zeros(n, bool), np.full(n, np.nan)
+    grdp0 = float(gdp[plan.base_year]) if economy else np.nan
+    return Baseline(growth_actual, nominal, derived, per_capita, anchor, grdp0, hist, jump,
+                    interpolated, first_structure, notes, frozenset(blocks))
 
 
 def _check_budget_split(plan: Plan, history: History, jump: np.ndarray, problems) -> None:
@@ -271,14 +434,18 @@ def _anchor_shares(plan: Plan, history: History, problems: Problems, notes: list
     return anchor, usable[0]
 
 
-def _history_levels(plan: Plan, history: History, problems: Problems, notes: list):
-    """Observed levels per block (gaps filled) and each block's jump-off index."""
+def _history_levels(plan: Plan, history: History, problems: Problems, notes: list,
+                    blocks: frozenset = ALL_BLOCKS):
+    """Observed levels per block (gaps filled) and each block's jump-off index; blocks
+    not projected in the region are left out (jump-off -1)."""
     base, last = plan.base_year, plan.last_actual_year
     hist = np.full((len(plan.years), LAYOUT["N_HISTORY"]), np.nan)
     interpolated = np.zeros(hist.shape, dtype=bool)
     jump = np.full(LAYOUT["N_HISTORY"], -1, dtype=np.int64)
     spending = _spending_per_visitor(history)
     for name, h in HISTORY_CHANNELS.items():
+        if BLOCK_OF_HISTORY[name] not in blocks:
+            continue
         series = spending if name == "spending_per_visitor" else history.series(name)
         inside = {y: v for y, v in series.items() if base <= y <= last}
         if not inside:
@@ -329,15 +496,47 @@ def _spending_per_visitor(history: History) -> dict[int, float]:
     return {y: revenue[y] * 1000.0 / visits[y] for y in revenue if visits.get(y)}
 
 
-def kernel_inputs(plan: Plan, scenario: Scenario, baseline: Baseline) -> KernelInputs:
-    """Turn one scenario's assumptions into kernel arrays; check every needed year is set.
+def kernel_inputs(plan: Plan, scenario: Scenario, baselines: Baselines) -> KernelInputs:
+    """Turn one scenario's assumptions into kernel arrays for every region.
+
+    A member takes the scenario's assumptions where its own table says nothing.
 
     Raises
     ------
     PlanError
-        When a parameter lacks a value for a year the projection needs, or an
-        indicator's bounds leave out its last observed value.
+        When a parameter lacks a value for a year the projection needs, an
+        indicator's bounds leave out its last observed value, or a member changes an
+        indicator's form or bounds (only its speed may differ).
     """
+    problems = Problems(str(plan.path))
+    parts = []
+    for region, baseline in zip(baselines.regions, baselines.parts, strict=True):
+        sc = scenario.in_region(region)
+        try:
+            parts.append(_region_inputs(plan, sc, baseline))
+        except ProblemsError as exc:
+            problems.items.extend(exc.problems)
+    problems.raise_if_any(PlanError)
+    forms = [p for p, b in zip(parts, baselines.parts, strict=True)
+             if "indicators" in b.blocks] or parts[-1:]
+    for p in forms[1:]:
+        if not all(np.array_equal(a, b) for a, b in zip(p[-4:-1], forms[0][-4:-1], strict=True)):
+            problems.add(f"scenarios.{scenario.name}.regions", "a member changes a bounded "
+                         "indicator's form or bounds; members may change its speed only")
+            problems.raise_if_any(PlanError)
+    rates, jump = np.stack([p[0] for p in parts]), np.stack([p[-1] for p in parts])
+    stacked = {name: np.stack([getattr(b, name) for b in baselines.parts]) for name in
+               ("growth_actual", "nominal_actual", "per_capita_actual", "anchor_shares",
+                "hist")}
+    return KernelInputs(rates, stacked["growth_actual"], stacked["nominal_actual"],
+                        stacked["per_capita_actual"], stacked["anchor_shares"],
+                        np.array([b.grdp0 for b in baselines.parts]), stacked["hist"], jump,
+                        *forms[0][1:4], baselines.structure.mode(),
+                        *baselines.structure.children())
+
+
+def _region_inputs(plan: Plan, scenario: Scenario, baseline: Baseline) -> tuple:
+    """(rates, ind_form, ind_lower, ind_upper, jump) of one region."""
     problems = Problems(str(plan.path))
     rates = _channel_rates(plan, scenario, baseline, problems)
     for year, added in scenario.reclassification:
@@ -347,9 +546,7 @@ def kernel_inputs(plan: Plan, scenario: Scenario, baseline: Baseline) -> KernelI
     ind_form, ind_lower, ind_upper = _indicator_arrays(plan, scenario, baseline, rates, jump,
                                                        problems)
     problems.raise_if_any(PlanError)
-    return KernelInputs(rates, baseline.growth_actual, baseline.nominal_actual,
-                        baseline.per_capita_actual, baseline.anchor_shares, baseline.grdp0,
-                        baseline.hist, jump, ind_form, ind_lower, ind_upper)
+    return rates, ind_form, ind_lower, ind_upper, jump
 
 
 def _channel_rates(plan: Plan, scenario: Scenario, baseline: Baseline,
@@ -390,7 +587,7 @@ def _indicator_arrays(plan: Plan, scenario: Scenario, baseline: Baseline, rates,
         h = LAYOUT["H_INDICATOR"] + i
         spec = scenario.indicators.get(name)
         where = f"scenarios.{scenario.name}.indicators.{name}"
-        if spec is None:
+        if spec is None or "indicators" not in baseline.blocks:
             jump[h] = -1  # not modelled in this scenario
             continue
         if jump[h] < 0:
@@ -422,13 +619,24 @@ def _check_bounds_hold(where: str, spec, year: int, observed: float, problems) -
                      "in percent)")
 
 
-def first_projected_index(plan: Plan, baseline: Baseline) -> dict[str, int]:
-    """Index of the first year each parameter is used; absent when its block is not run."""
+def first_projected_index(plan: Plan, baseline: Baseline | Baselines) -> dict[str, int]:
+    """Index of the first year each parameter is used; absent when its block is not run.
+
+    For all regions (``Baselines``): the earliest over the regions that project it.
+    """
+    if isinstance(baseline, Baselines):
+        first: dict[str, int] = {}
+        for part in baseline.parts:
+            for path, i in first_projected_index(plan, part).items():
+                first[path] = min(first.get(path, i), i)
+        return first
     first = {}
-    for s in SECTORS:
-        first[f"growth.{s}"] = baseline.growth_start
-        first[f"inflation.{s}"] = 1
-    first["investment.icor"] = 1
+    if "economy" in baseline.blocks:
+        for s in SECTORS:
+            first[f"growth.{s}"] = baseline.growth_start
+            first[f"inflation.{s}"] = 1
+    if "investment" in baseline.blocks:
+        first["investment.icor"] = 1
     for name, params in BLOCK_PARAMETERS.items():
         j = baseline.jump[HISTORY_CHANNELS[name]]
         if j >= 0:
@@ -466,13 +674,27 @@ _BUILT_FROM = {
 }
 
 
-def unmodelled(inputs: KernelInputs) -> set[str]:
-    """Outputs a scenario does not project: its inputs lack the series they start from.
+def unmodelled(inputs: KernelInputs, region: int = -1) -> set[str]:
+    """Outputs a scenario does not project in a region (default: the province): the
+    block is not modelled there, or its inputs lack the series it starts from.
 
     A split budget's total is modelled from its parts even without a total of its own.
+    A province's figure formed from its members is modelled where theirs all are.
     """
-    absent = {h.pins[0] for h in HISTORY
-              if h.channel and inputs.jump[HISTORY_CHANNELS[h.indicator]] < 0}
+    region = region % inputs.mode.shape[0]
+    mode = inputs.mode[region]
+    if (mode == MODE_CHILDREN).any():
+        lo, hi = inputs.child_ptr[region], inputs.child_ptr[region + 1]
+        below = set().union(*(unmodelled(inputs, int(c)) for c in inputs.child_idx[lo:hi]))
+    absent: set[str] = set()
+    for b, block in enumerate(BLOCKS):
+        if mode[b] == MODE_ABSENT:
+            absent |= {v.name for v in block.outputs}
+        elif mode[b] == MODE_CHILDREN:
+            absent |= {v.name for v in block.outputs} & below
+    absent |= {h.pins[0] for h in HISTORY if h.channel and mode[BLOCK_INDEX[
+        BLOCK_OF_HISTORY[h.indicator]]] == MODE_STEP
+        and inputs.jump[region, HISTORY_CHANNELS[h.indicator]] < 0}
     if "budget_domestic" not in absent:
         absent.discard("budget_revenue")
     return absent | {name for name, parts in _BUILT_FROM.items() if absent & set(parts)}

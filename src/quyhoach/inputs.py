@@ -1,6 +1,8 @@
 """Observed history: ``inputs/<province>/history.csv``, loaded and validated.
 
-One row per figure: ``indicator,year,value,unit,status,source,note``. ``status`` is
+One row per figure: ``indicator,year,value,unit,status,source,note``, and an optional
+``region`` column: empty for the province, a member region's id (``[[regions.members]]``
+of the plan) for a locality's or former province's figure. ``status`` is
 ``official``, ``estimate`` or ``derived`` (a derived row's note gives its formula);
 figures a plan assumes are added with status ``assumed``. Indicators the engine does
 not use may be present (they serve calibration and back-tests) but must be well formed.
@@ -29,9 +31,11 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import InputDataError, PlanError, Problems, did_you_mean, shown
+from .fields import IDENTIFIER
 from .registry import MODEL_UNITS
 
 COLUMNS = ("indicator", "year", "value", "unit", "status", "source", "note")
+REGION = "region"  # optional column: a member region's id, empty for the province
 STATUSES = ("official", "estimate", "derived")
 # What a figure of an indicator the model reads can be, in the model's unit: (lowest,
 # highest, lowest excluded). Levels the model grows geometrically and divides by must be
@@ -170,7 +174,8 @@ class History:
     Attributes
     ----------
     table : pandas.DataFrame
-        Columns ``COLUMNS``; one row per (indicator, year).
+        Columns ``COLUMNS`` and ``region`` ("" for the province); one row per (region,
+        indicator, year).
     sha256 : dict[str, str]
         Hash of each file read, for the results manifest.
     """
@@ -180,12 +185,24 @@ class History:
 
     def series(self, indicator: str) -> dict[int, float]:
         """Observed values of one indicator, {year: value} in the input's unit."""
-        rows = self.table[self.table["indicator"] == indicator]
+        rows = self.table[(self.table["indicator"] == indicator) & (self.table[REGION] == "")]
         return dict(zip(rows["year"].astype(int), rows["value"].astype(float), strict=True))
 
     def status(self, indicator: str, year: int) -> str:
-        rows = self.table[(self.table["indicator"] == indicator) & (self.table["year"] == year)]
+        rows = self.table[(self.table["indicator"] == indicator) & (self.table["year"] == year)
+                          & (self.table[REGION] == "")]
         return str(rows["status"].iloc[0]) if len(rows) else ""
+
+    @property
+    def regions(self) -> list[str]:
+        """Member regions with rows, in the order first met."""
+        return [r for r in dict.fromkeys(self.table[REGION]) if r]
+
+    def for_region(self, region: str) -> History:
+        """The rows of one member region, as the history of a province of its own."""
+        rows = self.table[self.table[REGION] == region].copy()
+        rows[REGION] = ""
+        return History(rows.reset_index(drop=True), self.sha256)
 
     def with_assumed(self, assumed, plan_path) -> History:
         """Add a plan's assumed figures (status ``assumed``); they may not hide observed ones."""
@@ -205,12 +222,14 @@ class History:
                              f"({self.series(a.indicator)[a.year]:g}); remove the assumption")
             rows.append({"indicator": a.indicator, "year": a.year, "value": a.value,
                          "unit": a.unit, "status": "assumed",
-                         "source": f"assumed in {Path(plan_path).name}", "note": a.note})
+                         "source": f"assumed in {Path(plan_path).name}", "note": a.note,
+                         REGION: ""})
         problems.raise_if_any(PlanError)
         if not rows:
             return self
         table = pd.concat([self.table, pd.DataFrame(rows)], ignore_index=True)
-        return History(table.sort_values(["indicator", "year"], ignore_index=True), self.sha256)
+        return History(table.sort_values([REGION, "indicator", "year"], ignore_index=True),
+                       self.sha256)
 
 
 def load_history(directory) -> History:
@@ -237,8 +256,8 @@ def load_history(directory) -> History:
     problems.raise_if_any(InputDataError)
     records = _read_rows(reader, problems)
     problems.raise_if_any(InputDataError)
-    table = pd.DataFrame(records, columns=list(COLUMNS))
-    return History(table.sort_values(["indicator", "year"], ignore_index=True),
+    table = pd.DataFrame(records, columns=[*COLUMNS, REGION])
+    return History(table.sort_values([REGION, "indicator", "year"], ignore_index=True),
                    {str(path): hashlib.sha256(raw).hexdigest()})
 
 
@@ -297,11 +316,12 @@ def _read_rows(reader: csv.DictReader, problems: Problems) -> list[dict]:
             record = _read_row(row, f"line {line}", problems)
             if record is None:
                 continue
-            key = (record["indicator"], record["year"])
+            key = (record["indicator"], record["year"], record[REGION])
             if key in seen:
+                where = f" in {key[2]}" if key[2] else ""
                 problems.add(f"line {line} ({key[0]})", f"duplicate of line {seen[key]} "
-                             f"({key[0]} {key[1]}); keep one figure per indicator and year "
-                             "(put variants under another name)")
+                             f"({key[0]} {key[1]}{where}); keep one figure per indicator, "
+                             "year and region (put variants under another name)")
             seen[key] = line
             records.append(record)
             if key[0] not in MODEL_UNITS:
@@ -346,10 +366,16 @@ def _read_row(row: dict, w: str, problems: Problems) -> dict | None:
         problems.add(w, "empty source; every figure needs its source")
     if status == "derived" and not (row["note"] or "").strip():
         problems.add(w, "derived figure without a note; give the formula and inputs")
+    region = (row.get(REGION) or "").strip()
+    if region and not IDENTIFIER.fullmatch(region):
+        problems.add(w, f"region {shown(region)} is not a region id (letters a-z, digits, '_' "
+                     "and '-', as in the plan's [[regions.members]]); leave it empty for the "
+                     "province")
+        return None
     if year is None or value is None:
         return None
     return {"indicator": ind, "year": year, "value": value, "unit": unit, "status": status,
-            "source": row["source"], "note": row["note"] or ""}
+            "source": row["source"], "note": row["note"] or "", REGION: region}
 
 
 def _is_name(indicator: str, w: str, problems: Problems) -> bool:

@@ -11,7 +11,9 @@ on the module file, so a new layout changes the file and cannot meet a stale cac
 Names: ``V_<OUTPUT>`` for each output (``V_<PREFIX>`` for the first member of a
 family such as ``va_real_<sector>``, ``V_INDICATOR`` for the bounded indicators),
 ``C_<CHANNEL>`` and ``H_<CHANNEL>`` for the rate and history channels the blocks
-declare, and ``N_*`` for the sizes.
+declare, ``B_<BLOCK>`` for the blocks (the column of ``mode[region, block]``), and
+``N_*`` for the sizes. The bounded indicators come last in every axis, so a plan may
+model any number of them: the kernels loop over as many as they are given.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ _STAMP_LINE = re.compile(r"^LAYOUT_STAMP = \d+$", re.M)
 def constants() -> dict[str, int]:
     """Every index constant of the kernels, in layout order."""
     out = {"N_SECTORS": len(SECTORS), "N_INDICATORS": len(INDICATORS)}
+    out.update({f"B_{b.name.upper()}": i for i, b in enumerate(BLOCKS)})
+    out["N_BLOCKS"] = len(BLOCKS)
     out.update(_channels("C", [c for b in BLOCKS for c in b.rates]))
     out["N_CHANNELS"] = sum(width for b in BLOCKS for _, width in b.rates)
     out.update(_channels("H", [c for b in BLOCKS for c in b.levels]))

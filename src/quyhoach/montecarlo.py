@@ -12,44 +12,43 @@ measured 18 % slower.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numba
 import numpy as np
 
-from .assemble import CHANNELS, FORM_SCALE, PERCENT, KernelInputs, first_projected_index
+from .assemble import CHANNELS, FORM_SCALE, PERCENT, Baselines, KernelInputs, first_projected_index
 from .errors import PlanError, Problems
 from .kernels import layout as L
 from .kernels import montecarlo as mk
 from .kernels import rng
-from .registry import INDICATORS, SECTORS
+from .reconcile import groups as reconciliation_groups
+from .registry import BY_NAME, INDICATORS, SECTORS, VARIABLE_INDEX
+from .targets import CMP_CODES, kernel_terms
 from .uncertainty import DISTRIBUTIONS, stream_key
 
 BLOCK = 256  # draws per block: fixes the summation order, so never change it lightly
 N_BINS = 256
 PILOT = 2048
 QUANTILES = (0.05, 0.25, 0.50, 0.75, 0.95)
+KEEP_BYTES = 2**28  # kept draws of one chunk, at most (float64 before the float32 spool)
 DIST_CODES = {"normal": rng.DIST_NORMAL, "truncnormal": rng.DIST_TRUNCNORMAL,
               "lognormal": rng.DIST_LOGNORMAL, "uniform": rng.DIST_UNIFORM,
               "triangular": rng.DIST_TRIANGULAR, "pert": rng.DIST_PERT}
-KIND_CODES = {"level": mk.KIND_LEVEL, "share": mk.KIND_LEVEL,
-              "average_growth": mk.KIND_GROWTH, "change_per_year": mk.KIND_CHANGE,
-              "cumulative": mk.KIND_CUMULATIVE}
-CMP_CODES = {">=": mk.CMP_GE, "<=": mk.CMP_LE, "about": mk.CMP_ABOUT}
-
-
 @dataclass(frozen=True)
 class Summary:
     """Statistics of every series of one scenario's Monte Carlo.
 
     ``stats`` has shape (n_series, len(STAT_COLUMNS)); series are year × variable
     (row-major) followed by one per target. ``met`` is the number of draws meeting
-    each target.
+    each target, ``joint`` the number meeting every target of each reconciliation
+    group (``quyhoach.reconcile.groups``).
     """
 
     stats: np.ndarray
     met: np.ndarray
     n_draws: int
+    joint: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 STAT_COLUMNS = ("mean", "sd", "q05", "q25", "q50", "q75", "q95", "mcse_mean")
@@ -65,8 +64,13 @@ def _channel_and_scale(path: str, scenario) -> tuple[int, float] | None:
     return CHANNELS[path], 0.01 if path in PERCENT else 1.0
 
 
-def uncertainty_arrays(plan, scenario, baseline) -> dict:
-    """The kernel's view of a scenario's uncertainty (kernel units, stable stream keys)."""
+def uncertainty_arrays(plan, scenario, baseline: Baselines) -> dict:
+    """The kernel's view of a scenario's uncertainty (kernel units, stable stream keys).
+
+    Each member region's own shocks come from its stream (key ``region_key``; 0 for the
+    province, whose shocks are the common ones), mixed with the province's by
+    ``common`` = ``regions.shock_share``.
+    """
     problems = Problems(str(plan.path))
     u = scenario.uncertainty
     starts = first_projected_index(plan, baseline)
@@ -120,6 +124,7 @@ def uncertainty_arrays(plan, scenario, baseline) -> dict:
         e["recovery"].append(ev.recovery_years)
         e["first"].append(growth_start)
     problems.raise_if_any(PlanError)
+    region_key = [stream_key(f"region:{r}") for r in plan.regions.ids] + [0]
     active = sorted(set(p["channel"]) | {c for row, n in zip(s["channel"], s["dim"], strict=True)
                                          for c in row[:n]}
                     | {int(c) for d in e["depth"] for c in np.flatnonzero(d)})
@@ -135,29 +140,107 @@ def uncertainty_arrays(plan, scenario, baseline) -> dict:
         e_key=np.array(e["key"], u64), e_prob=np.array(e["prob"], f64),
         e_depth=np.array(e["depth"], f64).reshape(-1, L.N_CHANNELS),
         e_recovery=np.array(e["recovery"], i64), e_first=np.array(e["first"], i64),
-        active=np.array(active, i64))
+        active=np.array(active, i64), region_key=np.array(region_key, u64),
+        common=float(plan.regions.shock_share))
+
+
+def no_uncertainty(plan) -> dict:
+    """Uncertainty arrays that draw nothing: the central path (shocks off)."""
+    u64, i64, f64 = np.uint64, np.int64, np.float64
+    return dict(
+        p_key=np.zeros(0, u64), p_dist=np.zeros(0, i64), p_args=np.zeros((0, 3), f64),
+        p_channel=np.zeros(0, i64), p_scale=np.zeros(0, f64), p_mult=np.zeros(0, np.bool_),
+        s_key=np.zeros(0, u64), s_dim=np.zeros(0, i64), s_channel=np.zeros((0, 4), i64),
+        s_factor=np.zeros((0, 4, 4), f64), s_phi=np.zeros(0, f64), s_first=np.zeros(0, i64),
+        e_key=np.zeros(0, u64), e_prob=np.zeros(0, f64),
+        e_depth=np.zeros((0, L.N_CHANNELS), f64), e_recovery=np.zeros(0, i64),
+        e_first=np.zeros(0, i64), active=np.zeros(0, i64),
+        region_key=np.zeros(len(plan.regions.members) + 1, u64), common=1.0)
 
 
 def target_arrays(plan) -> dict:
-    """Targets as kernel arrays (see ``quyhoach.targets`` for the metric of each kind)."""
-    from .registry import BY_NAME, VARIABLE_INDEX
-
+    """Targets as kernel arrays (``kernels.montecarlo.target_metric`` defines each kind),
+    with the reconciliation groups whose joint success the kernel counts."""
     base, rows = plan.base_year, []
+    order = plan.regions.order(plan.province)
     for t in plan.targets:
-        end = t.year - base
-        if t.kind in ("level", "share"):
-            start = end
-        elif t.kind == "cumulative":
-            start = t.first_year - base
-        else:
-            start = t.first_year - base - 1
-        rows.append((KIND_CODES[t.kind], VARIABLE_INDEX[t.indicator], start, end,
-                     BY_NAME[t.indicator].factor, CMP_CODES[t.comparison], t.value, t.tolerance))
-    cols: list = list(zip(*rows, strict=True)) if rows else [[]] * 8
-    return dict(t_kind=np.array(cols[0], np.int64), t_var=np.array(cols[1], np.int64),
-                t_start=np.array(cols[2], np.int64), t_end=np.array(cols[3], np.int64),
-                t_factor=np.array(cols[4], np.float64), t_cmp=np.array(cols[5], np.int64),
-                t_value=np.array(cols[6], np.float64), t_tol=np.array(cols[7], np.float64))
+        kind, start, end = kernel_terms(t, base)
+        rows.append((order.index(t.region or plan.province), kind, VARIABLE_INDEX[t.indicator],
+                     start, end, BY_NAME[t.indicator].factor, CMP_CODES[t.comparison],
+                     t.value, t.tolerance))
+    cols: list = list(zip(*rows, strict=True)) if rows else [[]] * 9
+    groups = reconciliation_groups(plan)
+    ptr = np.cumsum([0, *(len(g) for g in groups)])
+    return dict(t_region=np.array(cols[0], np.int64), t_kind=np.array(cols[1], np.int64),
+                t_var=np.array(cols[2], np.int64), t_start=np.array(cols[3], np.int64),
+                t_end=np.array(cols[4], np.int64), t_factor=np.array(cols[5], np.float64),
+                t_cmp=np.array(cols[6], np.int64), t_value=np.array(cols[7], np.float64),
+                t_tol=np.array(cols[8], np.float64), g_ptr=ptr.astype(np.int64),
+                g_idx=np.array([j for g in groups for j in g], np.int64))
+
+
+UNCERTAINTY_ARGS = ("p_key", "p_dist", "p_args", "p_channel", "p_scale", "p_mult",
+                    "s_key", "s_dim", "s_channel", "s_factor", "s_phi", "s_first",
+                    "e_key", "e_prob", "e_depth", "e_recovery", "e_first", "active",
+                    "region_key", "common")
+TARGET_ARGS = ("t_region", "t_kind", "t_var", "t_start", "t_end", "t_factor", "t_cmp",
+               "t_value", "t_tol", "g_ptr", "g_idx")
+
+
+class _Driver:
+    """One scenario's arrays for ``kernels.montecarlo.run_chunk``, and its scratch."""
+
+    def __init__(self, plan, inputs: KernelInputs, ua: dict, seed: int):
+        self.ta = target_arrays(plan)
+        self.n_targets = len(plan.targets)
+        self.n_groups = len(self.ta["g_ptr"]) - 1
+        n_regions, n_years = inputs.rates.shape[:2]
+        self.n_path = n_regions * n_years * L.N_VARIABLES
+        self.n_series = self.n_path + self.n_targets
+        self.seed = np.uint64(seed)
+        self.model = (inputs.rates, *inputs.kernel_args())
+        self.unc = tuple(ua[name] for name in UNCERTAINTY_ARGS)
+        self.tgt = tuple(self.ta[name] for name in TARGET_ARGS)
+        threads = numba.config.NUMBA_NUM_THREADS
+        self.scratch_shocks = np.zeros((threads, n_regions, n_years, L.N_CHANNELS))
+        self.scratch_out = np.empty((threads, n_regions, n_years, L.N_VARIABLES))
+        self.work = np.zeros((threads, 4, L.N_CHANNELS))
+        self.region_work = np.zeros((threads, n_regions, 8))
+        self.region_state = np.zeros((threads, n_regions), np.uint64)
+        self.met_now = np.zeros((threads, max(self.n_targets, 1)), np.bool_)
+
+    def reduce(self, first, n, lo, inv_width, shift, counts, keep):
+        """Draws first..first+n-1: per-block sums, met and joint counts (and ``keep``)."""
+        n_blocks = -(-n // BLOCK)
+        bsum = np.empty((n_blocks, self.n_series))
+        bsq = np.empty((n_blocks, self.n_series))
+        bmet = np.empty((n_blocks, self.n_targets), np.int64)
+        bjoint = np.empty((n_blocks, self.n_groups), np.int64)
+        mk.run_chunk(first, n, BLOCK, self.seed, *self.model, *self.unc, *self.tgt, lo,
+                     inv_width, shift, counts, bsum, bsq, bmet, bjoint, self.scratch_shocks,
+                     self.scratch_out, self.work, self.region_work, self.region_state,
+                     self.met_now, keep)
+        return bsum, bsq, bmet, bjoint
+
+
+def central(plan, inputs: KernelInputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The central path (shocks off) through the Monte Carlo's own driver.
+
+    Returns
+    -------
+    paths : float64[n_regions, n_years, n_variables]
+        Engine units.
+    metrics : float64[n_targets]
+        Each target's metric (table units), as every draw's is computed.
+    met : bool[n_targets]
+    """
+    driver = _Driver(plan, inputs, no_uncertainty(plan), 0)
+    keep = np.empty((1, driver.n_series))
+    dummy = np.zeros(driver.n_series)
+    counts = np.zeros((numba.config.NUMBA_NUM_THREADS, driver.n_series, 1), np.int32)
+    _, _, met, _ = driver.reduce(0, 1, dummy, dummy, dummy, counts, keep)
+    paths = keep[0, :driver.n_path].reshape(inputs.rates.shape[0], inputs.rates.shape[1], -1)
+    return paths, keep[0, driver.n_path:], met[0].astype(bool)
 
 
 def run(plan, scenario, inputs: KernelInputs, baseline, *, draws: int, seed: int,
@@ -184,40 +267,20 @@ def run(plan, scenario, inputs: KernelInputs, baseline, *, draws: int, seed: int
     """
     if draws < 2:
         raise ValueError(f"draws must be at least 2, got {draws}")
+    driver = _Driver(plan, inputs, uncertainty_arrays(plan, scenario, baseline), seed)
+    n_series = driver.n_series
     chunk = max(BLOCK, -(-chunk_size // BLOCK) * BLOCK)
-    ua = uncertainty_arrays(plan, scenario, baseline)
-    ta = target_arrays(plan)
-    n_years = len(plan.years)
-    n_series = n_years * L.N_VARIABLES + len(plan.targets)
-    seed64 = np.uint64(seed)
+    if on_chunk:  # kept draws: a chunk's values stay under KEEP_BYTES (results unchanged)
+        chunk = min(chunk, max(BLOCK, KEEP_BYTES // (8 * n_series) // BLOCK * BLOCK))
     threads = numba.get_num_threads()
     max_threads = numba.config.NUMBA_NUM_THREADS
-    model = (inputs.rates, *inputs.kernel_args())
-    unc = tuple(ua[name] for name in (
-        "p_key", "p_dist", "p_args", "p_channel", "p_scale", "p_mult",
-        "s_key", "s_dim", "s_channel", "s_factor", "s_phi", "s_first",
-        "e_key", "e_prob", "e_depth", "e_recovery", "e_first", "active"))
-    tgt = tuple(ta[name] for name in ("t_kind", "t_var", "t_start", "t_end", "t_factor",
-                                      "t_cmp", "t_value", "t_tol"))
-    scratch_shocks = np.zeros((max_threads, n_years, L.N_CHANNELS))
-    scratch_out = np.empty((max_threads, n_years, L.N_VARIABLES))
-    work = np.zeros((max_threads, 4, L.N_CHANNELS))
-
-    def reduce_into(first, n, lo, inv_width, shift, counts, keep):
-        n_blocks = -(-n // BLOCK)
-        bsum = np.empty((n_blocks, n_series))
-        bsq = np.empty((n_blocks, n_series))
-        bmet = np.empty((n_blocks, len(plan.targets)), np.int64)
-        mk.run_chunk(first, n, BLOCK, seed64, *model, *unc, *tgt, lo, inv_width, shift,
-                     counts, bsum, bsq, bmet, scratch_shocks, scratch_out, work, keep)
-        return bsum, bsq, bmet
 
     # Pilot: the first draws (the same whatever the chunking) fix bins and shifts.
     n_pilot = min(draws, PILOT)
     pilot = np.empty((n_pilot, n_series))
     dummy = np.zeros(n_series)
-    reduce_into(0, n_pilot, dummy, dummy, dummy, np.zeros((max_threads, n_series, 1), np.int32),
-                pilot)
+    driver.reduce(0, n_pilot, dummy, dummy, dummy,
+                  np.zeros((max_threads, n_series, 1), np.int32), pilot)
     with np.errstate(all="ignore"):
         finite = np.isfinite(pilot)
         pmin = np.where(finite, pilot, np.inf).min(axis=0)
@@ -233,17 +296,20 @@ def run(plan, scenario, inputs: KernelInputs, baseline, *, draws: int, seed: int
     counts = np.zeros((max_threads, n_series, N_BINS), np.int32)
     total = np.zeros(n_series)
     total_sq = np.zeros(n_series)
-    total_met = np.zeros(len(plan.targets), np.int64)
+    total_met = np.zeros(driver.n_targets, np.int64)
+    total_joint = np.zeros(driver.n_groups, np.int64)
     bar = _progress(draws, progress, scenario.name, threads)
     try:
         for first in range(0, draws, chunk):
             n = min(chunk, draws - first)
             keep = np.empty((n, n_series)) if on_chunk else np.empty((0, n_series))
-            bsum, bsq, bmet = reduce_into(first, n, lo, inv_width, shift, counts, keep)
+            bsum, bsq, bmet, bjoint = driver.reduce(first, n, lo, inv_width, shift, counts,
+                                                    keep)
             for b in range(bsum.shape[0]):  # block order: independent of chunking
                 total += bsum[b]
                 total_sq += bsq[b]
             total_met += bmet.sum(axis=0)
+            total_joint += bjoint.sum(axis=0)
             if on_chunk:
                 on_chunk(first, keep)
             if bar is not None:
@@ -253,7 +319,7 @@ def run(plan, scenario, inputs: KernelInputs, baseline, *, draws: int, seed: int
             bar.close()
     counts = counts.sum(axis=0, dtype=np.int64)
     stats = _statistics(total, total_sq, counts.sum(axis=1), shift, counts, lo, inv_width)
-    return Summary(stats, total_met, draws)
+    return Summary(stats, total_met, draws, total_joint)
 
 
 def _progress(draws, progress, name, threads):

@@ -23,9 +23,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-import re
 import tomllib
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -35,8 +33,16 @@ import numpy as np
 
 from . import edit
 from .errors import PlanError, Problem, Problems, did_you_mean, shown
+from .fields import array_of_tables as _array_of_tables
+from .fields import check_identifier
+from .fields import check_keys as _check_keys
+from .fields import control as _control
+from .fields import get as _get
+from .fields import key_path as _key
 from .inputs import MODEL_UNITS, value_range
-from .periods import as_number, expand, number_problem, parse_period
+from .periods import as_number, expand, parse_period
+from .regions import Regions
+from .regions import parse as parse_regions
 from .registry import (
     BY_NAME,
     FORMS,
@@ -61,14 +67,18 @@ for _p in PARAMETERS:
 del _p, _section, _name
 SECTIONS["urbanization"].add("reclassification")
 SECTIONS["exchange_rate"] |= {"vnd_per_usd", "reference_year"}
-SCENARIO_META = {"label_vi", "label_en", "description", "inherits", "uncertainty", "confirm"}
+SCENARIO_META = {"label_vi", "label_en", "description", "inherits", "uncertainty", "confirm",
+                 "regions"}
+# What a member region's table in a scenario may change: its own assumptions.
+REGION_SCENARIO_KEYS = {*SECTIONS, "indicators", "confirm"}
 INDICATOR_KEYS = {"form", "speed", "lower", "upper"}
 TARGET_KINDS = {"level", "average_growth", "share", "change_per_year", "cumulative"}
 COMPARISONS = {">=", "<=", "about"}
-TOP_KEYS = {"plan", "scenarios", "targets", "untracked_targets", "assumed_data", "uncertainty"}
+TOP_KEYS = {"plan", "regions", "scenarios", "targets", "untracked_targets", "assumed_data",
+            "uncertainty"}
 PLAN_KEYS = {"province", "name_vi", "name_en", "inputs", "base_year", "last_actual_year",
              "horizon", "model"}
-TARGET_KEYS = {"id", "indicator", "kind", "year", "period", "comparison", "value",
+TARGET_KEYS = {"id", "indicator", "region", "kind", "year", "period", "comparison", "value",
                "tolerance", "label_vi", "label_en", "source", "note", "confirm"}
 UNTRACKED_KEYS = {"label_vi", "label_en", "target", "source", "reason"}
 ASSUMED_KEYS = {"indicator", "year", "value", "unit", "note"}
@@ -82,9 +92,6 @@ MAX_SCENARIOS = 100
 MAX_TARGETS = 500
 FIRST_YEAR, LAST_YEAR = 1990, 2100  # plausible base years
 # Names that become folder and file names: ASCII letters, digits, '_' and '-'.
-IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
-            *(f"lpt{i}" for i in range(10))}  # device names on Windows
 SECTOR_SHARES = tuple(f"share_{s}" for s in SECTORS)
 
 
@@ -117,6 +124,8 @@ class Scenario:
         What the Monte Carlo samples (the plan's, with this scenario's overrides).
     confirmed : tuple of str
         Parameter paths whose unusual values this scenario's table confirms.
+    regional : Mapping[str, Scenario]
+        Member region → its assumptions, for members whose table says something.
     """
 
     name: str
@@ -129,6 +138,12 @@ class Scenario:
     fx_reference: tuple | None
     uncertainty: Uncertainty = Uncertainty()
     confirmed: tuple = ()
+    regional: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+
+    def in_region(self, region: str) -> Scenario:
+        """The assumptions of one member region: the scenario's, where the member's own
+        table (``[scenarios.<name>.regions.<member>]``) says nothing else."""
+        return self.regional.get(region, self)
 
 
 @dataclass(frozen=True)
@@ -159,6 +174,7 @@ class Target:
     source: str
     note: str = ""
     confirmed: bool = False  # the planner confirmed an unusual value (confirm = true)
+    region: str = ""  # a member region's id; "" for the whole province
 
 
 @dataclass(frozen=True)
@@ -222,6 +238,7 @@ class Plan:
     assumed_data: tuple[AssumedFigure, ...]
     sha256: str
     model: Model | None = None
+    regions: Regions = Regions()
     document: Mapping = field(default_factory=lambda: edit.freeze({}), repr=False)
     edits: tuple[str, ...] = ()
 
@@ -506,111 +523,6 @@ def _nesting(doc) -> int:
     return deepest
 
 
-# ------------------------------------------------------------------ small checks
-
-def check_identifier(name, where: str, problems: Problems, what: str, labels: str) -> bool:
-    """Check that ``name`` can be a folder or file name; report it otherwise.
-
-    Province, scenario and region names become parts of output paths (``province=x/
-    scenario=y``), so they are identifiers: ASCII letters, digits, ``_`` and ``-``,
-    starting with a letter or digit, at most 64 characters, not a Windows device name.
-
-    Parameters
-    ----------
-    name : object
-        What the file says.
-    where : str
-        Key path for the message.
-    what : str
-        ``"province"``, ``"scenario"`` or ``"region"``.
-    labels : str
-        Where the display name belongs, e.g. ``"label_vi / label_en"``.
-    """
-    if isinstance(name, str) and IDENTIFIER.fullmatch(name) and name.lower() not in RESERVED:
-        return True
-    slug = _slug(name) if isinstance(name, str) else ""
-    hint = f"; write e.g. '{slug}'" if slug and slug.lower() not in RESERVED else ""
-    problems.add(where, f"{shown(name)} cannot be a {what} name: names become folder and "
-                 "file names, so they use only letters a-z, digits, '_' and '-' (starting "
-                 f"with a letter or digit, at most 64){hint}, and put the display name in "
-                 f"{labels}")
-    return False
-
-
-def _slug(text: str) -> str:
-    """An identifier close to ``text``: 'Lai Châu' → 'lai_chau'."""
-    text = text.replace("đ", "d").replace("Đ", "D")
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^A-Za-z0-9_-]+", "_", ascii_text).strip("_-").lower()
-    return slug[:64]
-
-
-def _key(name: str) -> str:
-    """A table key as written in a key path: quoted (and escaped) unless an identifier."""
-    if IDENTIFIER.fullmatch(name):
-        return name
-    quoted = repr(name)[1:-1] if len(name) <= 100 else shown(name)[1:-1]
-    return f'"{quoted}"'
-
-
-def _check_keys(table, allowed, where, problems) -> None:
-    for key in table:
-        if key not in allowed:
-            problems.add(where, f"unknown key '{shown(key)[1:-1]}'" + did_you_mean(key, allowed))
-
-
-def _get(table, key, kind, where, problems, default=None, required=True, blank_ok=False):
-    """``table[key]`` if it has the expected type (numbers finite, text printable and,
-    unless ``blank_ok``, not blank)."""
-    at = f"{where}.{key}" if where else key
-    if key not in table:
-        if required:
-            problems.add(at, f"missing; expected {_kind_name(kind)}")
-        return default
-    value = table[key]
-    if kind in ((int, float), float):
-        number = as_number(value)
-        if number is None:
-            problems.add(at, number_problem(value))
-            return default
-        return number
-    ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
-    if not ok:
-        problems.add(at, f"expected {_kind_name(kind)}, found {shown(value)}")
-        return default
-    if kind is str and _control(value):
-        problems.add(at, f"contains the control character U+{ord(_control(value)):04X}; "
-                         "remove it (only line breaks and tabs are allowed in text)")
-        return default
-    if kind is str and not blank_ok and not value.strip():
-        problems.add(at, "empty; expected text")
-        return default
-    return value
-
-
-def _control(text: str) -> str:
-    """The first control character in ``text`` other than a line break or tab, or ''."""
-    for ch in text:
-        if unicodedata.category(ch) == "Cc" and ch not in "\n\t\r":
-            return ch
-    return ""
-
-
-def _kind_name(kind) -> str:
-    if kind == (int, float):
-        return "a number"
-    return {str: "text", int: "a whole number", list: "a list", dict: "a table",
-            bool: "true or false"}.get(kind, str(kind))
-
-
-def _array_of_tables(items, name, problems) -> list:
-    if isinstance(items, list):
-        return items
-    problems.add(name, f"expected [[{name}]] entries (double brackets: one table per entry), "
-                       f"found a single [{name}] table")
-    return []
-
-
 # ------------------------------------------------------------------- the [plan] table
 
 @dataclass(frozen=True)
@@ -645,17 +557,19 @@ def _parse(doc: dict, path: Path, problems: Problems, sha: str) -> Plan:
     if model is not None:
         shared = merge_uncertainty(model.uncertainty, shared)
     shared = (shared, parse_uncertainty(shared, "uncertainty", problems))
-    scenarios = _parse_scenarios(doc.get("scenarios"), h.base, h.horizon, shared, problems)
+    regions = parse_regions(doc.get("regions"), h.province, problems)
+    scenarios = _parse_scenarios(doc.get("scenarios"), h.base, h.horizon, shared, problems,
+                                 regions.ids)
     if model is not None:
         _check_model_forms(model, scenarios, problems)
-    targets = _parse_targets(doc.get("targets", []), h.base, h.horizon, problems)
+    targets = _parse_targets(doc.get("targets", []), h.base, h.horizon, problems, regions.ids)
     untracked = _parse_untracked(doc.get("untracked_targets", []), problems)
     assumed = _parse_assumed(doc.get("assumed_data", []), h.base, h.last, problems)
     return Plan(path=path, province=h.province, name_vi=h.name_vi, name_en=h.name_en,
                 inputs_dir=h.inputs_dir, base_year=h.base, last_actual_year=h.last,
                 horizon=h.horizon, scenarios=tuple(scenarios), targets=tuple(targets),
                 untracked_targets=tuple(untracked), assumed_data=tuple(assumed),
-                sha256=sha, model=model, document=edit.freeze(doc))
+                sha256=sha, model=model, regions=regions, document=edit.freeze(doc))
 
 
 def _parse_head(head: dict, path: Path, problems: Problems):
@@ -837,7 +751,7 @@ class _Written:
     hint: str
 
 
-def _parse_scenarios(tables, first, final, shared, problems) -> list[Scenario]:
+def _parse_scenarios(tables, first, final, shared, problems, members=()) -> list[Scenario]:
     if not isinstance(tables, dict) or not tables:
         problems.add("scenarios", "no scenarios; add at least [scenarios.base]")
         return []
@@ -852,14 +766,17 @@ def _parse_scenarios(tables, first, final, shared, problems) -> list[Scenario]:
     _check_names(tables, problems)
     for name, table in tables.items():  # check what each file table says, once
         _check_scenario_table(name, table, problems)
+        _check_region_tables(name, table, members, problems)
     merged, broken = _resolve_inheritance(tables, problems)
     written: list[_Written] = []
     scenarios = []
     for name, own in tables.items():
         parent = own.get("inherits")
         parent_t = merged.get(parent, {}) if isinstance(parent, str) else {}
-        scenarios.append(_build_scenario(name, merged[name], own, parent_t, (first, final),
-                                         shared, name not in broken, written, problems))
+        built = _build_scenario(name, merged[name], own, parent_t, (first, final), shared,
+                                name not in broken, written, problems)
+        scenarios.append(_with_regions(built, merged[name], own, parent_t, (first, final),
+                                       shared, written, members, problems))
     _check_slips(written, scenarios, problems)
     _check_offsets(scenarios, tables, problems)
     return scenarios
@@ -960,6 +877,9 @@ def _merge_tables(parent: dict, child: dict) -> dict:
             out[k] = v
         elif k == "uncertainty":
             out[k] = merge_uncertainty(old, v)
+        elif k == "regions":  # each member's table merges as a scenario's does
+            out[k] = {**old, **{m: _merge_tables(_table(old.get(m)), s) if isinstance(s, dict)
+                                else s for m, s in v.items()}}
         elif k == "indicators":
             out[k] = {**old, **{n: ({**old[n], **s} if isinstance(s, dict)
                                     and isinstance(old.get(n), dict) else s)
@@ -979,9 +899,9 @@ def _owner_problems(own: dict, section: str, key: str | None, problems):
 
 
 def _build_scenario(name, t, own, parent_t, span, shared, complete, written,
-                    problems) -> Scenario:
+                    problems, where: str = "") -> Scenario:
     """One scenario from its merged table ``t`` (``own``: what its file table says)."""
-    where = f"scenarios.{_key(name)}"
+    where = where or f"scenarios.{_key(name)}"
     first, final = span
     confirmed = _confirmed(own, where, problems)
     values = _scenario_values(where, t, own, span, confirmed, written, problems)
@@ -1008,6 +928,49 @@ def _build_scenario(name, t, own, parent_t, span, shared, complete, written,
         uncertainty=_scenario_uncertainty(where, t, own, shared, problems),
         confirmed=tuple(sorted(confirmed)),
     )
+
+
+def _check_region_tables(name: str, table: dict, members, problems: Problems) -> None:
+    """A scenario's member tables: known members, and only what a member may change."""
+    regions = table.get("regions")
+    if regions is None:
+        return
+    where = f"scenarios.{_key(name)}.regions"
+    if not isinstance(regions, dict):
+        problems.add(where, f"expected a table per member region, found {shown(regions)}")
+        return
+    for member, own in regions.items():
+        w = f"{where}.{_key(member)}"
+        if member not in members:
+            problems.add(w, f"no member region '{shown(member)[1:-1]}' in [[regions.members]]"
+                         + did_you_mean(member, members))
+        elif not isinstance(own, dict):
+            problems.add(w, f"expected a table of the member's assumptions, found {shown(own)}")
+        else:
+            _check_keys(own, REGION_SCENARIO_KEYS, w, problems)
+
+
+def _with_regions(sc: Scenario, t: dict, own: dict, parent_t: dict, span, shared, written,
+                  members, problems) -> Scenario:
+    """The scenario with each member's assumptions: its own table over the scenario's."""
+    tables = _table(t.get("regions"))
+    if not tables:
+        return sc
+    province_t = {k: v for k, v in t.items() if k != "regions"}
+    own_regions = _table(own.get("regions"))
+    inherited = _table(parent_t.get("regions"))
+    regional = {}
+    for member, table in tables.items():
+        if member not in members or not isinstance(table, dict):
+            continue  # reported with the scenario's tables
+        where = f"scenarios.{_key(sc.name)}.regions.{_key(member)}"
+        merged = _merge_tables(province_t, table)
+        member_own = _table(own_regions.get(member))
+        regional[member] = _build_scenario(
+            sc.name, {**merged, "uncertainty": t.get("uncertainty", {})}, member_own,
+            {**province_t, **_table(inherited.get(member))}, span, shared, True, written,
+            problems, where)
+    return dataclasses.replace(sc, regional=MappingProxyType(regional))
 
 
 def _text(t: dict, key: str, default: str) -> str:
@@ -1342,7 +1305,7 @@ class _ParsedTarget:
     confirmed: bool
 
 
-def _parse_targets(items, first, final, problems) -> list[Target]:
+def _parse_targets(items, first, final, problems, members=()) -> list[Target]:
     parsed: list[_ParsedTarget] = []
     seen: set[str] = set()
     items = _array_of_tables(items, "targets", problems)
@@ -1354,7 +1317,7 @@ def _parse_targets(items, first, final, problems) -> list[Target]:
         if not isinstance(t, dict):
             problems.add(f"targets[{i}]", "expected a table")
             continue
-        item = _parse_target(i, t, (first, final), seen, problems)
+        item = _parse_target(i, t, (first, final), seen, problems, members)
         if item is not None:
             parsed.append(item)
     slips = _check_target_slips(parsed, problems)
@@ -1362,7 +1325,7 @@ def _parse_targets(items, first, final, problems) -> list[Target]:
     return [p.target for p in parsed]
 
 
-def _parse_target(i, t, span, seen, problems) -> _ParsedTarget | None:
+def _parse_target(i, t, span, seen, problems, members=()) -> _ParsedTarget | None:
     """One [[targets]] entry, checked; None when it cannot be evaluated."""
     tid = t.get("id")
     w = f"targets[{i}] (id {shown(tid)})" if isinstance(tid, str) else f"targets[{i}]"
@@ -1385,12 +1348,19 @@ def _parse_target(i, t, span, seen, problems) -> _ParsedTarget | None:
                                   for key in ("label_vi", "label_en", "source"))
     note = _get(t, "note", str, w, problems, "", required=False, blank_ok=True)
     confirmed = _get(t, "confirm", bool, w, problems, False, required=False)
-    if var is None or when is None or value is None or tolerance is None:
+    region = _get(t, "region", str, w, problems, "", required=False)
+    if region and region not in members:
+        problems.add(f"{w}.region", f"no member region '{shown(region)[1:-1]}' in "
+                     "[[regions.members]]" + did_you_mean(region, members)
+                     + "; leave region out for a province-wide target")
+        region = None
+    if var is None or region is None or when is None or value is None or tolerance is None:
         return None
     if not confirmed:
         _check_target_plausible(w, var, kind, value, problems)
     target = Target(tid, var.name, kind, comparison, value, tolerance, when[1], when[0],
-                    label_vi or "", label_en or "", source or "", note or "", bool(confirmed))
+                    label_vi or "", label_en or "", source or "", note or "", bool(confirmed),
+                    region)
     return _ParsedTarget(w, target, bool(confirmed))
 
 
@@ -1560,17 +1530,18 @@ def _share_bounds(t: Target) -> tuple[float, float]:
 
 def _check_structure(parsed: list[_ParsedTarget], problems: Problems) -> None:
     """Sector-share targets of one year must allow shares that sum to 100 %."""
-    by_year: dict[int, dict[str, list[float]]] = {}
+    by_year: dict[tuple[str, int], dict[str, list[float]]] = {}
     for item in parsed:
         t = item.target
         if t.indicator in SECTOR_SHARES and t.kind in ("share", "level"):
             lo, hi = _share_bounds(t)
-            bounds = by_year.setdefault(t.year, {}).setdefault(t.indicator, [0.0, 100.0])
+            bounds = by_year.setdefault((t.region, t.year), {}).setdefault(t.indicator,
+                                                                          [0.0, 100.0])
             bounds[0], bounds[1] = max(bounds[0], lo), min(bounds[1], hi)
-    for year, shares in sorted(by_year.items()):
+    for (region, year), shares in sorted(by_year.items()):
         low = sum(b[0] for b in shares.values())
         high = sum(b[1] for b in shares.values()) + 100.0 * (len(SECTORS) - len(shares))
-        names = ", ".join(sorted(shares))
+        names = ", ".join(sorted(shares)) + (f" in {region}" if region else "")
         if low > 100.0 + 1e-9:
             problems.add("targets", f"the sector-share targets for {year} ({names}) need "
                          f"shares summing to at least {low:g} %, but the shares of GRDP sum "

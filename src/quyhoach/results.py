@@ -14,32 +14,54 @@ from .montecarlo import STAT_COLUMNS
 from .plan import Scenario
 from .registry import SECTORS, VARIABLE_INDEX, VARIABLES
 
-PATH_COLUMNS = ["scenario", "variable", "year", "value", "unit", "status"]
+PATH_COLUMNS = ["scenario", "region", "variable", "year", "value", "unit", "status"]
 SECTOR_DETAIL = {f"{p}_{s}" for s in SECTORS for p in ("va_real", "va_nominal", "share",
                                                          "va_growth")}
 
 
 @dataclass(frozen=True)
 class ScenarioRun:
-    """Central path of one scenario.
+    """Central path of one scenario, in every region.
 
     Attributes
     ----------
-    central : numpy.ndarray, shape (n_years, n_variables)
-        Engine units (fractions for shares and rates).
-    fixed : dict[str, int]
-        Per variable, index of the last year of its block's history (-1: not modelled);
-        the effort column counts the years after it.
-    status : dict[str, numpy.ndarray]
-        Per variable, ``"observed"``, ``"derived"``, ``"assumed"`` or ``"projected"``
-        for each year (``quyhoach.status``); all but the last are identical in every draw.
+    regional : numpy.ndarray, shape (n_regions, n_years, n_variables)
+        Engine units (fractions for shares and rates); regions in kernel order
+        (members, then the province).
+    region_fixed : tuple of dict[str, int]
+        Per region and variable, index of the last year of its history (-1: not
+        modelled); the effort column counts the years after it.
+    region_status : tuple of dict[str, numpy.ndarray]
+        Per region and variable, ``"observed"``, ``"derived"``, ``"assumed"`` or
+        ``"projected"`` for each year (``quyhoach.status``); all but the last are
+        identical in every draw.
+    inputs : quyhoach.assemble.KernelInputs
+    metrics, met : numpy.ndarray, shape (n_targets,)
+        Each target's metric (table units) and whether it is met, from the kernel.
     """
 
     scenario: Scenario
-    central: np.ndarray
-    fixed: dict
-    status: dict
-    inputs: object = None  # the KernelInputs it ran on
+    regional: np.ndarray
+    region_fixed: tuple
+    region_status: tuple
+    inputs: object = None
+    metrics: np.ndarray | None = None
+    met: np.ndarray | None = None
+
+    @property
+    def central(self) -> np.ndarray:
+        """The province's central path, shape (n_years, n_variables)."""
+        return self.regional[-1]
+
+    @property
+    def fixed(self) -> dict:
+        """The province's ``region_fixed``."""
+        return self.region_fixed[-1]
+
+    @property
+    def status(self) -> dict:
+        """The province's ``region_status``."""
+        return self.region_status[-1]
 
 
 class Results:
@@ -67,6 +89,8 @@ class Results:
     province : str or None
         The plan's province key (None for a batch dataset, whose tables have a
         ``province`` column).
+    regions : list of str
+        The province's key, then its member regions' ids (the ``region`` column).
     selection : dict
         The filters the tables were read with (``read_results``); empty otherwise.
     """
@@ -82,6 +106,8 @@ class Results:
         self.seed = seed
         self.years = plan.years
         self.province = plan.province
+        self._order = plan.regions.order(plan.province)  # kernel order: members, province
+        self.regions = [plan.province, *plan.regions.ids]
         self._first_structure_year = baseline.first_structure_year
         self._runs = {r.scenario.name: r for r in runs}
         self._scenarios = list(self._runs)
@@ -130,6 +156,7 @@ class Results:
         self.seed = manifest.get("seed", config.get("seed"))
         self.years = _stored_years(manifest, paths)
         self.province = manifest.get("province")
+        self.regions = _in_order(paths, "region")
         self._first_structure_year = None
         self._runs, self._summaries, self._spool = {}, {}, None
         self._kept = draws_dir
@@ -179,18 +206,40 @@ class Results:
         if scenario not in self._scenarios:
             raise KeyError(f"no scenario '{scenario}'" + did_you_mean(scenario, self._scenarios))
 
-    def values(self, scenario: str, variable: str) -> np.ndarray:
+    def values(self, scenario: str, variable: str, region: str | None = None) -> np.ndarray:
         """Central path of one variable in table units, shape (n_years,) over ``years``.
 
-        NaN where there is no value: read back, also in the years ``paths`` leaves out
-        (sector detail before the first observed structure).
+        ``region``: a member region's id; default the province. NaN where there is no
+        value: read back, also in the years ``paths`` leaves out (sector detail before
+        the first observed structure).
         """
         i = _index(variable)
         self._check_scenario(scenario)
+        if region is not None and region not in self.regions:
+            raise KeyError(f"no region '{region}'" + did_you_mean(region, self.regions))
         run = self._runs.get(scenario)
         if run is not None:
-            return run.central[:, i] * VARIABLES[i].factor
-        return _path_values(self.paths, self.years, scenario, variable)
+            r = self._order.index(region) if region is not None else -1
+            return run.regional[r, :, i] * VARIABLES[i].factor
+        return _path_values(self.paths, self.years, scenario, variable, region)
+
+    def joint_probability(self, scenario: str, group: int) -> float:
+        """Share of draws meeting every target of a reconciliation group together
+        (``quyhoach.reconcile.groups``); NaN without draws."""
+        summary = self._summaries.get(scenario)
+        if summary is None or not len(summary.joint):
+            return float("nan")
+        return float(summary.joint[group] / summary.n_draws)
+
+    def reconciliation(self) -> pd.DataFrame:
+        """Each locality's target and projection beside the province's
+        (``quyhoach.reconcile.table``); empty when no target is set in several regions."""
+        from .reconcile import table
+
+        if self.plan is None:
+            raise ResultsError("the reconciliation table needs the plan: run it again "
+                               "(quyhoach.simulate, or quyhoach run PLAN)")
+        return table(self)
 
     @property
     def paths(self) -> pd.DataFrame:
@@ -208,44 +257,53 @@ class Results:
         years = self.plan.years
         frames = []
         for name, run in self._runs.items():
-            for i, var in enumerate(VARIABLES):
-                vals = run.central[:, i] * var.factor
-                keep = ~np.isnan(vals)
-                if var.name in SECTOR_DETAIL:
-                    keep &= years >= self._first_structure_year
-                status = run.status[var.name]
-                frames.append(pd.DataFrame({
-                    "scenario": name, "variable": var.name, "year": years[keep],
-                    "value": vals[keep], "unit": var.unit, "status": status[keep]}))
+            for r, region in _province_first(self._order):
+                for i, var in enumerate(VARIABLES):
+                    vals = run.regional[r, :, i] * var.factor
+                    keep = ~np.isnan(vals)
+                    if var.name in SECTOR_DETAIL:
+                        keep &= years >= self._first_structure_year
+                    status = run.region_status[r][var.name]
+                    frames.append(pd.DataFrame({
+                        "scenario": name, "region": region, "variable": var.name,
+                        "year": years[keep], "value": vals[keep], "unit": var.unit,
+                        "status": status[keep]}))
         df = pd.concat(frames, ignore_index=True)
+        df["region"] = pd.Categorical(df["region"], categories=[r for _, r in
+                                                                 _province_first(self._order)])
         for col in ("scenario", "variable", "unit", "status"):
             df[col] = df[col].astype("category")
         return df[PATH_COLUMNS]
 
     def _make_bands(self) -> pd.DataFrame:
         years, frames = self.plan.years, []
-        n_vars = len(VARIABLES)
+        n_vars, n_regions = len(VARIABLES), len(self._order)
         for name, summary in self._summaries.items():
             run = self._runs[name]
-            stats = summary.stats[: len(years) * n_vars].reshape(len(years), n_vars, -1)
-            for i, var in enumerate(VARIABLES):
-                block = stats[:, i, :] * var.factor
-                block[:, 1] = stats[:, i, 1] * abs(var.factor)
-                block[:, -1] = stats[:, i, -1] * abs(var.factor)
-                central = run.central[:, i] * var.factor
-                keep = ~np.isnan(block[:, 0])
-                if var.name in SECTOR_DETAIL:
-                    keep &= years >= self._first_structure_year
-                frame = pd.DataFrame(block[keep], columns=list(STAT_COLUMNS))
-                frame.insert(0, "year", years[keep])
-                frame.insert(0, "variable", var.name)
-                frame.insert(0, "scenario", name)
-                frame["central"] = central[keep]
-                frame["unit"] = var.unit
-                frames.append(frame)
+            stats = summary.stats[: n_regions * len(years) * n_vars].reshape(
+                n_regions, len(years), n_vars, -1)
+            for r, region in _province_first(self._order):
+                for i, var in enumerate(VARIABLES):
+                    block = stats[r, :, i, :] * var.factor
+                    block[:, 1] = stats[r, :, i, 1] * abs(var.factor)
+                    block[:, -1] = stats[r, :, i, -1] * abs(var.factor)
+                    central = run.regional[r, :, i] * var.factor
+                    keep = ~np.isnan(block[:, 0])
+                    if var.name in SECTOR_DETAIL:
+                        keep &= years >= self._first_structure_year
+                    frame = pd.DataFrame(block[keep], columns=list(STAT_COLUMNS))
+                    frame.insert(0, "year", years[keep])
+                    frame.insert(0, "variable", var.name)
+                    frame.insert(0, "region", region)
+                    frame.insert(0, "scenario", name)
+                    frame["central"] = central[keep]
+                    frame["unit"] = var.unit
+                    frames.append(frame)
         if not frames:
             return pd.DataFrame(columns=BAND_COLUMNS)
         df = pd.concat(frames, ignore_index=True)
+        df["region"] = pd.Categorical(df["region"], categories=[r for _, r in
+                                                                 _province_first(self._order)])
         for col in ("scenario", "variable", "unit"):
             df[col] = df[col].astype("category")
         return df
@@ -334,21 +392,24 @@ class Results:
     def _make_feasibility(self) -> pd.DataFrame:
         rows = []
         base = self.plan.base_year
-        n_path = len(self.plan.years) * len(VARIABLES)
+        n_path = len(self._order) * len(self.plan.years) * len(VARIABLES)
         for name, run in self._runs.items():
             summary = self._summaries.get(name)
             for j, t in enumerate(self.plan.targets):
-                x = self.values(name, t.indicator)[None, :]
-                metric = tg.target_metric(t, x, base)
+                region = t.region or self.province
+                r = self._order.index(region)
+                x = self.values(name, t.indicator, region)[None, :]
+                metric = run.metrics[j:j + 1]  # the kernel's, as in every draw
                 req, proj, eff_unit, eff_first = tg.required_effort(
-                    t, x, base, run.fixed[t.indicator])
+                    t, x, base, run.region_fixed[r][t.indicator])
                 period = f"{t.first_year}-{t.year}" if t.first_year else str(t.year)
                 rows.append({
-                    "scenario": name, "target_id": t.id, "label_vi": t.label_vi,
+                    "scenario": name, "region": region, "target_id": t.id,
+                    "label_vi": t.label_vi,
                     "label_en": t.label_en, "indicator": t.indicator, "kind": t.kind,
                     "period": period, "comparison": t.comparison, "target": t.value,
                     "tolerance": t.tolerance, "unit": tg.metric_unit(t),
-                    "projected": float(metric[0]), "met": bool(tg.is_met(t, metric)[0]),
+                    "projected": float(metric[0]), "met": bool(run.met[j]),
                     "gap": float(tg.gap(t, metric)[0]),
                     "effort_years": _span(eff_first, t.year),
                     "required": float(req[0]), "projected_rate": float(proj[0]),
@@ -481,7 +542,7 @@ def verdict(probability: float) -> str:
     return ""
 
 
-BAND_COLUMNS = ["scenario", "variable", "year", *STAT_COLUMNS, "central", "unit"]
+BAND_COLUMNS = ["scenario", "region", "variable", "year", *STAT_COLUMNS, "central", "unit"]
 # Why bands() refuses a run without draws.
 _NO_DRAWS = ("this run has no Monte Carlo draws (draws=0), so it has no bands: run it "
              "with draws, e.g. quyhoach.simulate(plan, draws=10000) or quyhoach run PLAN "
@@ -508,9 +569,10 @@ class DrawSpool:
     (default: the system temporary folder). It is removed when this object is released;
     if the process is killed, the next run that spools or writes there removes it
     (``quyhoach.outdir.SpoolFolder``). ``to_parquet`` links the files into
-    ``draws/scenario=<name>/``. Columns: draw, year, then one per variable (table
-    units). Each row group holds ``ROW_GROUP_DRAWS`` draws (the last one the rest),
-    whatever the chunk size, so the file's bytes do not depend on ``chunk_size``.
+    ``draws/scenario=<name>/``. Columns: draw, region (the province first), year, then
+    one per variable (table units). Each row group holds ``ROW_GROUP_DRAWS`` draws (fewer
+    with member regions; the last group the rest), whatever the chunk size, so the
+    file's bytes do not depend on ``chunk_size``.
 
     Parameters
     ----------
@@ -535,6 +597,7 @@ class DrawSpool:
         self._folder = SpoolFolder(directory)
         self.path = self._folder.path
         self._years = plan.years
+        self._order = plan.regions.order(plan.province)
         self._writer = None
         self._pending: list = []
         self._metadata = None
@@ -549,7 +612,10 @@ class DrawSpool:
         import pyarrow as pa
 
         folder = self.path / f"scenario={scenario}"
-        n_years, n_vars = len(self._years), len(VARIABLES)
+        n_years, n_vars, n_regions = len(self._years), len(VARIABLES), len(self._order)
+        regions = _province_first(self._order)
+        index = np.array([r for r, _ in regions])
+        names = pa.array([name for _, name in regions]).dictionary_encode()
         factors = np.array([v.factor for v in VARIABLES], dtype=np.float32)
         try:
             folder.mkdir()
@@ -558,10 +624,14 @@ class DrawSpool:
 
         def write(first_draw, values):
             n = values.shape[0]
-            block = values[:, : n_years * n_vars].astype(np.float32).reshape(n * n_years, n_vars)
+            block = values[:, : n_regions * n_years * n_vars].astype(np.float32).reshape(
+                n, n_regions, n_years, n_vars)[:, index].reshape(-1, n_vars)
             columns = {"draw": np.repeat(np.arange(first_draw, first_draw + n, dtype=np.int32),
-                                         n_years),
-                       "year": np.tile(self._years.astype(np.int16), n)}
+                                         n_regions * n_years),
+                       "region": pa.DictionaryArray.from_arrays(
+                           np.tile(np.repeat(np.arange(n_regions, dtype=np.int32), n_years), n),
+                           names.dictionary),
+                       "year": np.tile(self._years.astype(np.int16), n * n_regions)}
             for i, var in enumerate(VARIABLES):
                 columns[var.name] = block[:, i] * factors[i]
             table = pa.table(columns)
@@ -571,7 +641,8 @@ class DrawSpool:
             self._flush()
 
         self._path = folder / "part-0.parquet"
-        self._rows = self.ROW_GROUP_DRAWS * n_years
+        group_draws = max(256, self.ROW_GROUP_DRAWS // n_regions // 256 * 256)
+        self._rows = group_draws * n_years * n_regions
         return write
 
     def _flush(self, final: bool = False) -> None:
@@ -653,15 +724,22 @@ def _last_target_year(feasibility: pd.DataFrame, horizon: int) -> int:
     return max(int(str(p).rsplit("-", 1)[-1]) for p in pd.unique(feasibility["period"]))
 
 
-def _path_values(paths: pd.DataFrame, years: np.ndarray, scenario: str,
-                 variable: str) -> np.ndarray:
+def _province_first(regions: list[str]) -> list[tuple[int, str]]:
+    """(kernel index, id) of each region: the province first, then its members."""
+    return [(len(regions) - 1, regions[-1]), *enumerate(regions[:-1])]
+
+
+def _path_values(paths: pd.DataFrame, years: np.ndarray, scenario: str, variable: str,
+                 region: str | None = None) -> np.ndarray:
     """One scenario's central path of one variable from ``paths``, NaN where absent."""
-    for column in ("province", "region"):
-        if column in paths.columns and paths[column].nunique() > 1:
-            found = ", ".join(sorted(map(str, pd.unique(paths[column]))))
-            raise ResultsError(f"these results hold several {column}s ({found}): read one, "
-                               f"e.g. quyhoach.read_results(directory, {column}=...)")
+    if "province" in paths.columns and paths["province"].nunique() > 1:
+        found = ", ".join(sorted(map(str, pd.unique(paths["province"]))))
+        raise ResultsError(f"these results hold several provinces ({found}): read one, "
+                           "e.g. quyhoach.read_results(directory, province=...)")
     rows = paths[(paths["scenario"] == scenario) & (paths["variable"] == variable)]
+    if "region" in paths.columns:
+        regions = _in_order(paths, "region")
+        rows = rows[rows["region"] == (region if region is not None else regions[0])]
     out = np.full(len(years), np.nan)
     out[rows["year"].to_numpy(dtype=np.int64) - int(years[0])] = rows["value"].to_numpy()
     return out

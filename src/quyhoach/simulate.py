@@ -13,7 +13,7 @@ from typing import cast
 import numpy as np
 
 from . import montecarlo
-from .assemble import KernelInputs, build_baseline, kernel_inputs, unmodelled
+from .assemble import KernelInputs, build_baselines, kernel_inputs, unmodelled
 from .errors import OptionError, PlanError, Problems, ProblemsError, did_you_mean
 from .inputs import load_history
 from .kernels import layout as L
@@ -22,7 +22,7 @@ from .layout import check_kernels
 from .plan import Plan, load_plan
 from .registry import VARIABLE_INDEX, VARIABLES
 from .results import DrawSpool, Results, ScenarioRun
-from .status import figure_status
+from .status import region_statuses
 
 MAX_SEED = 2**64 - 1  # seeds are unsigned 64-bit
 LARGEST = 1e100  # no figure in any unit the model uses comes near this
@@ -35,19 +35,19 @@ def run_kernel(inputs: KernelInputs, shocks: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     inputs : KernelInputs
-    shocks : numpy.ndarray, shape (n_draws, n_years, N_CHANNELS)
+    shocks : numpy.ndarray, shape (n_draws, n_regions, n_years, N_CHANNELS)
         Additive deviations from the central assumptions (zeros: central path).
 
     Returns
     -------
-    numpy.ndarray, shape (n_draws, n_years, N_VARIABLES)
-        Engine units (fractions for shares and rates).
+    numpy.ndarray, shape (n_draws, n_regions, n_years, N_VARIABLES)
+        Engine units (fractions for shares and rates); regions in kernel order.
     """
-    n_years = inputs.rates.shape[0]
-    if shocks.shape[1:] != (n_years, L.N_CHANNELS) or shocks.dtype != np.float64:
-        raise ValueError(f"shocks must be float64 of shape (n_draws, {n_years}, "
+    n_regions, n_years = inputs.rates.shape[:2]
+    if shocks.shape[1:] != (n_regions, n_years, L.N_CHANNELS) or shocks.dtype != np.float64:
+        raise ValueError(f"shocks must be float64 of shape (n_draws, {n_regions}, {n_years}, "
                          f"{L.N_CHANNELS}); got {shocks.dtype} {shocks.shape}")
-    out = np.empty((shocks.shape[0], n_years, L.N_VARIABLES))
+    out = np.empty((shocks.shape[0], n_regions, n_years, L.N_VARIABLES))
     k.simulate_paths(inputs.rates, np.ascontiguousarray(shocks), *inputs.kernel_args(), out)
     return out
 
@@ -94,7 +94,7 @@ def simulate(plan, scenarios=None, *, draws: int = 0, seed: int | None = None,
     if not isinstance(plan, Plan):
         plan = load_plan(plan)
     history = load_history(plan.inputs_dir).with_assumed(plan.assumed_data, plan.path)
-    baseline = build_baseline(plan, history)
+    baseline = build_baselines(plan, history)
     names = plan.scenario_names if scenarios is None else list(scenarios)
     problems = Problems(str(plan.path))
     for name in names:
@@ -178,15 +178,18 @@ def _central_run(plan: Plan, name: str, baseline, history,
         problems.items.extend(exc.problems)
     if inputs is None:
         return None
-    central = run_kernel(inputs, np.zeros((1, len(plan.years), L.N_CHANNELS)))[0]
-    status = figure_status(plan.years, baseline, inputs, history)
-    absent = unmodelled(inputs)
-    # the last year history fixes (effort counts from the year after it); the base year
-    # when none is (investment); -1 where the scenario does not model the output
-    fixed = {var: -1 if var in absent else _last_known(s) for var, s in status.items()}
-    _check_targets_computable(plan, name, fixed, central, problems)
-    _check_magnitudes(plan, name, central, fixed, problems)
-    return ScenarioRun(scenario, central, fixed, status, inputs)
+    regional, metrics, met = montecarlo.central(plan, inputs)
+    statuses = region_statuses(plan.years, baseline, inputs, history)
+    # per region, the last year history fixes (effort counts from the year after it);
+    # the base year when none is (investment); -1 where the scenario does not model it
+    fixed = [{var: -1 if var in unmodelled(inputs, r) else _last_known(s)
+              for var, s in status.items()} for r, status in enumerate(statuses)]
+    order = plan.regions.order(plan.province)
+    for r, region in enumerate(order):
+        where = f"scenarios.{name}" + (f" [region {region}]" if r < len(order) - 1 else "")
+        _check_magnitudes(plan, where, regional[r], fixed[r], problems)
+    _check_targets_computable(plan, name, fixed, regional, problems)
+    return ScenarioRun(scenario, regional, tuple(fixed), tuple(statuses), inputs, metrics, met)
 
 
 def _last_known(status: np.ndarray) -> int:
@@ -194,7 +197,7 @@ def _last_known(status: np.ndarray) -> int:
     return int(known[-1]) if known.size else 0
 
 
-def _check_magnitudes(plan: Plan, name: str, central: np.ndarray, fixed: dict,
+def _check_magnitudes(plan: Plan, where: str, central: np.ndarray, fixed: dict,
                       problems: Problems) -> None:
     """A projected figure that overflows says the assumptions compound beyond meaning.
 
@@ -210,19 +213,27 @@ def _check_magnitudes(plan: Plan, name: str, central: np.ndarray, fixed: dict,
             bad = np.flatnonzero(np.isinf(x) | (np.abs(x) > LARGEST))
             if len(bad):
                 year = plan.base_year + j + 1 + int(bad[0])
-                problems.add(f"scenarios.{name}", f"the projection of {var.name} reaches "
+                problems.add(where, f"the projection of {var.name} reaches "
                              f"{x[bad[0]]:.3g} {var.unit} in {year}: the assumptions compound "
                              "beyond any meaningful figure; check this scenario's largest "
                              "growth rates, elasticities and confirmed values")
                 return
 
 
-def _check_targets_computable(plan: Plan, scenario: str, fixed: dict, central: np.ndarray,
+def _check_targets_computable(plan: Plan, scenario: str, fixed: list, regional: np.ndarray,
                               problems) -> None:
     """Every target must have the values it is measured on in this scenario's path."""
+    order = plan.regions.order(plan.province)
     for i, t in enumerate(plan.targets):
         where = f"targets[{i}] (id '{t.id}')"
-        if fixed.get(t.indicator, 0) < 0:
+        r = order.index(t.region or plan.province)
+        central = regional[r]
+        if fixed[r].get(t.indicator, 0) < 0:
+            if t.region:
+                problems.add(where, f"{t.indicator} is not projected in region '{t.region}' "
+                             "(regions.blocks leaves its block province-wide, or the "
+                             "member's inputs lack it); add the block or remove the target")
+                continue
             problems.add(where, f"scenario '{scenario}' does not model {t.indicator} (no input "
                          "data or no assumptions for it); add them or remove the target")
             continue
@@ -250,7 +261,9 @@ def _check_level_targets(plan: Plan, runs: list[ScenarioRun], problems: Problems
                 or t.value <= 0 or not runs:
             continue
         years = _target_years(t, plan.base_year) - plan.base_year
-        projected = {r.scenario.name: float(r.central[years, VARIABLE_INDEX[t.indicator]].sum())
+        region = plan.regions.order(plan.province).index(t.region or plan.province)
+        projected = {r.scenario.name: float(r.regional[region, years,
+                                                       VARIABLE_INDEX[t.indicator]].sum())
                      * var.factor for r in runs}
         ratios = {s: max(t.value / p, p / t.value) for s, p in projected.items() if p > 0}
         if ratios and min(ratios.values()) > FAR:

@@ -9,7 +9,8 @@ population, a real level chained from observed growth...). Everything else is
 The rules follow the kernel (``kernels/projection.py``): real GRDP is chained from
 observed growth; observed GRDP at current prices fixes the price level; an observed
 structure fixes the split by sector; the other blocks follow their history channel up
-to its jump-off year.
+to its jump-off year. A province's figure formed from its members is ``derived`` where
+every member's is history, ``projected`` elsewhere.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from .assemble import BUDGET_PARTS, HISTORY_CHANNELS
-from .registry import HISTORY, SECTORS, VARIABLES
+from .regions import MODE_CHILDREN
+from .registry import BLOCKS, HISTORY, SECTORS, VARIABLES
 
 OBSERVED, DERIVED, ASSUMED, PROJECTED = "observed", "derived", "assumed", "projected"
 # output: (history channel, input indicator whose rows it follows, or None if derived)
@@ -25,18 +27,37 @@ _LEVEL_BLOCKS = {h.pins[0]: (HISTORY_CHANNELS[h.indicator], None if h.derived_fr
                              h.indicator) for h in HISTORY if h.channel}
 
 
-def figure_status(years: np.ndarray, baseline, inputs, history) -> dict[str, np.ndarray]:
-    """Status of every output in every year of one scenario.
+def region_statuses(years: np.ndarray, baselines, inputs, history) -> list[dict]:
+    """``figure_status`` of every region (kernel order) of one scenario."""
+    out: list[dict] = []
+    n = len(baselines.regions)
+    for r, (region, part) in enumerate(zip(baselines.regions, baselines.parts, strict=True)):
+        own = history if r == n - 1 else history.for_region(region)
+        lo, hi = inputs.child_ptr[r], inputs.child_ptr[r + 1]
+        children = [out[c] for c in inputs.child_idx[lo:hi]]
+        formed = {v.name for b, block in enumerate(BLOCKS) for v in block.outputs
+                  if inputs.mode[r, b] == MODE_CHILDREN}
+        given = {name: np.logical_and.reduce([c[name] != PROJECTED for c in children])
+                 for name in formed}
+        out.append(figure_status(years, part, inputs.jump[r], own, given))
+    return out
+
+
+def figure_status(years: np.ndarray, baseline, jump, history,
+                  given: dict | None = None) -> dict[str, np.ndarray]:
+    """Status of every output in every year of one scenario in one region.
 
     Parameters
     ----------
     years : numpy.ndarray of int, shape (n_years,)
         Calendar years of the model axis.
     baseline : quyhoach.assemble.Baseline
-    inputs : quyhoach.assemble.KernelInputs
-        The scenario's kernel inputs (its ``jump`` says which blocks it models).
+    jump : numpy.ndarray of int, shape (n_history,)
+        The region's jump-off per history channel in this scenario (-1: not modelled).
     history : quyhoach.inputs.History
         Where a figure's input row says ``derived`` or ``assumed``, so does its status.
+    given : dict, optional
+        Outputs formed from the region's members → where every member's is history.
 
     Returns
     -------
@@ -44,12 +65,14 @@ def figure_status(years: np.ndarray, baseline, inputs, history) -> dict[str, np.
         Variable name → array of str, shape (n_years,): ``"observed"``, ``"derived"``,
         ``"assumed"`` or ``"projected"``.
     """
-    level = {name: _level_pins(name, baseline, inputs) for name in _LEVEL_BLOCKS}
+    given = given or {}
+    level = {name: _level_pins(name, baseline, jump) for name in _LEVEL_BLOCKS}
     hist = {**_economy_pins(baseline), **{name: h for name, (h, _) in level.items()}}
-    parts = [level[n][0] for n in BUDGET_PARTS if inputs.jump[HISTORY_CHANNELS[n]] >= 0]
+    hist.update(given)
+    parts = [level[n][0] for n in BUDGET_PARTS if jump[HISTORY_CHANNELS[n]] >= 0]
     if parts:  # a split budget's total is the sum of its parts
         hist["budget_revenue"] = hist["budget_revenue"] | np.logical_and.reduce(parts)
-    hist.update(_combined(hist))
+    hist.update({k: v for k, v in _combined(hist).items() if k not in given})
     status = {v.name: np.where(hist[v.name], DERIVED, PROJECTED).astype(object)
               for v in VARIABLES}
     # figures that an input row gives directly, and the row they come from
@@ -69,9 +92,10 @@ def figure_status(years: np.ndarray, baseline, inputs, history) -> dict[str, np.
         **{f"share_{s}": (structure, f"share_{s}") for s in SECTORS}})
     # no exchange rate is observed: a USD figure of a known year converts it at the rate
     # the plan assumes (the same in every draw, not in every scenario)
-    status["grdp_per_capita_usd"][hist["grdp_per_capita_usd"]] = ASSUMED
+    if "grdp_per_capita_usd" not in given:
+        status["grdp_per_capita_usd"][hist["grdp_per_capita_usd"]] = ASSUMED
     for name, (mask, indicator) in observed.items():
-        if indicator is None:
+        if indicator is None or name in given:
             continue
         for t in np.flatnonzero(mask):
             row = history.status(indicator, int(years[t]))
@@ -106,10 +130,10 @@ def _economy_pins(baseline) -> dict[str, np.ndarray]:
     return out
 
 
-def _level_pins(name: str, baseline, inputs) -> tuple[np.ndarray, np.ndarray]:
+def _level_pins(name: str, baseline, jump) -> tuple[np.ndarray, np.ndarray]:
     """(history, observed) masks of a block that follows its history channel."""
     h, indicator = _LEVEL_BLOCKS[name]
-    j = int(inputs.jump[h])
+    j = int(jump[h])
     hist = np.zeros(len(baseline.growth_actual), dtype=bool)
     if j >= 0:
         hist[: j + 1] = ~np.isnan(baseline.hist[: j + 1, h])

@@ -1,7 +1,8 @@
 """Evaluate plan targets on projected paths, and the effort needed to meet them.
 
-Works on an array of draws (one row for the central path) in the planners' units, so
-the deterministic table and the Monte Carlo probabilities share one definition.
+Works on an array of draws (one row for the central path) in the planners' units. The
+metric of each target kind and the rule of each comparison are defined once, in the
+kernels (``kernels/montecarlo.py``), and used here as they are there.
 Averages over periods are geometric: growth over "2021-2030" is
 ``(x[2030] / x[2020]) ** (1 / 10) - 1``.
 """
@@ -10,12 +11,32 @@ from __future__ import annotations
 
 import numpy as np
 
+from .kernels import montecarlo as mk
 from .plan import Target
 from .registry import BY_NAME
 
+KIND_CODES = {"level": mk.KIND_LEVEL, "share": mk.KIND_LEVEL,
+              "average_growth": mk.KIND_GROWTH, "change_per_year": mk.KIND_CHANGE,
+              "cumulative": mk.KIND_CUMULATIVE}
+CMP_CODES = {">=": mk.CMP_GE, "<=": mk.CMP_LE, "about": mk.CMP_ABOUT}
+
+
+def kernel_terms(target: Target, base_year: int) -> tuple[int, int, int]:
+    """(kind code, start index, end index) of a target for ``mk.target_metric``: start is
+    the year before the period for growth and change, its first year for a sum."""
+    end = target.year - base_year
+    if target.kind in ("level", "share"):
+        start = end
+    elif target.kind == "cumulative":
+        start = _first(target) - base_year
+    else:
+        start = _first(target) - base_year - 1
+    return KIND_CODES[target.kind], start, end
+
 
 def target_metric(target: Target, x: np.ndarray, base_year: int) -> np.ndarray:
-    """The quantity a target is about, per draw.
+    """The quantity a target is about, per draw, by the kernels' one definition
+    (``kernels.montecarlo.target_metric``).
 
     Parameters
     ----------
@@ -31,16 +52,10 @@ def target_metric(target: Target, x: np.ndarray, base_year: int) -> np.ndarray:
         Level (level, share), % per year (average_growth), unit per year
         (change_per_year) or sum (cumulative).
     """
-    end = target.year - base_year
-    if target.kind in ("level", "share"):
-        return x[:, end]
-    start = _first(target) - base_year
-    n = end - start + 1
-    if target.kind == "average_growth":
-        return ((x[:, end] / x[:, start - 1]) ** (1.0 / n) - 1.0) * 100.0
-    if target.kind == "change_per_year":
-        return (x[:, end] - x[:, start - 1]) / n
-    return np.cumsum(x[:, start: end + 1], axis=1)[:, -1]  # cumulative, summed in year order
+    kind, start, end = kernel_terms(target, base_year)
+    paths = np.ascontiguousarray(x, dtype=np.float64)[:, None, :, None]
+    return np.array([mk.target_metric(paths, w, 0, kind, 0, start, end, 1.0)
+                     for w in range(paths.shape[0])])
 
 
 def _first(target: Target) -> int:
@@ -49,13 +64,11 @@ def _first(target: Target) -> int:
 
 
 def is_met(target: Target, metric: np.ndarray) -> np.ndarray:
-    """Boolean per draw; NaN metrics count as not met."""
-    with np.errstate(invalid="ignore"):
-        if target.comparison == ">=":
-            return metric >= target.value
-        if target.comparison == "<=":
-            return metric <= target.value
-        return np.abs(metric - target.value) <= target.tolerance + 1e-12
+    """Boolean per draw, by the kernels' rule (``kernels.montecarlo.is_met``); NaN
+    metrics count as not met."""
+    code = CMP_CODES[target.comparison]
+    return np.array([mk.is_met(float(x), code, target.value, target.tolerance)
+                     for x in np.ravel(metric)], dtype=bool).reshape(np.shape(metric))
 
 
 def gap(target: Target, metric: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ from .rng import normal, sample, stream_state, uniform
 
 # Written by ``python -m quyhoach.layout`` with kernels/layout.py: a new layout changes
 # this file, so numba rebuilds its cache of the kernels here instead of reusing them.
-LAYOUT_STAMP = 3240414129266724671
+LAYOUT_STAMP = 299572347044416609
 
 if LAYOUT_STAMP != _CURRENT:  # a half-regenerated layout: never run with it
     raise ImportError("kernels/montecarlo.py and kernels/layout.py disagree; run "
@@ -41,13 +41,20 @@ CMP_ABOUT = 2
 @njit(cache=True, error_model="numpy")
 def draw_shocks(g, seed, rates, p_key, p_dist, p_args, p_channel, p_scale, p_mult,
                 s_key, s_dim, s_channel, s_factor, s_phi, s_first,
-                e_key, e_prob, e_depth, e_recovery, e_first, active, shocks, w, work):
-    """Fill shocks[w] (years × channels) for global draw g.
+                e_key, e_prob, e_depth, e_recovery, e_first, active, region_key, common,
+                shocks, w, work, region_work, region_state):
+    """Fill shocks[w] (regions × years × channels) for global draw g.
 
-    ``work`` is a per-thread scratch of shape (4, n_channels), reused across draws.
+    Parameter draws and disruptions are common to every region. An AR(1) group's
+    innovations in region r are ``sqrt(common) z + sqrt(1 - common) z_r``: z from the
+    group's stream (the whole province's, used as it is where ``region_key[r]`` is 0),
+    z_r from the region's own stream (key ``s_key ^ region_key[r]``), so two regions'
+    shocks have correlation ``common`` and each has the group's variance.
+    ``work`` (4, n_channels), ``region_work`` (n_regions, 8) and ``region_state``
+    (n_regions,) are per-thread scratch, reused across draws.
     """
-    n_years = shocks.shape[1]
-    add, mult, z, level = work[0], work[1], work[2], work[3]
+    n_regions, n_years = shocks.shape[1], shocks.shape[2]
+    add, mult, z = work[0], work[1], work[2]
     for a in range(active.shape[0]):
         add[active[a]] = 0.0
         mult[active[a]] = 0.0
@@ -59,54 +66,87 @@ def draw_shocks(g, seed, rates, p_key, p_dist, p_args, p_channel, p_scale, p_mul
             mult[p_channel[p]] += x - 1.0
         else:
             add[p_channel[p]] += x * p_scale[p]
-    for a in range(active.shape[0]):
-        c = active[a]
-        shocks[w, 0, c] = 0.0
-        for t in range(1, n_years):
-            shocks[w, t, c] = add[c] + rates[t, c] * mult[c]
+    for r in range(n_regions):
+        for a in range(active.shape[0]):
+            c = active[a]
+            shocks[w, r, 0, c] = 0.0
+            for t in range(1, n_years):
+                shocks[w, r, t, c] = add[c] + rates[r, t, c] * mult[c]
     # AR(1) shocks, correlated within a group: s[t] = phi s[t-1] + A z[t]
+    mix_common = math.sqrt(common)
+    mix_own = math.sqrt(1.0 - common)
     for q in range(s_key.shape[0]):
         state = stream_state(seed, s_key[q], g)
         k = s_dim[q]
-        for i in range(k):
-            level[i] = 0.0
+        for r in range(n_regions):
+            if region_key[r] != 0:
+                region_state[r] = stream_state(seed, s_key[q] ^ region_key[r], g)
+            for i in range(k):
+                region_work[r, i] = 0.0
         for t in range(s_first[q], n_years):
             for i in range(k):
                 state, z[i] = normal(state)
-            for i in range(k):
-                e = 0.0
-                for j in range(i + 1):
-                    e += s_factor[q, i, j] * z[j]
-                level[i] = s_phi[q] * level[i] + e
-                shocks[w, t, s_channel[q, i]] += level[i]
+            for r in range(n_regions):
+                level = region_work[r]
+                own = region_key[r] != 0
+                if own:
+                    rs = region_state[r]
+                    for i in range(k):
+                        rs, x = normal(rs)
+                        level[4 + i] = mix_common * z[i] + mix_own * x
+                    region_state[r] = rs
+                for i in range(k):
+                    e = 0.0
+                    for j in range(i + 1):
+                        e += s_factor[q, i, j] * (level[4 + j] if own else z[j])
+                    level[i] = s_phi[q] * level[i] + e
+                    shocks[w, r, t, s_channel[q, i]] += level[i]
     # disruptions: a bad year, made up over the recovery years
     for e in range(e_key.shape[0]):
         state = stream_state(seed, e_key[e], g)
-        r = e_recovery[e]
+        rec = e_recovery[e]
         for t in range(e_first[e], n_years):
             state, u = uniform(state)
             if u < e_prob[e]:
                 for c in range(e_depth.shape[1]):
                     dc = e_depth[e, c]
                     if dc != 0.0:
-                        shocks[w, t, c] += dc
-                        for t2 in range(t + 1, min(t + 1 + r, n_years)):
-                            shocks[w, t2, c] -= dc / r
+                        for r in range(n_regions):
+                            shocks[w, r, t, c] += dc
+                            for t2 in range(t + 1, min(t + 1 + rec, n_years)):
+                                shocks[w, r, t2, c] -= dc / rec
 
 
 @njit(cache=True, error_model="numpy")
-def target_metric(out, w, kind, var, start, end, factor):
-    """One target's metric for the draw in out[w] (table units; see quyhoach.targets)."""
+def target_metric(out, w, r, kind, var, start, end, factor):
+    """One target's metric for region r of the draw in out[w] (table units).
+
+    The one definition of every target kind, for the central path and every draw:
+    level (and share) = x[end]; average growth = (x[end] / x[start]) ** (1 / (end -
+    start)) - 1 in %/yr (geometric; start is the year before the period); change per
+    year = (x[end] - x[start]) / (end - start); cumulative = sum of x[start..end].
+    """
     if kind == KIND_LEVEL:
-        return out[w, end, var] * factor
+        return out[w, r, end, var] * factor
     if kind == KIND_GROWTH:
-        return ((out[w, end, var] / out[w, start, var]) ** (1.0 / (end - start)) - 1.0) * 100.0
+        return ((out[w, r, end, var] / out[w, r, start, var]) ** (1.0 / (end - start))
+                - 1.0) * 100.0
     if kind == KIND_CHANGE:
-        return (out[w, end, var] * factor - out[w, start, var] * factor) / (end - start)
+        return (out[w, r, end, var] * factor - out[w, r, start, var] * factor) / (end - start)
     total = 0.0
     for t in range(start, end + 1):
-        total += out[w, t, var] * factor
+        total += out[w, r, t, var] * factor
     return total
+
+
+@njit(cache=True, error_model="numpy")
+def is_met(x, cmp, value, tol):
+    """Whether a target's metric x meets it (NaN never does)."""
+    if cmp == CMP_GE:
+        return x >= value
+    if cmp == CMP_LE:
+        return x <= value
+    return abs(x - value) <= tol + 1e-12
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -128,24 +168,28 @@ def accumulate(x, s, i, b, w, lo, inv_width, shift, counts, block_sum, block_sum
 def run_chunk(first_draw, n_draws, block, seed,
               rates, growth_actual, nominal_actual, per_capita_actual, anchor_shares, grdp0,
               hist, jump, ind_form, ind_lower, ind_upper,
+              mode, blocks, child_ptr, child_idx, agg_rule, agg_a, agg_b, agg_scale,
               p_key, p_dist, p_args, p_channel, p_scale, p_mult,
               s_key, s_dim, s_channel, s_factor, s_phi, s_first,
-              e_key, e_prob, e_depth, e_recovery, e_first, active,
-              t_kind, t_var, t_start, t_end, t_factor, t_cmp, t_value, t_tol,
+              e_key, e_prob, e_depth, e_recovery, e_first, active, region_key, common,
+              t_region, t_kind, t_var, t_start, t_end, t_factor, t_cmp, t_value, t_tol,
+              g_ptr, g_idx,
               lo, inv_width, shift, counts,
-              block_sum, block_sumsq, block_met,
-              scratch_shocks, scratch_out, work, keep):
+              block_sum, block_sumsq, block_met, block_joint,
+              scratch_shocks, scratch_out, work, region_work, region_state, met_now, keep):
     """Simulate draws first_draw .. first_draw + n_draws - 1 and reduce them.
 
-    Series ``s`` are ``year * n_variables + variable`` followed by one per target.
-    Per thread: ``counts[thread, s, bin]`` (histogram of non-NaN values, whose total
-    is their number). Per block of ``block`` draws (in chunk order):
-    ``block_sum``/``block_sumsq`` of ``value - shift[s]`` and ``block_met`` (draws that
-    meet each target). ``keep`` (draws × series) receives every value when it has
-    ``n_draws`` rows (pilot or ``keep_draws``); give it 0 rows otherwise.
+    Series ``s`` are ``(region * n_years + year) * n_variables + variable`` followed by
+    one per target. Per thread: ``counts[thread, s, bin]`` (histogram of non-NaN values,
+    whose total is their number). Per block of ``block`` draws (in chunk order):
+    ``block_sum``/``block_sumsq`` of ``value - shift[s]``, ``block_met`` (draws that
+    meet each target) and ``block_joint`` (draws that meet every target of group g:
+    ``g_idx[g_ptr[g]:g_ptr[g + 1]]``). ``keep`` (draws × series) receives every value
+    when it has ``n_draws`` rows (pilot, central path or ``keep_draws``); give it 0 rows
+    otherwise.
     """
-    n_years, n_vars = scratch_out.shape[1], scratch_out.shape[2]
-    n_path = n_years * n_vars
+    n_regions, n_years, n_vars = scratch_out.shape[1], scratch_out.shape[2], scratch_out.shape[3]
+    n_path = n_regions * n_years * n_vars
     n_blocks = (n_draws + block - 1) // block
     for b in prange(n_blocks):
         w = get_thread_id()
@@ -154,31 +198,37 @@ def run_chunk(first_draw, n_draws, block, seed,
             block_sumsq[b, s] = 0.0
         for j in range(t_kind.shape[0]):
             block_met[b, j] = 0
+        for q in range(g_ptr.shape[0] - 1):
+            block_joint[b, q] = 0
         for i in range(b * block, min((b + 1) * block, n_draws)):
             g = first_draw + i
             draw_shocks(g, seed, rates, p_key, p_dist, p_args, p_channel, p_scale, p_mult,
                         s_key, s_dim, s_channel, s_factor, s_phi, s_first,
-                        e_key, e_prob, e_depth, e_recovery, e_first, active,
-                        scratch_shocks, w, work[w])
+                        e_key, e_prob, e_depth, e_recovery, e_first, active, region_key,
+                        common, scratch_shocks, w, work[w], region_work[w], region_state[w])
             simulate_draw(w, rates, scratch_shocks, growth_actual, nominal_actual,
                           per_capita_actual, anchor_shares, grdp0, hist, jump, ind_form,
-                          ind_lower, ind_upper, scratch_out)
+                          ind_lower, ind_upper, mode, blocks, child_ptr, child_idx, agg_rule,
+                          agg_a, agg_b, agg_scale, scratch_out)
             s = 0
-            for t in range(n_years):
-                for v in range(n_vars):
-                    accumulate(scratch_out[w, t, v], s, i, b, w, lo, inv_width, shift, counts,
-                               block_sum, block_sumsq, keep)
-                    s += 1
+            for r in range(n_regions):
+                for t in range(n_years):
+                    for v in range(n_vars):
+                        accumulate(scratch_out[w, r, t, v], s, i, b, w, lo, inv_width, shift,
+                                   counts, block_sum, block_sumsq, keep)
+                        s += 1
             for j in range(t_kind.shape[0]):
-                x = target_metric(scratch_out, w, t_kind[j], t_var[j], t_start[j], t_end[j],
-                                  t_factor[j])
-                if t_cmp[j] == CMP_GE:
-                    met = x >= t_value[j]
-                elif t_cmp[j] == CMP_LE:
-                    met = x <= t_value[j]
-                else:
-                    met = abs(x - t_value[j]) <= t_tol[j] + 1e-12
+                x = target_metric(scratch_out, w, t_region[j], t_kind[j], t_var[j],
+                                  t_start[j], t_end[j], t_factor[j])
+                met = is_met(x, t_cmp[j], t_value[j], t_tol[j])
+                met_now[w, j] = met
                 if met:
                     block_met[b, j] += 1
                 accumulate(x, n_path + j, i, b, w, lo, inv_width, shift, counts, block_sum,
                            block_sumsq, keep)
+            for q in range(g_ptr.shape[0] - 1):
+                together = True
+                for m in range(g_ptr[q], g_ptr[q + 1]):
+                    together = together and met_now[w, g_idx[m]]
+                if together:
+                    block_joint[b, q] += 1

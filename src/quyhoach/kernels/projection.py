@@ -6,6 +6,10 @@ generated into ``kernels/layout.py`` out of the model registry (``quyhoach.regis
 
 Conventions
 -----------
+- Region axis: regions in kernel order, children before their parent, the whole
+  province last. A block is projected in a region (``MODE_STEP``), formed from its
+  children's values of the same draw by the registry's rules (``MODE_CHILDREN``), or
+  not modelled there (``MODE_ABSENT``, NaN).
 - Time axis: index 0 is the plan's base year, one step per year to the horizon.
 - Rates are fractions per year (0.095), crude demographic rates per 1000.
 - Real values are at base-year prices; sector deflators are 1 in the base year.
@@ -18,6 +22,14 @@ import numpy as np
 from numba import njit, prange
 
 from .layout import (  # generated from quyhoach.registry
+    B_BUDGET,
+    B_ECONOMY,
+    B_INCOME,
+    B_INDICATORS,
+    B_INVESTMENT,
+    B_POPULATION,
+    B_TOURISM,
+    B_URBANIZATION,
     C_BIRTH,
     C_BUOYANCY,
     C_DEATH,
@@ -44,7 +56,6 @@ from .layout import (  # generated from quyhoach.registry
     H_SPENDING,
     H_TOURISTS,
     H_URBAN,
-    N_INDICATORS,
     N_SECTORS,
     V_BUDGET_DOMESTIC,
     V_BUDGET_IMPORT_EXPORT,
@@ -79,11 +90,22 @@ from .layout import LAYOUT_STAMP as _CURRENT
 
 # Written by ``python -m quyhoach.layout`` with kernels/layout.py: a new layout changes
 # this file, so numba rebuilds its cache of the kernels here instead of reusing them.
-LAYOUT_STAMP = 3240414129266724671
+LAYOUT_STAMP = 299572347044416609
 
 if LAYOUT_STAMP != _CURRENT:  # a half-regenerated layout: never run with it
     raise ImportError("kernels/projection.py and kernels/layout.py disagree; run "
                       "python -m quyhoach.layout")
+
+# Where a region gets each block (mode[r, b]).
+MODE_STEP = 0  # projected here from its own assumptions
+MODE_CHILDREN = 1  # formed from the children, in every draw, by the registry's rules
+MODE_ABSENT = 2  # not modelled here (NaN)
+
+# How a parent forms an output from its children (agg_rule[v]; see registry.Parent).
+AGG_SUM = 0
+AGG_RATIO = 1
+AGG_GROWTH = 2
+AGG_WEIGHTED = 3
 
 # Saturating-indicator forms.
 FORM_POINTS = 0  # x + speed
@@ -120,223 +142,331 @@ def step_urban_share(u, speed, reclassified):
 
 
 @njit(cache=True, error_model="numpy")
-def follow_history(out, d, t, v, hist, h, jump):
+def follow_history(out, d, r, t, v, hist, h, jump):
     """Copy an observed value; return True while year t is still history for block h."""
-    if jump[h] < 0:
-        out[d, t, v] = np.nan
+    if jump[r, h] < 0:
+        out[d, r, t, v] = np.nan
         return True
-    if t <= jump[h]:
-        out[d, t, v] = hist[t, h]
+    if t <= jump[r, h]:
+        out[d, r, t, v] = hist[r, t, h]
         return True
     return False
 
 
 @njit(cache=True, error_model="numpy")
-def step_budget(out, d, t, rates, shocks, hist, jump, total_nominal):
+def from_children(out, d, r, t, first, end, child_ptr, child_idx, agg_rule, agg_a, agg_b,
+                  agg_scale):
+    """Outputs first..end-1 of region r in year t from its children's, in draw d.
+
+    Levels are summed first; shares, per-capita values, growth rates and structure are
+    then recomputed from the sums (ratios, growth of a summed level, or the mean of the
+    children weighted by a summed level).
+    """
+    for v in range(first, end):
+        if agg_rule[v] == AGG_SUM:
+            total = 0.0
+            for i in range(child_ptr[r], child_ptr[r + 1]):
+                total += out[d, child_idx[i], t, v]
+            out[d, r, t, v] = total
+    for v in range(first, end):
+        rule = agg_rule[v]
+        if rule == AGG_RATIO:
+            out[d, r, t, v] = out[d, r, t, agg_a[v]] / out[d, r, t, agg_b[v]] * agg_scale[v]
+        elif rule == AGG_GROWTH:
+            if t > 0:
+                out[d, r, t, v] = out[d, r, t, agg_a[v]] / out[d, r, t - 1, agg_a[v]] - 1.0
+            else:
+                out[d, r, t, v] = np.nan
+        elif rule == AGG_WEIGHTED:
+            total = 0.0
+            weight = 0.0
+            for i in range(child_ptr[r], child_ptr[r + 1]):
+                c = child_idx[i]
+                total += out[d, c, t, agg_a[v]] * out[d, c, t, v]
+                weight += out[d, c, t, agg_a[v]]
+            out[d, r, t, v] = total / weight
+
+
+@njit(cache=True, error_model="numpy")
+def not_stepped(out, d, r, t, b, mode, blocks, child_ptr, child_idx, agg_rule, agg_a, agg_b,
+                agg_scale):
+    """Fill block b of region r in year t unless it is projected there; True if filled."""
+    m = mode[r, b]
+    if m == MODE_STEP:
+        return False
+    if m == MODE_CHILDREN:
+        from_children(out, d, r, t, blocks[b, 0], blocks[b, 1], child_ptr, child_idx,
+                      agg_rule, agg_a, agg_b, agg_scale)
+    else:
+        for v in range(blocks[b, 0], blocks[b, 1]):
+            out[d, r, t, v] = np.nan
+    return True
+
+
+@njit(cache=True, error_model="numpy")
+def step_budget(out, d, r, t, rates, shocks, hist, jump, total_nominal):
     """Budget revenue in year t: buoyancy on nominal GRDP, or the sum of its components.
 
     Where the inputs split revenue, domestic revenue grows with nominal GRDP
     (buoyancy), import-export duties and land-use fees at their own rates, and the total
     is their sum; otherwise the total grows with nominal GRDP.
     """
-    ratio = total_nominal / out[d, t - 1, V_GRDP_NOMINAL] if t > 0 else 1.0
-    buoyancy = rates[t, C_BUOYANCY] + shocks[d, t, C_BUOYANCY]
-    split = jump[H_DOMESTIC] >= 0
+    ratio = total_nominal / out[d, r, t - 1, V_GRDP_NOMINAL] if t > 0 else 1.0
+    buoyancy = rates[r, t, C_BUOYANCY] + shocks[d, r, t, C_BUOYANCY]
+    split = jump[r, H_DOMESTIC] >= 0
     total = 0.0
-    if not follow_history(out, d, t, V_BUDGET_DOMESTIC, hist, H_DOMESTIC, jump):
-        out[d, t, V_BUDGET_DOMESTIC] = out[d, t - 1, V_BUDGET_DOMESTIC] * ratio ** buoyancy
+    if not follow_history(out, d, r, t, V_BUDGET_DOMESTIC, hist, H_DOMESTIC, jump):
+        out[d, r, t, V_BUDGET_DOMESTIC] = out[d, r, t - 1, V_BUDGET_DOMESTIC] * ratio ** buoyancy
     if split:
-        total += out[d, t, V_BUDGET_DOMESTIC]
+        total += out[d, r, t, V_BUDGET_DOMESTIC]
     for v, h, c in ((V_BUDGET_IMPORT_EXPORT, H_IMPORT_EXPORT, C_IMPORT_EXPORT_GROWTH),
                     (V_BUDGET_LAND_USE, H_LAND_USE, C_LAND_USE_GROWTH)):
-        if not follow_history(out, d, t, v, hist, h, jump):
-            out[d, t, v] = out[d, t - 1, v] * (1.0 + rates[t, c] + shocks[d, t, c])
-        if split and jump[h] >= 0:
-            total += out[d, t, v]
-    if split and t > jump[H_BUDGET]:  # the total is observed no later than its parts
-        out[d, t, V_BUDGET_REVENUE] = total
-    elif not follow_history(out, d, t, V_BUDGET_REVENUE, hist, H_BUDGET, jump):
-        out[d, t, V_BUDGET_REVENUE] = out[d, t - 1, V_BUDGET_REVENUE] * ratio ** buoyancy
-    out[d, t, V_BUDGET_REVENUE_SHARE] = out[d, t, V_BUDGET_REVENUE] / total_nominal
+        if not follow_history(out, d, r, t, v, hist, h, jump):
+            out[d, r, t, v] = out[d, r, t - 1, v] * (1.0 + rates[r, t, c] + shocks[d, r, t, c])
+        if split and jump[r, h] >= 0:
+            total += out[d, r, t, v]
+    if split and t > jump[r, H_BUDGET]:  # the total is observed no later than its parts
+        out[d, r, t, V_BUDGET_REVENUE] = total
+    elif not follow_history(out, d, r, t, V_BUDGET_REVENUE, hist, H_BUDGET, jump):
+        out[d, r, t, V_BUDGET_REVENUE] = out[d, r, t - 1, V_BUDGET_REVENUE] * ratio ** buoyancy
+    out[d, r, t, V_BUDGET_REVENUE_SHARE] = out[d, r, t, V_BUDGET_REVENUE] / total_nominal
+
+
+@njit(cache=True, error_model="numpy")
+def step_economy(out, d, r, t, rates, shocks, growth_actual, nominal_actual,
+                 per_capita_actual, anchor_shares, real, price):
+    """Real growth, sector prices and structure at current prices in year t.
+
+    ``real`` and ``price`` (per sector) carry the state from year to year.
+    """
+    pop = out[d, r, t, V_POPULATION]
+    if t > 0:
+        pinned = not math.isnan(growth_actual[r, t])
+        for s in range(N_SECTORS):
+            if pinned:  # observed total growth; sector detail unknown
+                g = growth_actual[r, t]
+            else:
+                g = rates[r, t, C_GROWTH + s] + shocks[d, r, t, C_GROWTH + s]
+            real[s] *= 1.0 + g
+            price[s] *= 1.0 + rates[r, t, C_INFLATION + s] + shocks[d, r, t, C_INFLATION + s]
+        if not math.isnan(anchor_shares[r, t, 0]):
+            # observed structure re-anchors the split, keeping both totals
+            total_r = 0.0
+            total_n = 0.0
+            for s in range(N_SECTORS):
+                total_r += real[s]
+                total_n += real[s] * price[s]
+            for s in range(N_SECTORS):
+                real[s] = anchor_shares[r, t, s] * total_r
+                price[s] = total_n / total_r
+        observed = nominal_actual[r, t]
+        if math.isnan(observed):  # GRDP per capita observed without the population
+            observed = per_capita_actual[r, t] * pop
+        if not math.isnan(observed):
+            # observed GRDP at current prices fixes the price level of the year
+            total_n = 0.0
+            for s in range(N_SECTORS):
+                total_n += real[s] * price[s]
+            for s in range(N_SECTORS):
+                price[s] *= observed / total_n
+    total_real = 0.0
+    total_nominal = 0.0
+    for s in range(N_SECTORS):
+        total_real += real[s]
+        total_nominal += real[s] * price[s]
+    # observed figures are written as observed, not as sums that differ in the last
+    # bit from draw to draw
+    if t > 0 and not math.isnan(nominal_actual[r, t]):
+        total_nominal = nominal_actual[r, t]
+    elif t > 0 and not math.isnan(per_capita_actual[r, t]):
+        total_nominal = per_capita_actual[r, t] * pop
+    anchored = not math.isnan(anchor_shares[r, t, 0])
+    for s in range(N_SECTORS):
+        nominal = real[s] * price[s]
+        if t > 0:
+            out[d, r, t, V_VA_GROWTH + s] = real[s] / out[d, r, t - 1, V_VA_REAL + s] - 1.0
+        else:
+            out[d, r, t, V_VA_GROWTH + s] = np.nan
+        out[d, r, t, V_VA_REAL + s] = real[s]
+        out[d, r, t, V_VA_NOMINAL + s] = nominal
+        out[d, r, t, V_SHARE + s] = anchor_shares[r, t, s] if anchored else nominal / total_nominal
+    out[d, r, t, V_GRDP_REAL] = total_real
+    out[d, r, t, V_GRDP_NOMINAL] = total_nominal
+    out[d, r, t, V_GRDP_DEFLATOR] = total_nominal / total_real
+    if t > 0:
+        if math.isnan(growth_actual[r, t]):
+            out[d, r, t, V_GRDP_GROWTH] = total_real / out[d, r, t - 1, V_GRDP_REAL] - 1.0
+        else:
+            out[d, r, t, V_GRDP_GROWTH] = growth_actual[r, t]
+    else:
+        out[d, r, t, V_GRDP_GROWTH] = np.nan
+
+
+@njit(cache=True, error_model="numpy")
+def simulate_region(d, r, rates, shocks, growth_actual, nominal_actual, per_capita_actual,
+                    anchor_shares, grdp0, hist, jump, ind_form, ind_lower, ind_upper,
+                    mode, blocks, child_ptr, child_idx, agg_rule, agg_a, agg_b, agg_scale, out):
+    """Fill out[d, r] (all years, all variables): region r of draw d.
+
+    Its children (earlier in the region order) must be filled already.
+    """
+    n_years = rates.shape[1]
+    real = np.empty(N_SECTORS)
+    price = np.empty(N_SECTORS)
+    for s in range(N_SECTORS):
+        real[s] = anchor_shares[r, 0, s] * grdp0[r]
+        price[s] = 1.0
+    agg = (child_ptr, child_idx, agg_rule, agg_a, agg_b, agg_scale)
+    for t in range(n_years):
+        # --- population: crude-rate components
+        if not not_stepped(out, d, r, t, B_POPULATION, mode, blocks, *agg):
+            if not follow_history(out, d, r, t, V_POPULATION, hist, H_POPULATION, jump):
+                natural = (rates[r, t, C_BIRTH] + shocks[d, r, t, C_BIRTH]
+                           - rates[r, t, C_DEATH] - shocks[d, r, t, C_DEATH]
+                           + rates[r, t, C_MIGRATION] + shocks[d, r, t, C_MIGRATION])
+                out[d, r, t, V_POPULATION] = out[d, r, t - 1, V_POPULATION] * (
+                    1.0 + natural / 1000.0)
+            if t > 0:
+                out[d, r, t, V_POPULATION_GROWTH] = (out[d, r, t, V_POPULATION]
+                                                     / out[d, r, t - 1, V_POPULATION] - 1.0)
+            else:
+                out[d, r, t, V_POPULATION_GROWTH] = np.nan
+        pop = out[d, r, t, V_POPULATION]
+
+        # --- economy: real growth, sector prices, structure at current prices
+        if not not_stepped(out, d, r, t, B_ECONOMY, mode, blocks, *agg):
+            step_economy(out, d, r, t, rates, shocks, growth_actual, nominal_actual,
+                         per_capita_actual, anchor_shares, real, price)
+        total_nominal = out[d, r, t, V_GRDP_NOMINAL]
+
+        # --- investment need: ICOR x increase in real GRDP (none when GRDP falls)
+        if not not_stepped(out, d, r, t, B_INVESTMENT, mode, blocks, *agg):
+            if t > 0:
+                icor = rates[r, t, C_ICOR] + shocks[d, r, t, C_ICOR]
+                added = out[d, r, t, V_GRDP_REAL] - out[d, r, t - 1, V_GRDP_REAL]
+                inv_real = icor * max(added, 0.0)
+                out[d, r, t, V_INVESTMENT_NEED_REAL] = inv_real
+                out[d, r, t, V_INVESTMENT_NEED] = inv_real * out[d, r, t, V_GRDP_DEFLATOR]
+                out[d, r, t, V_INVESTMENT_RATE] = out[d, r, t, V_INVESTMENT_NEED] / total_nominal
+            else:
+                out[d, r, t, V_INVESTMENT_NEED_REAL] = np.nan
+                out[d, r, t, V_INVESTMENT_NEED] = np.nan
+                out[d, r, t, V_INVESTMENT_RATE] = np.nan
+
+        # --- urbanization
+        if not not_stepped(out, d, r, t, B_URBANIZATION, mode, blocks, *agg):
+            if not follow_history(out, d, r, t, V_URBANIZATION_RATE, hist, H_URBAN, jump):
+                out[d, r, t, V_URBANIZATION_RATE] = step_urban_share(
+                    out[d, r, t - 1, V_URBANIZATION_RATE],
+                    rates[r, t, C_URBAN_SPEED] + shocks[d, r, t, C_URBAN_SPEED],
+                    rates[r, t, C_RECLASS] + shocks[d, r, t, C_RECLASS])
+            out[d, r, t, V_POPULATION_URBAN] = out[d, r, t, V_URBANIZATION_RATE] * pop
+            out[d, r, t, V_POPULATION_RURAL] = pop - out[d, r, t, V_POPULATION_URBAN]
+
+        # --- per capita: billion VND / thousand persons = million VND per person
+        if not not_stepped(out, d, r, t, B_INCOME, mode, blocks, *agg):
+            gdp_pc = total_nominal / pop
+            if t > 0 and not math.isnan(per_capita_actual[r, t]):
+                gdp_pc = per_capita_actual[r, t]  # as observed, in every draw
+            out[d, r, t, V_GRDP_PER_CAPITA] = gdp_pc
+            out[d, r, t, V_GRDP_PER_CAPITA_USD] = gdp_pc * 1e6 / (rates[r, t, C_FX]
+                                                                + shocks[d, r, t, C_FX])
+            if not follow_history(out, d, r, t, V_INCOME_PER_CAPITA, hist, H_INCOME, jump):
+                elasticity = rates[r, t, C_INCOME_ELASTICITY] + shocks[d, r, t, C_INCOME_ELASTICITY]
+                ratio = gdp_pc / out[d, r, t - 1, V_GRDP_PER_CAPITA]
+                previous = out[d, r, t - 1, V_INCOME_PER_CAPITA]
+                out[d, r, t, V_INCOME_PER_CAPITA] = previous * ratio ** elasticity
+
+        # --- budget revenue
+        if not not_stepped(out, d, r, t, B_BUDGET, mode, blocks, *agg):
+            step_budget(out, d, r, t, rates, shocks, hist, jump, total_nominal)
+
+        # --- tourism: arrivals x spending per visit (visits x million VND / 1000 = bn VND)
+        if not not_stepped(out, d, r, t, B_TOURISM, mode, blocks, *agg):
+            if not follow_history(out, d, r, t, V_TOURISTS, hist, H_TOURISTS, jump):
+                growth = rates[r, t, C_TOURIST_GROWTH] + shocks[d, r, t, C_TOURIST_GROWTH]
+                out[d, r, t, V_TOURISTS] = out[d, r, t - 1, V_TOURISTS] * (1.0 + growth)
+            if not follow_history(out, d, r, t, V_SPENDING_PER_VISITOR, hist, H_SPENDING, jump):
+                growth = rates[r, t, C_SPENDING_GROWTH] + shocks[d, r, t, C_SPENDING_GROWTH]
+                previous = out[d, r, t - 1, V_SPENDING_PER_VISITOR]
+                out[d, r, t, V_SPENDING_PER_VISITOR] = previous * (1.0 + growth)
+            spending = out[d, r, t, V_SPENDING_PER_VISITOR]
+            out[d, r, t, V_TOURISM_REVENUE] = out[d, r, t, V_TOURISTS] * spending / 1000.0
+
+        # --- bounded indicators (as many as the plan models)
+        if not not_stepped(out, d, r, t, B_INDICATORS, mode, blocks, *agg):
+            for i in range(ind_form.shape[0]):
+                v = V_INDICATOR + i
+                if not follow_history(out, d, r, t, v, hist, H_INDICATOR + i, jump):
+                    speed = rates[r, t, C_INDICATOR + i] + shocks[d, r, t, C_INDICATOR + i]
+                    out[d, r, t, v] = step_saturating(out[d, r, t - 1, v], speed, ind_form[i],
+                                                      ind_lower[i], ind_upper[i])
 
 
 @njit(cache=True, error_model="numpy")
 def simulate_draw(d, rates, shocks, growth_actual, nominal_actual, per_capita_actual,
-                  anchor_shares, grdp0, hist, jump, ind_form, ind_lower, ind_upper, out):
-    """Fill out[d] (all years, all variables) for one draw."""
-    n_years = rates.shape[0]
-    real = np.empty(N_SECTORS)
-    price = np.empty(N_SECTORS)
-    for s in range(N_SECTORS):
-        real[s] = anchor_shares[0, s] * grdp0
-        price[s] = 1.0
-    total_real_prev = grdp0
-    for t in range(n_years):
-        # --- population: crude-rate components
-        if not follow_history(out, d, t, V_POPULATION, hist, H_POPULATION, jump):
-            natural = (rates[t, C_BIRTH] + shocks[d, t, C_BIRTH]
-                       - rates[t, C_DEATH] - shocks[d, t, C_DEATH]
-                       + rates[t, C_MIGRATION] + shocks[d, t, C_MIGRATION])
-            out[d, t, V_POPULATION] = out[d, t - 1, V_POPULATION] * (1.0 + natural / 1000.0)
-        pop = out[d, t, V_POPULATION]
-        if t > 0:
-            out[d, t, V_POPULATION_GROWTH] = pop / out[d, t - 1, V_POPULATION] - 1.0
-        else:
-            out[d, t, V_POPULATION_GROWTH] = np.nan
-
-        # --- economy: real growth, sector prices, structure at current prices
-        if t > 0:
-            pinned = not math.isnan(growth_actual[t])
-            for s in range(N_SECTORS):
-                if pinned:  # observed total growth; sector detail unknown
-                    g = growth_actual[t]
-                else:
-                    g = rates[t, C_GROWTH + s] + shocks[d, t, C_GROWTH + s]
-                real[s] *= 1.0 + g
-                price[s] *= 1.0 + rates[t, C_INFLATION + s] + shocks[d, t, C_INFLATION + s]
-            if not math.isnan(anchor_shares[t, 0]):
-                # observed structure re-anchors the split, keeping both totals
-                total_r = 0.0
-                total_n = 0.0
-                for s in range(N_SECTORS):
-                    total_r += real[s]
-                    total_n += real[s] * price[s]
-                for s in range(N_SECTORS):
-                    real[s] = anchor_shares[t, s] * total_r
-                    price[s] = total_n / total_r
-            observed = nominal_actual[t]
-            if math.isnan(observed):  # GRDP per capita observed without the population
-                observed = per_capita_actual[t] * pop
-            if not math.isnan(observed):
-                # observed GRDP at current prices fixes the price level of the year
-                total_n = 0.0
-                for s in range(N_SECTORS):
-                    total_n += real[s] * price[s]
-                for s in range(N_SECTORS):
-                    price[s] *= observed / total_n
-        total_real = 0.0
-        total_nominal = 0.0
-        for s in range(N_SECTORS):
-            total_real += real[s]
-            total_nominal += real[s] * price[s]
-        # observed figures are written as observed, not as sums that differ in the last
-        # bit from draw to draw
-        if t > 0 and not math.isnan(nominal_actual[t]):
-            total_nominal = nominal_actual[t]
-        elif t > 0 and not math.isnan(per_capita_actual[t]):
-            total_nominal = per_capita_actual[t] * pop
-        anchored = not math.isnan(anchor_shares[t, 0])
-        for s in range(N_SECTORS):
-            nominal = real[s] * price[s]
-            if t > 0:
-                out[d, t, V_VA_GROWTH + s] = real[s] / out[d, t - 1, V_VA_REAL + s] - 1.0
-            else:
-                out[d, t, V_VA_GROWTH + s] = np.nan
-            out[d, t, V_VA_REAL + s] = real[s]
-            out[d, t, V_VA_NOMINAL + s] = nominal
-            out[d, t, V_SHARE + s] = anchor_shares[t, s] if anchored else nominal / total_nominal
-        out[d, t, V_GRDP_REAL] = total_real
-        out[d, t, V_GRDP_NOMINAL] = total_nominal
-        deflator = total_nominal / total_real
-        out[d, t, V_GRDP_DEFLATOR] = deflator
-
-        # --- investment need: ICOR x increase in real GRDP (none when GRDP falls)
-        if t > 0:
-            if math.isnan(growth_actual[t]):
-                out[d, t, V_GRDP_GROWTH] = total_real / total_real_prev - 1.0
-            else:
-                out[d, t, V_GRDP_GROWTH] = growth_actual[t]
-            icor = rates[t, C_ICOR] + shocks[d, t, C_ICOR]
-            inv_real = icor * max(total_real - total_real_prev, 0.0)
-            out[d, t, V_INVESTMENT_NEED_REAL] = inv_real
-            out[d, t, V_INVESTMENT_NEED] = inv_real * deflator
-            out[d, t, V_INVESTMENT_RATE] = inv_real * deflator / total_nominal
-        else:
-            out[d, t, V_GRDP_GROWTH] = np.nan
-            out[d, t, V_INVESTMENT_NEED_REAL] = np.nan
-            out[d, t, V_INVESTMENT_NEED] = np.nan
-            out[d, t, V_INVESTMENT_RATE] = np.nan
-        total_real_prev = total_real
-
-        # --- urbanization
-        if not follow_history(out, d, t, V_URBANIZATION_RATE, hist, H_URBAN, jump):
-            out[d, t, V_URBANIZATION_RATE] = step_urban_share(
-                out[d, t - 1, V_URBANIZATION_RATE],
-                rates[t, C_URBAN_SPEED] + shocks[d, t, C_URBAN_SPEED],
-                rates[t, C_RECLASS] + shocks[d, t, C_RECLASS])
-        out[d, t, V_POPULATION_URBAN] = out[d, t, V_URBANIZATION_RATE] * pop
-        out[d, t, V_POPULATION_RURAL] = pop - out[d, t, V_POPULATION_URBAN]
-
-        # --- per capita: billion VND / thousand persons = million VND per person
-        gdp_pc = total_nominal / pop
-        if t > 0 and not math.isnan(per_capita_actual[t]):
-            gdp_pc = per_capita_actual[t]  # as observed, in every draw
-        out[d, t, V_GRDP_PER_CAPITA] = gdp_pc
-        out[d, t, V_GRDP_PER_CAPITA_USD] = gdp_pc * 1e6 / (rates[t, C_FX] + shocks[d, t, C_FX])
-        if not follow_history(out, d, t, V_INCOME_PER_CAPITA, hist, H_INCOME, jump):
-            elasticity = rates[t, C_INCOME_ELASTICITY] + shocks[d, t, C_INCOME_ELASTICITY]
-            ratio = gdp_pc / out[d, t - 1, V_GRDP_PER_CAPITA]
-            previous = out[d, t - 1, V_INCOME_PER_CAPITA]
-            out[d, t, V_INCOME_PER_CAPITA] = previous * ratio ** elasticity
-
-        # --- budget revenue
-        step_budget(out, d, t, rates, shocks, hist, jump, total_nominal)
-
-        # --- tourism: arrivals x spending per visit (visits x million VND / 1000 = bn VND)
-        if not follow_history(out, d, t, V_TOURISTS, hist, H_TOURISTS, jump):
-            growth = rates[t, C_TOURIST_GROWTH] + shocks[d, t, C_TOURIST_GROWTH]
-            out[d, t, V_TOURISTS] = out[d, t - 1, V_TOURISTS] * (1.0 + growth)
-        if not follow_history(out, d, t, V_SPENDING_PER_VISITOR, hist, H_SPENDING, jump):
-            growth = rates[t, C_SPENDING_GROWTH] + shocks[d, t, C_SPENDING_GROWTH]
-            previous = out[d, t - 1, V_SPENDING_PER_VISITOR]
-            out[d, t, V_SPENDING_PER_VISITOR] = previous * (1.0 + growth)
-        spending = out[d, t, V_SPENDING_PER_VISITOR]
-        out[d, t, V_TOURISM_REVENUE] = out[d, t, V_TOURISTS] * spending / 1000.0
-
-        # --- saturating indicators
-        for i in range(N_INDICATORS):
-            v = V_INDICATOR + i
-            if not follow_history(out, d, t, v, hist, H_INDICATOR + i, jump):
-                speed = rates[t, C_INDICATOR + i] + shocks[d, t, C_INDICATOR + i]
-                out[d, t, v] = step_saturating(out[d, t - 1, v], speed, ind_form[i],
-                                               ind_lower[i], ind_upper[i])
+                  anchor_shares, grdp0, hist, jump, ind_form, ind_lower, ind_upper,
+                  mode, blocks, child_ptr, child_idx, agg_rule, agg_a, agg_b, agg_scale, out):
+    """Fill out[d] (all regions, years and variables) for one draw, children first."""
+    for r in range(rates.shape[0]):
+        simulate_region(d, r, rates, shocks, growth_actual, nominal_actual, per_capita_actual,
+                        anchor_shares, grdp0, hist, jump, ind_form, ind_lower, ind_upper,
+                        mode, blocks, child_ptr, child_idx, agg_rule, agg_a, agg_b, agg_scale,
+                        out)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def simulate_paths(rates, shocks, growth_actual, nominal_actual, per_capita_actual,
-                   anchor_shares, grdp0, hist, jump, ind_form, ind_lower, ind_upper, out):
-    """Project every draw of one scenario.
+                   anchor_shares, grdp0, hist, jump, ind_form, ind_lower, ind_upper,
+                   mode, blocks, child_ptr, child_idx, agg_rule, agg_a, agg_b, agg_scale, out):
+    """Project every draw of one scenario, in every region.
 
     Parameters
     ----------
-    rates : float64[n_years, N_CHANNELS]
-        Central assumptions per year (layout: the ``C_*`` constants).
-    shocks : float64[n_draws, n_years, N_CHANNELS]
+    rates : float64[n_regions, n_years, n_channels]
+        Central assumptions per region and year (layout: the ``C_*`` constants; the
+        bounded indicators take ``C_INDICATOR + i`` for i < n_indicators).
+    shocks : float64[n_draws, n_regions, n_years, n_channels]
         Additive deviations from ``rates`` per draw; zeros give the central path.
-    growth_actual : float64[n_years]
+    growth_actual : float64[n_regions, n_years]
         Observed real GRDP growth (fraction), NaN where the year is projected.
-    nominal_actual : float64[n_years]
+    nominal_actual : float64[n_regions, n_years]
         Observed GRDP at current prices (billion VND), NaN where not observed; it
         scales the year's sector prices so that nominal GRDP equals it.
-    per_capita_actual : float64[n_years]
+    per_capita_actual : float64[n_regions, n_years]
         Observed GRDP per capita (million VND) where the population is projected (NaN
         elsewhere): nominal GRDP is then this × the draw's population.
-    anchor_shares : float64[n_years, N_SECTORS]
+    anchor_shares : float64[n_regions, n_years, N_SECTORS]
         Observed structure at current prices (fractions summing to 1), NaN rows where
-        none; row 0 must be set (it splits the base-year GRDP).
-    grdp0 : float
-        GRDP at current prices in the base year, billion VND.
-    hist : float64[n_years, N_HISTORY]
+        none; row 0 must be set where the economy is projected (it splits the base-year
+        GRDP).
+    grdp0 : float64[n_regions]
+        GRDP at current prices in the base year, billion VND (where projected).
+    hist : float64[n_regions, n_years, n_history]
         Observed levels (fractions for shares), NaN where not observed.
-    jump : int64[N_HISTORY]
-        Index of the last observed year of each history channel (-1: block not modelled).
-    ind_form : int64[N_INDICATORS]
-        ``FORM_*`` code of each saturating indicator.
-    ind_lower, ind_upper : float64[N_INDICATORS]
-        Bounds of each saturating indicator (fractions).
-    out : float64[n_draws, n_years, N_VARIABLES]
+    jump : int64[n_regions, n_history]
+        Index of the last observed year of each history channel (-1: not modelled).
+    ind_form : int64[n_indicators]
+        ``FORM_*`` code of each bounded indicator.
+    ind_lower, ind_upper : float64[n_indicators]
+        Bounds of each bounded indicator (fractions).
+    mode : int64[n_regions, n_blocks]
+        ``MODE_*`` of each block in each region (layout: the ``B_*`` constants).
+    blocks : int64[n_blocks, 2]
+        First output and one past the last output of each block.
+    child_ptr : int64[n_regions + 1]
+        Region r's children are ``child_idx[child_ptr[r]:child_ptr[r + 1]]`` (earlier in
+        the region order).
+    child_idx : int64[n_links]
+    agg_rule, agg_a, agg_b : int64[n_variables]
+        ``AGG_*`` rule of each output and the outputs it reads (see ``from_children``).
+    agg_scale : float64[n_variables]
+        Factor of a ratio (1000 for spending per visitor).
+    out : float64[n_draws, n_regions, n_years, n_variables]
         Filled with every variable (fractions for shares and rates).
     """
     for d in prange(out.shape[0]):
         simulate_draw(d, rates, shocks, growth_actual, nominal_actual, per_capita_actual,
-                      anchor_shares, grdp0, hist, jump, ind_form, ind_lower, ind_upper, out)
+                      anchor_shares, grdp0, hist, jump, ind_form, ind_lower, ind_upper,
+                      mode, blocks, child_ptr, child_idx, agg_rule, agg_a, agg_b, agg_scale,
+                      out)

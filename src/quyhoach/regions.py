@@ -1,0 +1,179 @@
+"""A plan's regions: the province and its localities (or its former provinces).
+
+A plan may declare members of the province (``[regions]``): the localities that
+reconcile their figures with the province's, or the former provinces of a merged one.
+Blocks listed in ``regions.blocks`` are projected in every member; the province's
+figures for them are formed from the members' in every draw by the registry's rules
+(levels summed; shares, per-capita values, growth rates and structure recomputed from
+the sums). Every other block stays province-wide. A member takes the province's
+assumptions unless its table in a scenario says otherwise
+(``[scenarios.<name>.regions.<member>.<section>]``), as a scenario takes its parent's.
+
+Shocks: parameter draws and disruptions are common to the province; each AR(1) shock
+of a member is ``sqrt(s) × the province's + sqrt(1 - s) × its own``, with ``s =
+regions.shock_share``: two members' shocks have correlation ``s``. At 1 the members
+move together (their sum is as uncertain as the province's); at 0 independently.
+
+In the kernel the regions are ordered members first, the province last (children
+before their parent).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import Problems, did_you_mean, shown
+from .fields import check_identifier, check_keys, get
+from .registry import BLOCKS
+
+REGION_KEYS = {"label_vi", "label_en", "blocks", "shock_share", "members"}
+MEMBER_KEYS = {"id", "name_vi", "name_en", "note"}
+# What a block projected in a member needs there too (its inputs, or the weights by
+# which the province averages its members).
+NEEDS = {"economy": ("population",), "investment": ("economy",),
+         "urbanization": ("population",), "income": ("economy", "population"),
+         "budget": ("economy",), "indicators": ("population",)}
+BY_MEMBER = tuple(b.name for b in BLOCKS if b.outputs)  # blocks that can be split
+MODE_STEP, MODE_CHILDREN, MODE_ABSENT = 0, 1, 2  # as kernels/projection.py
+MAX_MEMBERS = 200
+
+
+@dataclass(frozen=True)
+class Member:
+    """One member region: an identifier and its names."""
+
+    id: str
+    name_vi: str
+    name_en: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Regions:
+    """The plan's regional structure; no members: one province-wide region.
+
+    Attributes
+    ----------
+    members : tuple of Member
+        Localities or former provinces, in the plan's order.
+    blocks : tuple of str
+        Blocks projected in every member (registry block names).
+    shock_share : float
+        Share of each AR(1) shock's variance common to the whole province (0-1).
+    label_vi, label_en : str
+        What the members are ("Huyện, thành phố" / "Localities").
+    """
+
+    members: tuple[Member, ...] = ()
+    blocks: tuple[str, ...] = ()
+    shock_share: float = 1.0
+    label_vi: str = ""
+    label_en: str = ""
+
+    @property
+    def ids(self) -> list[str]:
+        return [m.id for m in self.members]
+
+    def order(self, province: str) -> list[str]:
+        """Region ids in kernel order: members, then the province."""
+        return [*self.ids, province]
+
+    def mode(self) -> np.ndarray:
+        """``mode[region, block]`` (kernel order): where each block is projected."""
+        n = len(self.members)
+        mode = np.full((n + 1, len(BLOCKS)), MODE_ABSENT, dtype=np.int64)
+        for b, block in enumerate(BLOCKS):
+            split = block.name in self.blocks
+            mode[:n, b] = MODE_STEP if split else MODE_ABSENT
+            mode[n, b] = MODE_CHILDREN if split else MODE_STEP
+        return mode
+
+    def children(self) -> tuple[np.ndarray, np.ndarray]:
+        """(child_ptr, child_idx): the province's children are every member."""
+        n = len(self.members)
+        ptr = np.zeros(n + 2, dtype=np.int64)
+        ptr[n + 1] = n
+        return ptr, np.arange(n, dtype=np.int64)
+
+    def stepped(self, region: int) -> set[str]:
+        """Blocks projected in region ``region`` (kernel order)."""
+        mode = self.mode()[region]
+        return {b.name for b, m in zip(BLOCKS, mode, strict=True) if m == MODE_STEP}
+
+    def name(self, region: str, language: str = "vi") -> str:
+        for m in self.members:
+            if m.id == region:
+                return m.name_vi if language == "vi" else m.name_en
+        return region
+
+
+def parse(table, province: str, problems: Problems) -> Regions:
+    """The ``[regions]`` table of a plan file (absent: province-wide)."""
+    if table is None:
+        return Regions()
+    if not isinstance(table, dict):
+        problems.add("regions", f"expected a table with blocks, shock_share and "
+                     f"[[regions.members]], found {shown(table)}")
+        return Regions()
+    check_keys(table, REGION_KEYS, "regions", problems)
+    blocks = _blocks(table.get("blocks"), problems)
+    share = get(table, "shock_share", float, "regions", problems, 1.0, required=False)
+    if isinstance(share, float) and not 0.0 <= share <= 1.0:
+        problems.add("regions.shock_share", f"expected a share of variance from 0 to 1, "
+                     f"found {share:g}")
+        share = 1.0
+    items = table.get("members")
+    if not isinstance(items, list) or not items:
+        problems.add("regions.members", "expected [[regions.members]] entries (id, name_vi, "
+                     "name_en), one per locality or former province")
+        return Regions()
+    if len(items) > MAX_MEMBERS:
+        problems.add("regions.members", f"{len(items)} members; at most {MAX_MEMBERS}")
+        return Regions()
+    members, seen = [], {province}
+    for i, item in enumerate(items):
+        w = f"regions.members[{i}]"
+        if not isinstance(item, dict):
+            problems.add(w, f"expected a table with id, name_vi, name_en, found {shown(item)}")
+            continue
+        check_keys(item, MEMBER_KEYS, w, problems)
+        rid = get(item, "id", str, w, problems, "")
+        if not rid or not check_identifier(rid, f"{w}.id", problems, "region",
+                                           "name_vi / name_en"):
+            continue
+        if rid in seen:
+            what = "the province's own key" if rid == province else "another member's id"
+            problems.add(f"{w}.id", f"'{rid}' is {what}; every region needs its own id")
+            continue
+        seen.add(rid)
+        members.append(Member(rid, get(item, "name_vi", str, w, problems, rid, required=False),
+                              get(item, "name_en", str, w, problems, rid, required=False),
+                              get(item, "note", str, w, problems, "", required=False,
+                                   blank_ok=True)))
+    return Regions(tuple(members), blocks, share if isinstance(share, float) else 1.0,
+                   get(table, "label_vi", str, "regions", problems, "Địa phương",
+                        required=False),
+                   get(table, "label_en", str, "regions", problems, "Localities",
+                        required=False))
+
+
+def _blocks(raw, problems: Problems) -> tuple[str, ...]:
+    """Blocks projected by member: known, and closed under what each needs there."""
+    if not isinstance(raw, list) or not raw or not all(isinstance(b, str) for b in raw):
+        problems.add("regions.blocks", "expected a list of the blocks projected in each "
+                     f"member, e.g. [\"population\", \"urbanization\"] (of {', '.join(BY_MEMBER)})")
+        return ()
+    known = [b for b in raw if b in BY_MEMBER]
+    for b in raw:
+        if b not in BY_MEMBER:
+            problems.add("regions.blocks", f"unknown block '{shown(b)[1:-1]}'"
+                         + did_you_mean(b, BY_MEMBER))
+    for b in known:
+        missing = [n for n in NEEDS.get(b, ()) if n not in known]
+        if missing:
+            problems.add("regions.blocks", f"'{b}' by member needs {' and '.join(missing)} by "
+                         f"member too (its inputs, or the weights of the province's average); "
+                         f"add {', '.join(repr(m) for m in missing)}")
+    return tuple(b.name for b in BLOCKS if b.name in known)  # registry order

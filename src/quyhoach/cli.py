@@ -288,7 +288,7 @@ def _run(args) -> int:
     from . import outdir
     from .errors import ResultsError
     from .plan import load_plan
-    from .report import format_feasibility
+    from .report import format_feasibility, format_reconciliation
     from .simulate import simulate
 
     out = Path(args.out) if args.out else Path("results") / Path(args.plan).stem
@@ -310,8 +310,11 @@ def _run(args) -> int:
         res = simulate(plan, args.scenarios, draws=draws, seed=args.seed,
                        chunk_size=args.chunk_size, keep_draws=args.keep_draws,
                        spool_dir=outdir.output_path(out).parent, progress=True)
-        print(format_feasibility(res, args.lang, "markdown" if args.markdown else "text",
+        style = "markdown" if args.markdown else "text"
+        print(format_feasibility(res, args.lang, style,
                                  detail=res.scenarios if args.detail else None))
+        if res.plan.regions.members:
+            print("\n" + format_reconciliation(res, args.lang, style))
         written = res.to_parquet(out, overwrite=args.force, excel=args.excel, lang=args.lang,
                                  charts=args.charts)
     print(f"\n{'Kết quả đã ghi vào' if args.lang == 'vi' else 'Results written to'} "

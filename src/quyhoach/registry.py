@@ -407,6 +407,7 @@ PARAMETERS: tuple[Parameter, ...] = tuple(p for b in BLOCKS for p in b.parameter
 PARAMETER_BY_PATH = {p.path: p for p in PARAMETERS}
 HISTORY: tuple[HistoryChannel, ...] = tuple(h for b in BLOCKS for h in b.history)
 BLOCK_OF_HISTORY = {h.indicator: b.name for b in BLOCKS for h in b.history}
+BLOCK_OF_OUTPUT = {v.name: b.name for b in BLOCKS for v in b.outputs}
 # The unit each indicator the model reads must carry in history.csv.
 MODEL_UNITS = {h.indicator: h.unit for h in HISTORY if not h.derived_from}
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import pandas as pd
 
+from .registry import BY_NAME
+
 UNITS_VI = {
     "%/yr": "%/năm", "%": "%", "billion VND": "tỷ đồng", "million VND": "triệu đồng",
     "thousand persons": "nghìn người", "visits": "lượt khách", "% of GRDP": "% GRDP",
@@ -35,7 +37,14 @@ TEXT: dict[str, dict[str, Any]] = {
                  "Carlo, seed {seed}; ± sai số chuẩn Monte Carlo). Đánh giá: khả năng cao ≥ "
                  "80%; có rủi ro 50-80%; khó đạt 10-50%; chệch hướng < 10%.",
            "verdicts": {"likely": "khả năng cao", "at risk": "có rủi ro",
-                        "unlikely": "khó đạt", "off track": "chệch hướng"}},
+                        "unlikely": "khó đạt", "off track": "chệch hướng"},
+           "reconcile": "ĐỐI CHIẾU MỤC TIÊU TỈNH VỚI CÁC ĐỊA PHƯƠNG", "region": "Địa phương",
+           "province": "Toàn tỉnh", "members_sum": "Tổng các địa phương",
+           "together": "Cùng đạt tất cả", "no_target": "chưa đặt",
+           "share": "tỷ trọng", "reconcile_legend": "Mỗi địa phương: mục tiêu (nếu có), dự báo "
+           "trung tâm (✓/✗) và xác suất đạt; tổng các địa phương được tính trong từng lần mô "
+           "phỏng nên luôn bằng toàn tỉnh. \"Cùng đạt tất cả\": tỷ lệ số lần mô phỏng đạt "
+           "đồng thời mọi mục tiêu của nhóm."},
     "en": {"title": "TARGET FEASIBILITY", "target": "Target", "indicator": "Indicator",
            "required": "Needed (years left)", "met": "met", "not_met": "not met",
            "legend": "✓ meets the target; ✗ does not. Last column: the average needed in "
@@ -49,7 +58,14 @@ TEXT: dict[str, dict[str, Any]] = {
                  "{seed}; ± Monte Carlo standard error). Verdict: likely >= 80 %; at risk "
                  "50-80 %; unlikely 10-50 %; off track < 10 %.",
            "verdicts": {"likely": "likely", "at risk": "at risk", "unlikely": "unlikely",
-                        "off track": "off track"}},
+                        "off track": "off track"},
+           "reconcile": "RECONCILIATION OF THE PROVINCE'S TARGETS WITH ITS MEMBERS",
+           "region": "Region", "province": "Whole province", "members_sum": "Sum of members",
+           "together": "All met together", "no_target": "not set", "share": "share",
+           "reconcile_legend": "Each region: its target (where stated), central projection "
+           "(✓/✗) and probability of meeting it; the members are summed in every draw, so "
+           "their sum is the province's. \"All met together\": share of draws meeting every "
+           "target of the group at once."},
 }
 SYMBOL = {">=": "≥", "<=": "≤", "about": "≈"}
 
@@ -104,7 +120,10 @@ def feasibility_rows(results, lang: str = "vi") -> tuple[list[str], list[list[st
         goal = f"{SYMBOL[r0['comparison']]} {number(r0['target'], lang)}"
         if r0["comparison"] == "about":
             goal += f" ± {number(r0['tolerance'], lang)}"
-        cells = [str(i), r0["label_vi"] if lang == "vi" else r0["label_en"],
+        label = r0["label_vi"] if lang == "vi" else r0["label_en"]
+        if r0["region"] != results.province:
+            label += f" ({results.plan.regions.name(r0['region'], lang)})"
+        cells = [str(i), label,
                  f"{goal} {u} ({r0['period']})"]
         for s in scenarios:
             r = sub.loc[s]
@@ -209,6 +228,79 @@ def format_feasibility(results, lang: str = "vi", style: str = "text",
     return "\n".join(lines)
 
 
+def reconciliation_rows(results, lang: str = "vi") -> list[tuple[str, list[str],
+                                                                 list[list[str]]]]:
+    """(title, header, rows) of each reconciled group: the province, each member, the
+    members' sum and the probability that the group's targets are met together."""
+    t = TEXT[lang]
+    df = results.reconciliation()
+    labels = {s: (results.plan.scenario(s).label_vi if lang == "vi"
+                  else results.plan.scenario(s).label_en) for s in results.scenarios}
+    out = []
+    for group, g in df.groupby("group", sort=False):
+        first = g[g["scenario"] == results.scenarios[0]]
+        head = first.iloc[0]
+        var = BY_NAME[str(head["indicator"])]
+        title = (f"{group}: {var.label_vi if lang == 'vi' else var.label_en} "
+                 f"({head['period']}, {unit(str(head['unit']), lang)})")
+        header = [t["region"], t["target"], *(labels[s] for s in results.scenarios)]
+        rows = [_region_cells(results, g, r, lang) for _, r in first.iterrows()]
+        members = first[first["region"] != results.province]
+        if not math.isnan(members["share_of_province"].iloc[0]):
+            stated = members[members["target_id"] != ""]["target"]  # summed when all are
+            rows.append([t["members_sum"], number(stated.sum(), lang)
+                         if len(stated) == len(members) else "",
+                         *(number(g[(g["scenario"] == s) & (g["region"] != results.province)]
+                                  ["projected"].sum(), lang) for s in results.scenarios)])
+        if (first["target_id"] != "").any() and results.draws:
+            rows.append([t["together"], "", *(percent(g[g["scenario"] == s]
+                                                      ["probability_together"].iloc[0], lang)
+                                               for s in results.scenarios)])
+        out.append((title, header, rows))
+    return out
+
+
+def _region_cells(results, g: pd.DataFrame, r, lang: str) -> list[str]:
+    """One region's row of a reconciled group: name, target, each scenario's cell."""
+    t = TEXT[lang]
+    name = r["region_vi"] if lang == "vi" else r["region_en"]
+    if r["region"] == results.province:
+        name = t["province"]
+    goal = t["no_target"]
+    if r["target_id"]:
+        goal = f"{SYMBOL[r['comparison']]} {number(r['target'], lang)}"
+        tolerance = results.plan.targets[[x.id for x in results.plan.targets].index(
+            r["target_id"])].tolerance
+        if r["comparison"] == "about":
+            goal += f" ± {number(tolerance, lang)}"
+    cells = [name, goal]
+    for s in results.scenarios:
+        x = g[(g["scenario"] == s) & (g["region"] == r["region"])].iloc[0]
+        cell = number(x["projected"], lang)
+        if x["target_id"]:
+            cell += f" {'✓' if x['met'] else '✗'}"
+            if not math.isnan(x["probability"]):
+                cell += f" {percent(x['probability'], lang)}"
+        elif not math.isnan(x["share_of_province"]):
+            cell += f" ({t['share']} {percent(x['share_of_province'], lang)})"
+        cells.append(cell)
+    return cells
+
+
+def format_reconciliation(results, lang: str = "vi", style: str = "text") -> str:
+    """The reconciliation tables with their title and legend ("" without members)."""
+    if not results.plan.regions.members:
+        return ""
+    t = TEXT[lang]
+    heading = "## " if style == "markdown" else ""
+    name = results.plan.name_vi if lang == "vi" else results.plan.name_en
+    lines = [f"{heading}{t['reconcile']} — {name}"]
+    for title, header, rows in reconciliation_rows(results, lang):
+        lines += ["", title, ""] + _table(header, rows, style, left=2)
+    lines += ["", t["reconcile_legend"]]
+    return "\n".join(lines)
+
+
 def feasibility_frame(results, lang: str = "vi") -> pd.DataFrame:
     """The committee table as a DataFrame of text cells (for Excel or HTML)."""
     header, rows = feasibility_rows(results, lang)
@@ -232,14 +324,23 @@ def to_excel(results, path, lang: str = "vi"):
                 header, rows = detail_rows(results, s, lang)
                 pd.DataFrame(rows, columns=header).to_excel(
                     xl, sheet_name=f"{t['detail'][:18]} {s}"[:31], index=False)
+        if results.plan.regions.members:
+            frames = [pd.DataFrame([[title, *row] for row in rows], columns=["", *header])
+                      for title, header, rows in reconciliation_rows(results, lang)]
+            pd.concat(frames, ignore_index=True).to_excel(
+                xl, sheet_name=t["reconcile"][:31], index=False)
+            results.reconciliation().to_excel(xl, sheet_name="reconciliation (data)",
+                                              index=False)
         paths = results.paths.copy()
-        for col in ("scenario", "variable", "unit"):
+        for col in ("scenario", "region", "variable", "unit"):
             paths[col] = paths[col].astype(str)
-        wide = paths.pivot_table(index=["scenario", "variable", "unit"], columns="year",
+        wide = paths.pivot_table(index=["scenario", "region", "variable", "unit"],
+                                 columns="year",
                                  values="value", observed=True)
         wide.to_excel(xl, sheet_name="paths")
         if results.draws:
-            results.bands().astype({c: str for c in ("scenario", "variable", "unit")}).to_excel(
+            results.bands().astype({c: str for c in ("scenario", "region", "variable",
+                                                      "unit")}).to_excel(
                 xl, sheet_name="bands", index=False)
         results.feasibility().astype({"scenario": str, "target_id": str}).to_excel(
             xl, sheet_name="feasibility (data)", index=False)

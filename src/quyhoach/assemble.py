@@ -525,13 +525,14 @@ def kernel_inputs(plan: Plan, scenario: Scenario, baselines: Baselines) -> Kerne
                          "indicator's form or bounds; members may change its speed only")
             problems.raise_if_any(PlanError)
     rates, jump = np.stack([p[0] for p in parts]), np.stack([p[-1] for p in parts])
+    ind_form, ind_lower, ind_upper = forms[0][1:4]
     stacked = {name: np.stack([getattr(b, name) for b in baselines.parts]) for name in
                ("growth_actual", "nominal_actual", "per_capita_actual", "anchor_shares",
                 "hist")}
     return KernelInputs(rates, stacked["growth_actual"], stacked["nominal_actual"],
                         stacked["per_capita_actual"], stacked["anchor_shares"],
                         np.array([b.grdp0 for b in baselines.parts]), stacked["hist"], jump,
-                        *forms[0][1:4], baselines.structure.mode(),
+                        ind_form, ind_lower, ind_upper, baselines.structure.mode(),
                         *baselines.structure.children())
 
 

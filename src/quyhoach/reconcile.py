@@ -97,22 +97,23 @@ def _group_rows(results, scenario: str, targets: list, feas, together: float) ->
     province_value = np.nan
     for region in [plan.province, *plan.regions.ids]:
         key = "" if region == plan.province else region
-        t = stated.get(key)
+        t = stated.get(key) if feas is not None else None  # None: no target stated
         x = results.values(scenario, head.indicator, region)[None, :]
         with np.errstate(all="ignore"):
             projected = float(tg.target_metric(head, x, base)[0])
         if region == plan.province:
             province_value = projected
         row = feas.loc[(scenario, t.id)] if t is not None and feas is not None else None
+        t = t if row is not None else None
         rows.append({
             "scenario": scenario, "group": f"{head.indicator} {period}",
             "indicator": head.indicator, "kind": head.kind, "period": period,
             "region": region,
             "region_vi": plan.regions.name(key, "vi") if key else plan.name_vi,
             "region_en": plan.regions.name(key, "en") if key else plan.name_en,
-            "target_id": t.id if row is not None else "",
-            "comparison": t.comparison if row is not None else "",
-            "target": t.value if row is not None else np.nan,
+            "target_id": t.id if t is not None else "",
+            "comparison": t.comparison if t is not None else "",
+            "target": t.value if t is not None else np.nan,
             "unit": tg.metric_unit(head), "projected": projected,
             "met": bool(row["met"]) if row is not None else False,
             "probability": float(row["probability"]) if row is not None else np.nan,

@@ -4,6 +4,7 @@ import ast
 import inspect
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -257,3 +258,37 @@ def test_zero_shocks_in_many_draws_repeat_the_central_path():
     one = central(inputs)
     many = run_kernel(inputs, np.zeros((5, N_YEARS, L.N_CHANNELS)))
     assert all(np.array_equal(one, many[d], equal_nan=True) for d in range(5))
+
+
+@pytest.mark.parametrize("n_indicators", [0, 2, 9])
+def test_the_kernel_projects_any_number_of_bounded_indicators(n_indicators):
+    """The bounded indicators come last on every axis: the kernel takes as many as its
+    arrays hold (a registry with more indicators needs no kernel change)."""
+    from quyhoach.assemble import AGG_A, AGG_B, AGG_RULE, AGG_SCALE, BLOCK_RANGES
+
+    base = synthetic()
+    n = n_indicators
+    rates = np.zeros((1, N_YEARS, L.C_INDICATOR + n))
+    rates[..., :L.C_INDICATOR] = base.rates[..., :L.C_INDICATOR]
+    speeds = 0.01 * (np.arange(n) + 1)
+    rates[0, 1:, L.C_INDICATOR:] = speeds
+    hist = np.full((1, N_YEARS, L.H_INDICATOR + n), np.nan)
+    hist[..., :L.H_INDICATOR] = base.hist[..., :L.H_INDICATOR]
+    hist[0, 0, L.H_INDICATOR:] = 0.1
+    jump = np.zeros((1, L.H_INDICATOR + n), dtype=np.int64)
+    jump[0, :L.H_INDICATOR] = base.jump[0, :L.H_INDICATOR]
+    n_vars = L.V_INDICATOR + n
+    blocks = BLOCK_RANGES.copy()
+    blocks[L.B_INDICATORS, 1] = n_vars
+    agg = [np.resize(a, n_vars) for a in (AGG_RULE, AGG_A, AGG_B, AGG_SCALE)]
+    out = np.empty((1, 1, N_YEARS, n_vars))
+    k.simulate_paths(rates, np.zeros_like(rates)[None], base.growth_actual,
+                     base.nominal_actual, base.per_capita_actual, base.anchor_shares,
+                     base.grdp0, hist, jump, np.full(n, k.FORM_POINTS, dtype=np.int64),
+                     np.zeros(n), np.ones(n), base.mode, blocks, base.child_ptr,
+                     base.child_idx, *agg, out)
+    t = np.arange(N_YEARS)[:, None]
+    np.testing.assert_allclose(out[0, 0, :, L.V_INDICATOR:], np.minimum(0.1 + speeds * t, 1.0),
+                               rtol=1e-12)
+    np.testing.assert_array_equal(out[0, 0, :, :L.V_INDICATOR],
+                                  central(base)[:, :L.V_INDICATOR])

@@ -16,7 +16,8 @@ ALL_BLOCKS = tuple(b.name for b in BLOCKS if b.outputs)
 PINS = {h.indicator: h.pins[0] for h in HISTORY}
 
 
-def split_plan(tmp_path, blocks, weights=(0.5, 0.3, 0.2), shock_share=1.0, edits=()):
+def split_plan(tmp_path, blocks, weights=(0.5, 0.3, 0.2), shock_share=1.0, edits=(),
+               members=MEMBERS):
     """Lai Châu split into members that each hold ``weights[i]`` of every level (the
     same rates, shares and per-capita figures): a province-wide plan in disguise."""
     inputs = tmp_path / "inputs"
@@ -27,7 +28,7 @@ def split_plan(tmp_path, blocks, weights=(0.5, 0.3, 0.2), shock_share=1.0, edits
     # the plan's assumed 2020 urban share, as a row of each member
     assumed = {"indicator": "urbanization_rate", "year": "2020", "value": "14.66", "unit": "%",
                "status": "estimate", "source": "test: the plan's assumption", "note": ""}
-    for member, w in zip(MEMBERS, weights, strict=True):
+    for member, w in zip(members, weights, strict=True):
         for r in [*rows, assumed]:
             name = r["indicator"]
             if name not in MODEL_UNITS or BLOCK_OF_HISTORY[name] not in blocks:
@@ -43,7 +44,7 @@ def split_plan(tmp_path, blocks, weights=(0.5, 0.3, 0.2), shock_share=1.0, edits
     text = localise(LAI_CHAU.read_text(encoding="utf-8")).replace(
         (ROOT / "inputs" / "lai_chau").as_posix(), inputs.as_posix())
     members = "".join(f'\n[[regions.members]]\nid = "{m}"\nname_vi = "Huyện {m}"\n'
-                      f'name_en = "{m.title()} district"\n' for m in MEMBERS)
+                      f'name_en = "{m.title()} district"\n' for m in members)
     regions = (f"[regions]\nblocks = {list(blocks)!r}\nshock_share = {shock_share}\n"
                f"{members}\n").replace("'", '"')
     text = text.replace("[[assumed_data]]", regions + "[[assumed_data]]", 1)

@@ -32,36 +32,11 @@ import pandas as pd
 
 from .errors import InputDataError, PlanError, Problems, did_you_mean, shown
 from .fields import IDENTIFIER
-from .registry import MODEL_UNITS
+from .registry import MODEL_RANGES, MODEL_UNITS
 
 COLUMNS = ("indicator", "year", "value", "unit", "status", "source", "note")
 REGION = "region"  # optional column: a member region's id, empty for the province
 STATUSES = ("official", "estimate", "derived")
-# What a figure of an indicator the model reads can be, in the model's unit: (lowest,
-# highest, lowest excluded). Levels the model grows geometrically and divides by must be
-# positive. (MODEL_UNITS, the unit each must carry, comes from the model registry.)
-_LEVEL = (0.0, 1e12, True)
-_SHARE = (0.0, 100.0, False)
-MODEL_RANGES = {
-    "population": _LEVEL,
-    "urbanization_rate": _SHARE,
-    "grdp_nominal": _LEVEL,
-    "grdp_growth": (-100.0, 1000.0, True),
-    "grdp_per_capita": _LEVEL,
-    "share_agriculture": _SHARE,
-    "share_industry_construction": _SHARE,
-    "share_services": _SHARE,
-    "share_product_taxes": (-100.0, 100.0, False),  # less subsidies: may be negative
-    "budget_revenue": (0.0, 1e12, False),
-    "tourists": (0.0, 1e12, False),
-    "tourism_revenue": (0.0, 1e12, False),
-    "income_per_capita": _LEVEL,
-    "poverty_rate": _SHARE,
-    "forest_cover": _SHARE,
-    "ntm_communes_share": _SHARE,
-    "electricity_access": _SHARE,
-    "rural_clean_water": _SHARE,
-}
 YEARS = (1900, 2200)  # plausible years of a figure
 MAX_HISTORY_BYTES = 64 * 2**20
 SHOWN_HEADER = 3  # quote a header's names only when it has this many of the columns

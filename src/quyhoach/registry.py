@@ -199,6 +199,10 @@ class HistoryChannel:
         economy's observations, which have arrays of their own.
     derived_from : tuple of str
         For a series computed from other input indicators (not an input row itself).
+    possible : tuple of (float, float, bool), optional
+        (lowest, highest, lowest excluded) a figure can be, in ``unit``, where the model
+        needs narrower than its unit allows (``inputs.unit_range``): levels it grows
+        geometrically and divides by must be positive.
     """
 
     indicator: str
@@ -207,6 +211,11 @@ class HistoryChannel:
     pins: tuple[str, ...]
     channel: str = ""
     derived_from: tuple[str, ...] = ()
+    possible: tuple[float, float, bool] | None = None
+
+
+POSITIVE = (0.0, 1e12, True)  # a level the model grows geometrically and divides by
+AMOUNT = (0.0, 1e12, False)
 
 
 # ------------------------------------------------------------------------ blocks
@@ -262,9 +271,12 @@ def _economy() -> Block:
                 for s in SECTORS),
               *(_pct(f"inflation.{s}", -20.0, 50.0, (0.5, 15.0), 4.0, channel="inflation")
                 for s in SECTORS))
-    history = (HistoryChannel("grdp_growth", "%", 0.01, ("grdp_growth",)),
-               HistoryChannel("grdp_nominal", "billion VND", 1.0, ("grdp_nominal",)),
-               HistoryChannel("grdp_per_capita", "million VND", 1.0, ("grdp_per_capita",)),
+    history = (HistoryChannel("grdp_growth", "%", 0.01, ("grdp_growth",),
+                              possible=(-100.0, 1000.0, True)),
+               HistoryChannel("grdp_nominal", "billion VND", 1.0, ("grdp_nominal",),
+                              possible=POSITIVE),
+               HistoryChannel("grdp_per_capita", "million VND", 1.0, ("grdp_per_capita",),
+                              possible=POSITIVE),
                *(HistoryChannel(f"share_{s}", "% of GRDP", 0.01, (f"share_{s}",))
                  for s in SECTORS))
     return Block("economy", "Kinh tế", "Economy", params,
@@ -293,7 +305,8 @@ POPULATION = Block(
     (("birth", 1), ("death", 1), ("migration", 1)),
     (_level("population", "thousand persons", "Dân số trung bình", "Average population"),
      _rate("population_growth", "Tốc độ tăng dân số", "Population growth", "population")),
-    (HistoryChannel("population", "thousand persons", 1.0, ("population",), "population"),),
+    (HistoryChannel("population", "thousand persons", 1.0, ("population",), "population",
+                    possible=POSITIVE),),
     (("population", 1),))
 URBANIZATION = Block(
     "urbanization", "Đô thị hóa", "Urbanization",
@@ -319,7 +332,7 @@ INCOME = Block(
      _level("income_per_capita", "million VND", "Thu nhập bình quân đầu người",
             "Average income per capita", weighted_by("population"))),
     (HistoryChannel("income_per_capita", "million VND", 1.0, ("income_per_capita",),
-                    "income"),),
+                    "income", possible=POSITIVE),),
     (("income", 1),))
 BUDGET = Block(
     "budget", "Ngân sách", "Budget",
@@ -342,7 +355,8 @@ BUDGET = Block(
      _level("budget_import_export", "billion VND", "Thu từ hoạt động xuất nhập khẩu",
             "Import-export revenue"),
      _level("budget_land_use", "billion VND", "Thu tiền sử dụng đất", "Land-use revenue")),
-    (HistoryChannel("budget_revenue", "billion VND", 1.0, ("budget_revenue",), "budget"),
+    (HistoryChannel("budget_revenue", "billion VND", 1.0, ("budget_revenue",), "budget",
+                    possible=AMOUNT),
      HistoryChannel("budget_domestic", "billion VND", 1.0, ("budget_domestic",), "domestic"),
      HistoryChannel("budget_import_export", "billion VND", 1.0, ("budget_import_export",),
                     "import_export"),
@@ -360,8 +374,9 @@ TOURISM = Block(
      _level("tourism_revenue", "billion VND", "Doanh thu du lịch", "Tourism revenue"),
      _level("spending_per_visitor", "million VND", "Chi tiêu bình quân một lượt khách",
             "Spending per visitor", ratio("tourism_revenue", "tourists", 1000.0))),
-    (HistoryChannel("tourists", "visits", 1.0, ("tourists",), "tourists"),
-     HistoryChannel("tourism_revenue", "billion VND", 1.0, ("tourism_revenue",)),
+    (HistoryChannel("tourists", "visits", 1.0, ("tourists",), "tourists", possible=AMOUNT),
+     HistoryChannel("tourism_revenue", "billion VND", 1.0, ("tourism_revenue",),
+                    possible=AMOUNT),
      # million VND per visit = tourism revenue (billion VND) × 1000 / visits
      HistoryChannel("spending_per_visitor", "million VND", 1.0, ("spending_per_visitor",),
                     "spending", ("tourism_revenue", "tourists"))),
@@ -410,6 +425,8 @@ BLOCK_OF_HISTORY = {h.indicator: b.name for b in BLOCKS for h in b.history}
 BLOCK_OF_OUTPUT = {v.name: b.name for b in BLOCKS for v in b.outputs}
 # The unit each indicator the model reads must carry in history.csv.
 MODEL_UNITS = {h.indicator: h.unit for h in HISTORY if not h.derived_from}
+# Where the model reads narrower than the unit allows (inputs.value_range has the rest).
+MODEL_RANGES = {h.indicator: h.possible for h in HISTORY if h.possible is not None}
 
 
 def indicator_speed(form: str) -> Parameter:

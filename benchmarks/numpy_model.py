@@ -56,16 +56,17 @@ def simulate_paths_numpy(inputs, shocks):
         for t in range(n_years):
             if not history(t, L.V_POPULATION, L.H_POPULATION):
                 natural = r[:, t, L.C_BIRTH] - r[:, t, L.C_DEATH] + r[:, t, L.C_MIGRATION]
-                out[:, t, L.V_POPULATION] = out[:, t - 1, L.V_POPULATION] * (1 + natural / 1000)
+                out[:, t, L.V_POPULATION] = (out[:, t - 1, L.V_POPULATION]
+                                             * np.maximum(1 + natural / 1000, 0))
             pop = out[:, t, L.V_POPULATION]
             out[:, t, L.V_POPULATION_GROWTH] = (pop / out[:, t - 1, L.V_POPULATION] - 1.0
                                                 if t > 0 else np.nan)
             if t > 0:
                 if not np.isnan(inputs.growth_actual[t]):
-                    real *= 1.0 + inputs.growth_actual[t]
+                    real *= max(1.0 + inputs.growth_actual[t], 0.0)
                 else:
-                    real *= 1.0 + r[:, t, L.C_GROWTH:L.C_GROWTH + 4]
-                price *= 1.0 + r[:, t, L.C_INFLATION:L.C_INFLATION + 4]
+                    real *= np.maximum(1.0 + r[:, t, L.C_GROWTH:L.C_GROWTH + 4], 0.0)
+                price *= np.maximum(1.0 + r[:, t, L.C_INFLATION:L.C_INFLATION + 4], 0.0)
                 if not np.isnan(inputs.anchor_shares[t, 0]):
                     tr = real.sum(axis=1, keepdims=True)
                     tn = (real * price).sum(axis=1, keepdims=True)
@@ -132,7 +133,7 @@ def simulate_paths_numpy(inputs, shocks):
                              L.C_IMPORT_EXPORT_GROWTH),
                             (L.V_BUDGET_LAND_USE, L.H_LAND_USE, L.C_LAND_USE_GROWTH)):
                 if not history(t, v, h):
-                    out[:, t, v] = out[:, t - 1, v] * (1 + r[:, t, c])
+                    out[:, t, v] = out[:, t - 1, v] * np.maximum(1 + r[:, t, c], 0)
                 if split and inputs.jump[h] >= 0:
                     total = total + out[:, t, v]
             if split and t > inputs.jump[L.H_BUDGET]:
@@ -142,10 +143,10 @@ def simulate_paths_numpy(inputs, shocks):
             out[:, t, L.V_BUDGET_REVENUE_SHARE] = out[:, t, L.V_BUDGET_REVENUE] / total_nominal
             if not history(t, L.V_TOURISTS, L.H_TOURISTS):
                 out[:, t, L.V_TOURISTS] = (out[:, t - 1, L.V_TOURISTS]
-                                           * (1 + r[:, t, L.C_TOURIST_GROWTH]))
+                                           * np.maximum(1 + r[:, t, L.C_TOURIST_GROWTH], 0))
             if not history(t, L.V_SPENDING_PER_VISITOR, L.H_SPENDING):
                 out[:, t, L.V_SPENDING_PER_VISITOR] = (out[:, t - 1, L.V_SPENDING_PER_VISITOR]
-                                           * (1 + r[:, t, L.C_SPENDING_GROWTH]))
+                                           * np.maximum(1 + r[:, t, L.C_SPENDING_GROWTH], 0))
             spending = out[:, t, L.V_SPENDING_PER_VISITOR]
             out[:, t, L.V_TOURISM_REVENUE] = out[:, t, L.V_TOURISTS] * spending / 1000
             for i in range(len(inputs.ind_form)):

@@ -150,3 +150,30 @@ recovery_years = 0
     # no upside from disruptions: q95 is the central path, to the histogram's resolution
     # (one bin = 1.5 x pilot range / 256, here under 1 % of the level)
     assert b["q95"] == pytest.approx(b["central"], rel=0.01)
+
+
+HEAVY_TAIL = """
+[uncertainty.shocks."tourism.visitor_growth"]
+sd = 25.0
+persistence = 0.6
+"""
+
+
+def test_bands_never_leave_the_range_of_the_draws(tmp_path):
+    """Draws beyond the pilot's range fall in an edge bin; the quantile read there is
+    clipped to the lowest and highest draw, which respect the variable's bounds."""
+    plan = plan_with_uncertainty(tmp_path, HEAVY_TAIL)
+    res = quyhoach.simulate(plan, scenarios=["base"], draws=6000, seed=2, keep_draws=True,
+                            spool_dir=tmp_path)
+    draws = pd.read_parquet(res.draws_dir / "scenario=base")
+    bands = res.bands(region="lai_chau").set_index(["variable", "year"])
+    for variable in ("tourists", "tourism_revenue"):
+        by_year = draws.groupby("year")[variable]
+        low, high = by_year.min(), by_year.max()
+        b = bands.loc[variable]
+        years = b.index
+        for q in ("q05", "q25", "q50", "q75", "q95"):
+            # kept draws are float32: compare at its precision
+            assert (b[q] >= low[years].to_numpy() * (1 - 1e-6)).all(), (variable, q)
+            assert (b[q] <= high[years].to_numpy() * (1 + 1e-6)).all(), (variable, q)
+    assert (bands["q05"].loc["tourists"] >= 0).all()

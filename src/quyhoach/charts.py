@@ -43,7 +43,8 @@ def fan_chart(results, variable: str, path, *, lang: str = "vi", scenarios=None)
     years = results.plan.years
     fig, ax = plt.subplots(figsize=(9, 5), dpi=120)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    bands = results.bands(variable) if results.draws else None  # no draws, no bands
+    # the province's bands (members have their own); no draws, no bands
+    bands = results.bands(variable, region=results.province) if results.draws else None
     for i, name in enumerate(scenarios):
         color = colors[i % len(colors)]
         sc = results.plan.scenario(name)
@@ -63,7 +64,7 @@ def fan_chart(results, variable: str, path, *, lang: str = "vi", scenarios=None)
     ax.plot(years[hist], results.values(scenarios[0], variable)[hist], color="black", lw=2.2,
             label="Thực tế" if lang == "vi" else "Actual")
     for t in results.plan.targets:
-        if t.indicator == variable and t.kind in ("level", "share"):
+        if t.indicator == variable and t.kind in ("level", "share") and not t.region:
             ax.plot([t.year], [t.value], marker="*", ms=13, color="crimson", zorder=5)
             ax.annotate(t.label_vi if lang == "vi" else t.label_en, (t.year, t.value),
                         textcoords="offset points", xytext=(6, 6), fontsize=7, color="crimson")

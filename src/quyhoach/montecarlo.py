@@ -208,16 +208,20 @@ class _Driver:
         self.region_work = np.zeros((threads, n_regions, 8))
         self.region_state = np.zeros((threads, n_regions), np.uint64)
         self.met_now = np.zeros((threads, max(self.n_targets, 1)), np.bool_)
+        self.low = np.full((threads, self.n_series), np.inf)
+        self.high = np.full((threads, self.n_series), -np.inf)
 
     def reduce(self, first, n, lo, inv_width, shift, counts, keep):
-        """Draws first..first+n-1: per-block sums, met and joint counts (and ``keep``)."""
+        """Draws first..first+n-1: per-block sums, met and joint counts (and ``keep``);
+        ``low`` and ``high`` keep the extremes of every draw reduced so far."""
         n_blocks = -(-n // BLOCK)
         bsum = np.empty((n_blocks, self.n_series))
         bsq = np.empty((n_blocks, self.n_series))
         bmet = np.empty((n_blocks, self.n_targets), np.int64)
         bjoint = np.empty((n_blocks, self.n_groups), np.int64)
         mk.run_chunk(first, n, BLOCK, self.seed, *self.model, *self.unc, *self.tgt, lo,
-                     inv_width, shift, counts, bsum, bsq, bmet, bjoint, self.scratch_shocks,
+                     inv_width, shift, counts, self.low, self.high, bsum, bsq, bmet, bjoint,
+                     self.scratch_shocks,
                      self.scratch_out, self.work, self.region_work, self.region_state,
                      self.met_now, keep)
         return bsum, bsq, bmet, bjoint
@@ -318,7 +322,8 @@ def run(plan, scenario, inputs: KernelInputs, baseline, *, draws: int, seed: int
         if bar is not None:
             bar.close()
     counts = counts.sum(axis=0, dtype=np.int64)
-    stats = _statistics(total, total_sq, counts.sum(axis=1), shift, counts, lo, inv_width)
+    stats = _statistics(total, total_sq, counts.sum(axis=1), shift, counts, lo, inv_width,
+                        driver.low.min(axis=0), driver.high.max(axis=0))
     return Summary(stats, total_met, draws, total_joint)
 
 
@@ -331,8 +336,14 @@ def _progress(draws, progress, name, threads):
                 desc=f"{name} ({threads} threads)", leave=False)
 
 
-def _statistics(total, total_sq, n, shift, counts, lo, inv_width) -> np.ndarray:
-    """mean, sd, quantiles and Monte Carlo standard error per series."""
+def _statistics(total, total_sq, n, shift, counts, lo, inv_width, low, high) -> np.ndarray:
+    """mean, sd, quantiles and Monte Carlo standard error per series.
+
+    A quantile read from the histogram is clipped to the lowest and highest draw
+    (``low``, ``high``): a value beyond the pilot's range lands in an edge bin, and
+    interpolating within that bin must not place a band outside the draws, nor outside
+    a variable's bounds, which every draw respects.
+    """
     out = np.full((len(total), len(STAT_COLUMNS)), np.nan)
     with np.errstate(all="ignore"):
         nf = n.astype(float)
@@ -351,6 +362,7 @@ def _statistics(total, total_sq, n, shift, counts, lo, inv_width) -> np.ndarray:
             below = np.where(b > 0, cum[np.arange(len(b)), b - 1], 0)
             inside = counts[np.arange(len(b)), b]
             frac = np.where(inside > 0, (rank - below) / np.maximum(inside, 1), 0.5)
-            out[:, 2 + qi] = np.where(constant, shift, lo + (b + frac) * width)
+            out[:, 2 + qi] = np.where(constant, shift,
+                                      np.clip(lo + (b + frac) * width, low, high))
         out[n == 0] = np.nan
     return out

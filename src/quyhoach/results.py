@@ -308,11 +308,13 @@ class Results:
             df[col] = df[col].astype("category")
         return df
 
-    def bands(self, variable: str | None = None, scenario: str | None = None) -> pd.DataFrame:
+    def bands(self, variable: str | None = None, scenario: str | None = None,
+              region: str | None = None) -> pd.DataFrame:
         """Monte Carlo bands per scenario, variable and year (table units).
 
-        Columns: scenario, variable, year, mean, sd, q05, q25, q50, q75, q95, mcse_mean
-        (Monte Carlo standard error of the mean), central (zero-shock path), unit.
+        Columns: scenario, region, variable, year, mean, sd, q05, q25, q50, q75, q95,
+        mcse_mean (Monte Carlo standard error of the mean), central (zero-shock path),
+        unit. ``region`` selects one region (the province's key, or a member's id).
         Quantiles are read from a 256-bin histogram: error under one bin width
         (0.6 % of the range of the pilot draws).
 
@@ -337,6 +339,10 @@ class Results:
             df = df[df["variable"] == variable]
         if scenario is not None:
             df = df[df["scenario"] == scenario]
+        if region is not None:
+            if region not in self.regions:
+                raise KeyError(f"no region '{region}'" + did_you_mean(region, self.regions))
+            df = df[df["region"] == region]
         return df.reset_index(drop=True)
 
     def compare(self, scenarios=None, year: int | None = None, variables=None,

@@ -150,12 +150,18 @@ def is_met(x, cmp, value, tol):
 
 
 @njit(cache=True, inline="always", error_model="numpy")
-def accumulate(x, s, i, b, w, lo, inv_width, shift, counts, block_sum, block_sumsq, keep):
-    """Add value x of series s (draw i of the chunk, block b, thread w) to the reduction."""
+def accumulate(x, s, i, b, w, lo, inv_width, shift, counts, block_sum, block_sumsq, low,
+               high, keep):
+    """Add value x of series s (draw i of the chunk, block b, thread w) to the reduction:
+    its histogram bin, its block's sums, and the thread's lowest and highest value."""
     if keep.shape[0] > 0:
         keep[i, s] = x
     if math.isnan(x):
         return
+    if x < low[w, s]:
+        low[w, s] = x
+    if x > high[w, s]:
+        high[w, s] = x
     dx = x - shift[s]
     block_sum[b, s] += dx
     block_sumsq[b, s] += dx * dx
@@ -174,7 +180,7 @@ def run_chunk(first_draw, n_draws, block, seed,
               e_key, e_prob, e_depth, e_recovery, e_first, active, region_key, common,
               t_region, t_kind, t_var, t_start, t_end, t_factor, t_cmp, t_value, t_tol,
               g_ptr, g_idx,
-              lo, inv_width, shift, counts,
+              lo, inv_width, shift, counts, low, high,
               block_sum, block_sumsq, block_met, block_joint,
               scratch_shocks, scratch_out, work, region_work, region_state, met_now, keep):
     """Simulate draws first_draw .. first_draw + n_draws - 1 and reduce them.
@@ -184,7 +190,9 @@ def run_chunk(first_draw, n_draws, block, seed,
     whose total is their number). Per block of ``block`` draws (in chunk order):
     ``block_sum``/``block_sumsq`` of ``value - shift[s]``, ``block_met`` (draws that
     meet each target) and ``block_joint`` (draws that meet every target of group g:
-    ``g_idx[g_ptr[g]:g_ptr[g + 1]]``). ``keep`` (draws × series) receives every value
+    ``g_idx[g_ptr[g]:g_ptr[g + 1]]``). Per thread, ``low``/``high[thread, s]``: the
+    lowest and highest value met (quantiles are clipped to them). ``keep`` (draws ×
+    series) receives every value
     when it has ``n_draws`` rows (pilot, central path or ``keep_draws``); give it 0 rows
     otherwise.
     """
@@ -215,7 +223,7 @@ def run_chunk(first_draw, n_draws, block, seed,
                 for t in range(n_years):
                     for v in range(n_vars):
                         accumulate(scratch_out[w, r, t, v], s, i, b, w, lo, inv_width, shift,
-                                   counts, block_sum, block_sumsq, keep)
+                                   counts, block_sum, block_sumsq, low, high, keep)
                         s += 1
             for j in range(t_kind.shape[0]):
                 x = target_metric(scratch_out, w, t_region[j], t_kind[j], t_var[j],
@@ -225,7 +233,7 @@ def run_chunk(first_draw, n_draws, block, seed,
                 if met:
                     block_met[b, j] += 1
                 accumulate(x, n_path + j, i, b, w, lo, inv_width, shift, counts, block_sum,
-                           block_sumsq, keep)
+                           block_sumsq, low, high, keep)
             for q in range(g_ptr.shape[0] - 1):
                 together = True
                 for m in range(g_ptr[q], g_ptr[q + 1]):

@@ -14,6 +14,8 @@ Conventions
 - Rates are fractions per year (0.095), crude demographic rates per 1000.
 - Real values are at base-year prices; sector deflators are 1 in the base year.
 - ``fastmath`` stays off: results are compared bit for bit across thread counts.
+- A level never turns negative: a rate pushed by a draw's shocks to -100 %/yr or below
+  takes the level to 0 (``grow``); plan values cannot reach -100 % (see the registry).
 """
 
 import math
@@ -133,6 +135,13 @@ def step_saturating(x, speed, form, lower, upper):
     return min(max(y, lower), upper)
 
 
+@njit(cache=True, inline="always", error_model="numpy")
+def grow(level, factor):
+    """level × factor (1 + the year's rate), floored at 0: nothing falls by more than
+    all of it."""
+    return level * max(factor, 0.0)
+
+
 @njit(cache=True, error_model="numpy")
 def step_urban_share(u, speed, reclassified):
     """Urban share after one year: logistic drift plus administrative reclassification."""
@@ -222,7 +231,7 @@ def step_budget(out, d, r, t, rates, shocks, hist, jump, total_nominal):
     for v, h, c in ((V_BUDGET_IMPORT_EXPORT, H_IMPORT_EXPORT, C_IMPORT_EXPORT_GROWTH),
                     (V_BUDGET_LAND_USE, H_LAND_USE, C_LAND_USE_GROWTH)):
         if not follow_history(out, d, r, t, v, hist, h, jump):
-            out[d, r, t, v] = out[d, r, t - 1, v] * (1.0 + rates[r, t, c] + shocks[d, r, t, c])
+            out[d, r, t, v] = grow(out[d, r, t - 1, v], 1.0 + rates[r, t, c] + shocks[d, r, t, c])
         if split and jump[r, h] >= 0:
             total += out[d, r, t, v]
     if split and t > jump[r, H_BUDGET]:  # the total is observed no later than its parts
@@ -247,8 +256,9 @@ def step_economy(out, d, r, t, rates, shocks, growth_actual, nominal_actual,
                 g = growth_actual[r, t]
             else:
                 g = rates[r, t, C_GROWTH + s] + shocks[d, r, t, C_GROWTH + s]
-            real[s] *= 1.0 + g
-            price[s] *= 1.0 + rates[r, t, C_INFLATION + s] + shocks[d, r, t, C_INFLATION + s]
+            real[s] = grow(real[s], 1.0 + g)
+            price[s] = grow(price[s], 1.0 + rates[r, t, C_INFLATION + s]
+                            + shocks[d, r, t, C_INFLATION + s])
         if not math.isnan(anchor_shares[r, t, 0]):
             # observed structure re-anchors the split, keeping both totals
             total_r = 0.0
@@ -324,8 +334,8 @@ def simulate_region(d, r, rates, shocks, growth_actual, nominal_actual, per_capi
                 natural = (rates[r, t, C_BIRTH] + shocks[d, r, t, C_BIRTH]
                            - rates[r, t, C_DEATH] - shocks[d, r, t, C_DEATH]
                            + rates[r, t, C_MIGRATION] + shocks[d, r, t, C_MIGRATION])
-                out[d, r, t, V_POPULATION] = out[d, r, t - 1, V_POPULATION] * (
-                    1.0 + natural / 1000.0)
+                out[d, r, t, V_POPULATION] = grow(out[d, r, t - 1, V_POPULATION],
+                                                  1.0 + natural / 1000.0)
             if t > 0:
                 out[d, r, t, V_POPULATION_GROWTH] = (out[d, r, t, V_POPULATION]
                                                      / out[d, r, t - 1, V_POPULATION] - 1.0)
@@ -385,11 +395,11 @@ def simulate_region(d, r, rates, shocks, growth_actual, nominal_actual, per_capi
         if not not_stepped(out, d, r, t, B_TOURISM, mode, blocks, *agg):
             if not follow_history(out, d, r, t, V_TOURISTS, hist, H_TOURISTS, jump):
                 growth = rates[r, t, C_TOURIST_GROWTH] + shocks[d, r, t, C_TOURIST_GROWTH]
-                out[d, r, t, V_TOURISTS] = out[d, r, t - 1, V_TOURISTS] * (1.0 + growth)
+                out[d, r, t, V_TOURISTS] = grow(out[d, r, t - 1, V_TOURISTS], 1.0 + growth)
             if not follow_history(out, d, r, t, V_SPENDING_PER_VISITOR, hist, H_SPENDING, jump):
                 growth = rates[r, t, C_SPENDING_GROWTH] + shocks[d, r, t, C_SPENDING_GROWTH]
                 previous = out[d, r, t - 1, V_SPENDING_PER_VISITOR]
-                out[d, r, t, V_SPENDING_PER_VISITOR] = previous * (1.0 + growth)
+                out[d, r, t, V_SPENDING_PER_VISITOR] = grow(previous, 1.0 + growth)
             spending = out[d, r, t, V_SPENDING_PER_VISITOR]
             out[d, r, t, V_TOURISM_REVENUE] = out[d, r, t, V_TOURISTS] * spending / 1000.0
 

@@ -160,7 +160,7 @@ def test_duckdb_queries_the_dataset(plans, tmp_path):
     probs = duckdb.sql(
         f"SELECT count(*) FROM read_parquet('{out.as_posix()}/feasibility/**/*.parquet', "
         "hive_partitioning = true) WHERE probability BETWEEN 0 AND 1").fetchall()[0][0]
-    assert probs == 8 * 29
+    assert probs == 8 * len(quyhoach.load_plan(LAI_CHAU).targets)
 
 
 def test_dask_engine_on_a_local_cluster(plans, tmp_path):

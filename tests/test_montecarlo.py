@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 import quyhoach
-from conftest import LAI_CHAU, plan_with_uncertainty
+from conftest import LAI_CHAU, localise, plan_with_uncertainty
 
 ZERO = """
 [uncertainty.parameters]
@@ -177,3 +177,20 @@ def test_bands_never_leave_the_range_of_the_draws(tmp_path):
             assert (b[q] >= low[years].to_numpy() * (1 - 1e-6)).all(), (variable, q)
             assert (b[q] <= high[years].to_numpy() * (1 + 1e-6)).all(), (variable, q)
     assert (bands["q05"].loc["tourists"] >= 0).all()
+
+
+def test_a_calibrated_speed_of_an_indicator_no_scenario_models_is_not_drawn(tmp_path):
+    """The model file estimates electricity access; a plan that does not project it
+    runs its Monte Carlo without it (the plan's own entries are still checked)."""
+    text = localise(LAI_CHAU.read_text(encoding="utf-8"))
+    a = text.index("[scenarios.base.indicators.electricity_access]")
+    b = text.index("[scenarios.base.indicators.rural_clean_water]")
+    text = text[:a] + text[b:]
+    ids = [line.split('"')[1] for line in text.splitlines() if line.startswith('id = "electr')]
+    for tid in ids:  # and its targets
+        start = text.index(f'[[targets]]\nid = "{tid}"')
+        text = text[:start] + text[text.index("[[", start + 5):]
+    path = tmp_path / "plan.toml"
+    path.write_text(text, encoding="utf-8")
+    res = quyhoach.simulate(path, scenarios=["base"], draws=300, seed=1)
+    assert "electricity_access" not in set(res.paths["variable"])

@@ -77,8 +77,11 @@ def uncertainty_arrays(plan, scenario, baseline: Baselines) -> dict:
     growth_start = baseline.growth_start
     where = f"scenarios.{scenario.name}.uncertainty"
     p: dict[str, list] = {k: [] for k in ("key", "dist", "args", "channel", "scale", "mult")}
+    calibrated = set(plan.model.calibrated) if plan.model is not None else set()
     for d in u.parameters:
         cs = _channel_and_scale(d.path, scenario)
+        if cs is None and f"parameters.{d.path}" in calibrated:
+            continue  # the model file estimates what this scenario does not project
         if cs is None:
             problems.add(f'{where}.parameters."{d.path}"', f"scenario '{scenario.name}' does "
                          "not model this indicator; remove the entry or model the indicator")

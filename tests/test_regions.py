@@ -231,3 +231,35 @@ def test_regions_parse_errors(tmp_path):
     with pytest.raises(quyhoach.PlanError) as err:
         quyhoach.load_plan(plan)
     assert "regions.members[2].id: 'lai_chau' is the province's own key" in str(err.value)
+
+
+def test_results_of_a_plan_with_members_read_back_and_export(tmp_path):
+    plan = split_plan(tmp_path, ("population", "urbanization"), shock_share=0.5)
+    res = quyhoach.simulate(plan, scenarios=["base"], draws=300, seed=2)
+    out = res.to_parquet(tmp_path / "out")
+    back = quyhoach.read_results(out)
+    assert back.manifest["regions"] == ["lai_chau", *MEMBERS]
+    assert back.manifest["regions_blocks"] == ["population", "urbanization"]
+    for region in (None, "north"):
+        np.testing.assert_array_equal(back.values("base", "population", region),
+                                      res.values("base", "population", region))
+    b = back.bands("population", "base", region="south")
+    assert len(b) and set(b["region"]) == {"south"}
+    iamc = res.to_iamc()
+    assert set(iamc["region"]) == {"lai_chau", *MEMBERS}
+    north = iamc[(iamc["region"] == "north") & (iamc["variable"] == "Population")]
+    assert not north.empty
+    with pytest.raises(KeyError, match="no region 'nort'; did you mean 'north'"):
+        res.values("base", "population", "nort")
+
+
+def test_a_members_assumptions_change_in_code_through_the_same_validator(tmp_path):
+    plan = quyhoach.load_plan(split_plan(tmp_path, ("population",)))
+    fast = plan.with_scenario("fast", inherits="base",
+                              regions={"north": {"population": {"birth_rate": 25.0}}})
+    assert fast.scenario("fast").in_region("north").values["population.birth_rate"][-1] == 25.0
+    assert fast.scenario("fast").in_region("south") is fast.scenario("fast")
+    with pytest.raises(quyhoach.PlanError) as err:
+        plan.with_scenario("bad", inherits="base",
+                           regions={"north": {"population": {"birth_rate": 2000.0}}})
+    assert "scenarios.bad.regions.north.population.birth_rate" in str(err.value)

@@ -62,6 +62,11 @@ def manifest(results) -> dict:
         "plan_text": plan.to_toml() if plan.edited else None,
         "inputs_sha256": results.history.sha256,
         "province": plan.province,
+        # the province's key, then its members; blocks projected by member and the share
+        # of shock variance common to the province
+        "regions": results.regions,
+        "regions_blocks": list(plan.regions.blocks),
+        "regions_shock_share": plan.regions.shock_share if plan.regions.members else None,
         "base_year": plan.base_year,
         "last_actual_year": plan.last_actual_year,
         "horizon": plan.horizon,

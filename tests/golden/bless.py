@@ -9,6 +9,8 @@ The goldens (all of scenarios/lai_chau.toml, every scenario):
 
     lai_chau_feasibility.csv       central paths: every scenario x target
                                    (10 significant digits; tests/test_lai_chau.py)
+    lang_son_feasibility.csv,      the same for the other seed provinces
+    quang_ninh_feasibility.csv     (tests/test_provinces.py)
     lai_chau_mc_probabilities.csv  Monte Carlo, MC_DRAWS draws at MC_SEED: per scenario
                                    x target the draws meeting it, the probability, and
                                    median, q05, q95 of the target's metric
@@ -77,9 +79,9 @@ class Golden:
 
 # ----------------------------------------------------------------------------- frames
 
-def golden_frame() -> pd.DataFrame:
-    """The central feasibility golden."""
-    res = quyhoach.simulate(PLAN)
+def golden_frame(plan: Path = PLAN) -> pd.DataFrame:
+    """The central feasibility golden of a plan."""
+    res = quyhoach.simulate(plan)
     return res.feasibility()[COLUMNS]
 
 
@@ -125,9 +127,14 @@ def mc_bands(res) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+PROVINCES = ("lang_son", "quang_ninh")  # central goldens of the other seed provinces
+
 GOLDENS = (
     Golden("lai_chau_feasibility.csv", ("scenario", "target_id"), ("met",),
            golden_frame, float_format="%.10g"),
+    *(Golden(f"{p}_feasibility.csv", ("scenario", "target_id"), ("met",),
+             lambda p=p: golden_frame(PLAN.parent / f"{p}.toml"), float_format="%.10g")
+      for p in PROVINCES),
     Golden("lai_chau_mc_probabilities.csv", ("scenario", "target_id"),
            ("draws", "met_draws", "probability"), lambda: mc_probabilities(_blessed_run())),
     Golden("lai_chau_mc_bands.csv", ("scenario", "variable", "year"), (),

@@ -1,0 +1,78 @@
+"""The other seed provinces: Lạng Sơn (with its 11 localities) and Quảng Ninh."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import quyhoach
+from conftest import ROOT
+
+GOLDEN = ROOT / "tests" / "golden"
+LANG_SON = ROOT / "scenarios" / "lang_son.toml"
+QUANG_NINH = ROOT / "scenarios" / "quang_ninh.toml"
+LOCALITIES = ("lang_son_city", "trang_dinh", "binh_gia", "van_lang", "cao_loc", "van_quan",
+              "bac_son", "huu_lung", "chi_lang", "loc_binh", "dinh_lap")
+
+
+@pytest.fixture(scope="module")
+def lang_son():
+    return quyhoach.simulate(LANG_SON)
+
+
+@pytest.mark.parametrize("province", ["lang_son", "quang_ninh"])
+def test_feasibility_matches_golden(province):
+    from golden.bless import COLUMNS
+
+    res = quyhoach.simulate(ROOT / "scenarios" / f"{province}.toml")
+    got = res.feasibility()[COLUMNS].reset_index(drop=True)
+    want = pd.read_csv(GOLDEN / f"{province}_feasibility.csv")
+    assert list(got["target_id"].astype(str)) == list(want["target_id"])
+    assert list(got["met"]) == list(want["met"])
+    for col in ("projected", "gap", "required", "projected_rate"):
+        np.testing.assert_allclose(got[col].to_numpy(float), want[col].to_numpy(float),
+                                   rtol=1e-8, equal_nan=True, err_msg=col)
+
+
+def test_lang_son_localities_sum_to_the_2019_census(lang_son):
+    """Hand check: the 2019 census of the 11 localities (shared/data/subregions)."""
+    census = {"lang_son_city": 103284, "trang_dinh": 59827, "binh_gia": 52689,
+              "van_lang": 49696, "cao_loc": 79873, "van_quan": 54202, "bac_son": 71967,
+              "huu_lung": 121735, "chi_lang": 75063, "loc_binh": 84740, "dinh_lap": 28579}
+    assert lang_son.plan.regions.ids == list(LOCALITIES)
+    for region, persons in census.items():
+        assert lang_son.values("base", "population", region)[0] == persons / 1000
+    assert lang_son.values("base", "population")[0] == pytest.approx(781.655, abs=1e-9)
+    assert sum(census.values()) == 781655
+    assert any("population 2019: the members sum to 781.655" in n and "-0.15%" in n
+               for n in lang_son.notes)
+
+
+def test_lang_son_observed_figures(lang_son):
+    y = list(lang_son.years)
+    growth = lang_son.values("base", "grdp_growth")
+    assert growth[y.index(2022)] == pytest.approx(7.22) and \
+        growth[y.index(2024)] == pytest.approx(6.01)
+    assert lang_son.values("base", "budget_revenue")[y.index(2024)] == 9805.0
+    assert lang_son.values("base", "budget_import_export")[y.index(2024)] == 6600.0
+
+
+def test_lang_son_population_is_the_sum_of_its_localities_in_every_kept_draw(tmp_path):
+    res = quyhoach.simulate(LANG_SON, scenarios=["base"], draws=256, seed=4,
+                            keep_draws=True, spool_dir=tmp_path)
+    draws = pd.read_parquet(res.draws_dir / "scenario=base", columns=["draw", "region",
+                                                                          "year", "population"])
+    wide = draws.pivot_table(index=["draw", "year"], columns="region", values="population",
+                             observed=True)
+    members = wide[list(LOCALITIES)].sum(axis=1)
+    assert wide["lang_son"].std() > 0  # the draws differ
+    np.testing.assert_allclose(wide["lang_son"], members, rtol=1e-6)  # float32 storage
+    at_2030 = wide.xs(2030, level="year")
+    assert len(at_2030) == 256 and at_2030["lang_son"].nunique() > 200
+
+
+def test_quang_ninh_observed_figures():
+    res = quyhoach.simulate(QUANG_NINH, scenarios=["base"])
+    y = list(res.years)
+    assert res.values("base", "grdp_growth")[y.index(2024)] == pytest.approx(8.42)
+    assert res.values("base", "grdp_nominal")[y.index(2024)] == 347500.0
+    assert res.plan.regions.members == ()  # no common base year for its 13 localities

@@ -68,6 +68,13 @@ def test_lang_son_population_is_the_sum_of_its_localities_in_every_kept_draw(tmp
     np.testing.assert_allclose(wide["lang_son"], members, rtol=1e-6)  # float32 storage
     at_2030 = wide.xs(2030, level="year")
     assert len(at_2030) == 256 and at_2030["lang_son"].nunique() > 200
+    # the province's observed 2020-2023 population pins its localities' sum in every draw
+    for year, observed in ((2020, 788.71), (2021, 796.94), (2022, 802.09), (2023, 807.3)):
+        at = wide.xs(year, level="year")
+        assert (at["lang_son"] == np.float32(observed)).all(), year
+        assert at["huu_lung"].nunique() > 1  # the split among localities is projected
+    city_2022 = wide.xs(2022, level="year")["lang_son_city"]
+    assert (city_2022 == np.float32(106.879)).all()  # a locality's own figure is kept
 
 
 def test_quang_ninh_observed_figures():

@@ -247,6 +247,8 @@ def build_baselines(plan: Plan, history: History) -> Baselines:
                                   [Problem(f"{p.where} [region {region}]", p.message)
                                    for p in exc.problems])
             continue
+        if root and "population" in structure.blocks:
+            _pin_members(plan, own, part)
         parts.append(part)
         name = "" if root else f"{structure.name(region, 'en')}: "
         notes.extend(name + note for note in part.notes)
@@ -254,6 +256,21 @@ def build_baselines(plan: Plan, history: History) -> Baselines:
     if structure.members:
         notes.extend(_members_against_province(plan, history, structure))
     return Baselines(order, parts, structure, notes)
+
+
+def _pin_members(plan: Plan, history: History, part: Baseline) -> None:
+    """The province's own observed population, where it has one, pins its members' sum:
+    the kernel scales the members whose population it projects that year."""
+    h = LAYOUT["H_POPULATION"]
+    hist, jump, interpolated = _history_levels(plan, history, Problems(""), [],
+                                               frozenset({"population"}))
+    part.hist[:, h], part.jump[h], part.interpolated[:, h] = hist[:, h], jump[h], \
+        interpolated[:, h]
+    if jump[h] >= 0:
+        part.notes.append(f"population to {plan.base_year + int(jump[h])}: the province's "
+                          "observed figures pin the sum of its members; members whose "
+                          "population is projected in a year are scaled to it (those with "
+                          "their own figure keep it).")
 
 
 def _members_against_province(plan: Plan, history: History, structure: Regions) -> list[str]:

@@ -39,8 +39,34 @@ def region_statuses(years: np.ndarray, baselines, inputs, history) -> list[dict]
                   if inputs.mode[r, b] == MODE_CHILDREN}
         given = {name: np.logical_and.reduce([c[name] != PROJECTED for c in children])
                  for name in formed}
-        out.append(figure_status(years, part, inputs.jump[r], own, given))
+        pinned = _pinned_population(part, inputs, r, given)
+        if pinned is not None:
+            given["population"] = given["population"] | pinned
+        status = figure_status(years, part, inputs.jump[r], own, given)
+        if pinned is not None:
+            _label_pinned(status, part, pinned, years, own)
+        out.append(status)
     return out
+
+
+def _pinned_population(part, inputs, r: int, given: dict) -> np.ndarray | None:
+    """Years whose population a region with members observes itself (the kernel pins
+    the members' sum to it), where not every member's is history already."""
+    h = HISTORY_CHANNELS["population"]
+    if "population" not in given or inputs.jump[r, h] < 0:
+        return None
+    n = len(part.growth_actual)
+    mask = (np.arange(n) <= inputs.jump[r, h]) & ~np.isnan(part.hist[:, h])
+    return mask & ~given["population"]
+
+
+def _label_pinned(status: dict, part, pinned: np.ndarray, years, history) -> None:
+    """Observed (or interpolated: derived) population in the years it pins."""
+    h = HISTORY_CHANNELS["population"]
+    for t in np.flatnonzero(pinned):
+        row = history.status("population", int(years[t]))
+        status["population"][t] = DERIVED if part.interpolated[t, h] or row == DERIVED \
+            else ASSUMED if row == ASSUMED else OBSERVED
 
 
 def figure_status(years: np.ndarray, baseline, jump, history,

@@ -313,116 +313,170 @@ def step_economy(out, d, r, t, rates, shocks, growth_actual, nominal_actual,
 
 
 @njit(cache=True, error_model="numpy")
-def simulate_region(d, r, rates, shocks, growth_actual, nominal_actual, per_capita_actual,
-                    anchor_shares, grdp0, hist, jump, ind_form, ind_lower, ind_upper,
-                    mode, blocks, child_ptr, child_idx, agg_rule, agg_a, agg_b, agg_scale, out):
-    """Fill out[d, r] (all years, all variables): region r of draw d.
+def rake_members(out, d, r, t, hist, jump, child_ptr, child_idx):
+    """Pin region r's observed population in year t: its children whose population is
+    projected that year are scaled so that all children add up to the observation
+    (children with an observed or interpolated figure keep it). True when pinned."""
+    if t > jump[r, H_POPULATION] or math.isnan(hist[r, t, H_POPULATION]):
+        return False
+    fixed = 0.0
+    free = 0.0
+    for i in range(child_ptr[r], child_ptr[r + 1]):
+        c = child_idx[i]
+        if t <= jump[c, H_POPULATION]:
+            fixed += out[d, c, t, V_POPULATION]
+        else:
+            free += out[d, c, t, V_POPULATION]
+    left = hist[r, t, H_POPULATION] - fixed
+    if free <= 0.0 or left <= 0.0:
+        return False  # every child observed (their sum stands), or nothing to scale
+    factor = left / free
+    for i in range(child_ptr[r], child_ptr[r + 1]):
+        c = child_idx[i]
+        if t > jump[c, H_POPULATION]:
+            out[d, c, t, V_POPULATION] *= factor
+            if t > 0:
+                out[d, c, t, V_POPULATION_GROWTH] = (out[d, c, t, V_POPULATION]
+                                                     / out[d, c, t - 1, V_POPULATION] - 1.0)
+    return True
 
-    Its children (earlier in the region order) must be filled already.
-    """
-    n_years = rates.shape[1]
-    real = np.empty(N_SECTORS)
-    price = np.empty(N_SECTORS)
-    for s in range(N_SECTORS):
-        real[s] = anchor_shares[r, 0, s] * grdp0[r]
-        price[s] = 1.0
-    agg = (child_ptr, child_idx, agg_rule, agg_a, agg_b, agg_scale)
-    for t in range(n_years):
-        # --- population: crude-rate components
-        if not not_stepped(out, d, r, t, B_POPULATION, mode, blocks, *agg):
-            if not follow_history(out, d, r, t, V_POPULATION, hist, H_POPULATION, jump):
-                natural = (rates[r, t, C_BIRTH] + shocks[d, r, t, C_BIRTH]
-                           - rates[r, t, C_DEATH] - shocks[d, r, t, C_DEATH]
-                           + rates[r, t, C_MIGRATION] + shocks[d, r, t, C_MIGRATION])
-                out[d, r, t, V_POPULATION] = grow(out[d, r, t - 1, V_POPULATION],
-                                                  1.0 + natural / 1000.0)
+
+@njit(cache=True, error_model="numpy")
+def step_population(d, r, t, rates, shocks, hist, jump, mode, blocks, child_ptr, child_idx,
+                    agg_rule, agg_a, agg_b, agg_scale, out):
+    """Population of region r in year t: crude-rate components, or the children's sum
+    (pinned to the region's own observation where it has one)."""
+    if mode[r, B_POPULATION] == MODE_CHILDREN:
+        pinned = rake_members(out, d, r, t, hist, jump, child_ptr, child_idx)
+        from_children(out, d, r, t, blocks[B_POPULATION, 0], blocks[B_POPULATION, 1],
+                      child_ptr, child_idx, agg_rule, agg_a, agg_b, agg_scale)
+        if pinned:  # as observed, not a sum that differs in the last bit by draw
+            out[d, r, t, V_POPULATION] = hist[r, t, H_POPULATION]
             if t > 0:
                 out[d, r, t, V_POPULATION_GROWTH] = (out[d, r, t, V_POPULATION]
                                                      / out[d, r, t - 1, V_POPULATION] - 1.0)
-            else:
-                out[d, r, t, V_POPULATION_GROWTH] = np.nan
-        pop = out[d, r, t, V_POPULATION]
+        return
+    if not_stepped(out, d, r, t, B_POPULATION, mode, blocks, child_ptr, child_idx, agg_rule,
+                   agg_a, agg_b, agg_scale):
+        return
+    if not follow_history(out, d, r, t, V_POPULATION, hist, H_POPULATION, jump):
+        natural = (rates[r, t, C_BIRTH] + shocks[d, r, t, C_BIRTH]
+                   - rates[r, t, C_DEATH] - shocks[d, r, t, C_DEATH]
+                   + rates[r, t, C_MIGRATION] + shocks[d, r, t, C_MIGRATION])
+        out[d, r, t, V_POPULATION] = grow(out[d, r, t - 1, V_POPULATION],
+                                          1.0 + natural / 1000.0)
+    if t > 0:
+        out[d, r, t, V_POPULATION_GROWTH] = (out[d, r, t, V_POPULATION]
+                                             / out[d, r, t - 1, V_POPULATION] - 1.0)
+    else:
+        out[d, r, t, V_POPULATION_GROWTH] = np.nan
 
-        # --- economy: real growth, sector prices, structure at current prices
-        if not not_stepped(out, d, r, t, B_ECONOMY, mode, blocks, *agg):
-            step_economy(out, d, r, t, rates, shocks, growth_actual, nominal_actual,
-                         per_capita_actual, anchor_shares, real, price)
-        total_nominal = out[d, r, t, V_GRDP_NOMINAL]
 
-        # --- investment need: ICOR x increase in real GRDP (none when GRDP falls)
-        if not not_stepped(out, d, r, t, B_INVESTMENT, mode, blocks, *agg):
-            if t > 0:
-                icor = rates[r, t, C_ICOR] + shocks[d, r, t, C_ICOR]
-                added = out[d, r, t, V_GRDP_REAL] - out[d, r, t - 1, V_GRDP_REAL]
-                inv_real = icor * max(added, 0.0)
-                out[d, r, t, V_INVESTMENT_NEED_REAL] = inv_real
-                out[d, r, t, V_INVESTMENT_NEED] = inv_real * out[d, r, t, V_GRDP_DEFLATOR]
-                out[d, r, t, V_INVESTMENT_RATE] = out[d, r, t, V_INVESTMENT_NEED] / total_nominal
-            else:
-                out[d, r, t, V_INVESTMENT_NEED_REAL] = np.nan
-                out[d, r, t, V_INVESTMENT_NEED] = np.nan
-                out[d, r, t, V_INVESTMENT_RATE] = np.nan
+@njit(cache=True, error_model="numpy")
+def step_region(d, r, t, rates, shocks, growth_actual, nominal_actual, per_capita_actual,
+                anchor_shares, hist, jump, ind_form, ind_lower, ind_upper, mode, blocks,
+                child_ptr, child_idx, agg_rule, agg_a, agg_b, agg_scale, real, price, out):
+    """Every block but population of region r in year t (its children done already).
 
-        # --- urbanization
-        if not not_stepped(out, d, r, t, B_URBANIZATION, mode, blocks, *agg):
-            if not follow_history(out, d, r, t, V_URBANIZATION_RATE, hist, H_URBAN, jump):
-                out[d, r, t, V_URBANIZATION_RATE] = step_urban_share(
-                    out[d, r, t - 1, V_URBANIZATION_RATE],
-                    rates[r, t, C_URBAN_SPEED] + shocks[d, r, t, C_URBAN_SPEED],
-                    rates[r, t, C_RECLASS] + shocks[d, r, t, C_RECLASS])
-            out[d, r, t, V_POPULATION_URBAN] = out[d, r, t, V_URBANIZATION_RATE] * pop
-            out[d, r, t, V_POPULATION_RURAL] = pop - out[d, r, t, V_POPULATION_URBAN]
+    ``real`` and ``price`` (per sector) carry the region's economy from year to year.
+    """
+    agg = (child_ptr, child_idx, agg_rule, agg_a, agg_b, agg_scale)
+    pop = out[d, r, t, V_POPULATION]
+    # --- economy: real growth, sector prices, structure at current prices
+    if not not_stepped(out, d, r, t, B_ECONOMY, mode, blocks, *agg):
+        step_economy(out, d, r, t, rates, shocks, growth_actual, nominal_actual,
+                     per_capita_actual, anchor_shares, real, price)
+    total_nominal = out[d, r, t, V_GRDP_NOMINAL]
 
-        # --- per capita: billion VND / thousand persons = million VND per person
-        if not not_stepped(out, d, r, t, B_INCOME, mode, blocks, *agg):
-            gdp_pc = total_nominal / pop
-            if t > 0 and not math.isnan(per_capita_actual[r, t]):
-                gdp_pc = per_capita_actual[r, t]  # as observed, in every draw
-            out[d, r, t, V_GRDP_PER_CAPITA] = gdp_pc
-            out[d, r, t, V_GRDP_PER_CAPITA_USD] = gdp_pc * 1e6 / (rates[r, t, C_FX]
-                                                                + shocks[d, r, t, C_FX])
-            if not follow_history(out, d, r, t, V_INCOME_PER_CAPITA, hist, H_INCOME, jump):
-                elasticity = rates[r, t, C_INCOME_ELASTICITY] + shocks[d, r, t, C_INCOME_ELASTICITY]
-                ratio = gdp_pc / out[d, r, t - 1, V_GRDP_PER_CAPITA]
-                previous = out[d, r, t - 1, V_INCOME_PER_CAPITA]
-                out[d, r, t, V_INCOME_PER_CAPITA] = previous * ratio ** elasticity
+    # --- investment need: ICOR x increase in real GRDP (none when GRDP falls)
+    if not not_stepped(out, d, r, t, B_INVESTMENT, mode, blocks, *agg):
+        if t > 0:
+            icor = rates[r, t, C_ICOR] + shocks[d, r, t, C_ICOR]
+            added = out[d, r, t, V_GRDP_REAL] - out[d, r, t - 1, V_GRDP_REAL]
+            inv_real = icor * max(added, 0.0)
+            out[d, r, t, V_INVESTMENT_NEED_REAL] = inv_real
+            out[d, r, t, V_INVESTMENT_NEED] = inv_real * out[d, r, t, V_GRDP_DEFLATOR]
+            out[d, r, t, V_INVESTMENT_RATE] = out[d, r, t, V_INVESTMENT_NEED] / total_nominal
+        else:
+            out[d, r, t, V_INVESTMENT_NEED_REAL] = np.nan
+            out[d, r, t, V_INVESTMENT_NEED] = np.nan
+            out[d, r, t, V_INVESTMENT_RATE] = np.nan
 
-        # --- budget revenue
-        if not not_stepped(out, d, r, t, B_BUDGET, mode, blocks, *agg):
-            step_budget(out, d, r, t, rates, shocks, hist, jump, total_nominal)
+    # --- urbanization
+    if not not_stepped(out, d, r, t, B_URBANIZATION, mode, blocks, *agg):
+        if not follow_history(out, d, r, t, V_URBANIZATION_RATE, hist, H_URBAN, jump):
+            out[d, r, t, V_URBANIZATION_RATE] = step_urban_share(
+                out[d, r, t - 1, V_URBANIZATION_RATE],
+                rates[r, t, C_URBAN_SPEED] + shocks[d, r, t, C_URBAN_SPEED],
+                rates[r, t, C_RECLASS] + shocks[d, r, t, C_RECLASS])
+        out[d, r, t, V_POPULATION_URBAN] = out[d, r, t, V_URBANIZATION_RATE] * pop
+        out[d, r, t, V_POPULATION_RURAL] = pop - out[d, r, t, V_POPULATION_URBAN]
 
-        # --- tourism: arrivals x spending per visit (visits x million VND / 1000 = bn VND)
-        if not not_stepped(out, d, r, t, B_TOURISM, mode, blocks, *agg):
-            if not follow_history(out, d, r, t, V_TOURISTS, hist, H_TOURISTS, jump):
-                growth = rates[r, t, C_TOURIST_GROWTH] + shocks[d, r, t, C_TOURIST_GROWTH]
-                out[d, r, t, V_TOURISTS] = grow(out[d, r, t - 1, V_TOURISTS], 1.0 + growth)
-            if not follow_history(out, d, r, t, V_SPENDING_PER_VISITOR, hist, H_SPENDING, jump):
-                growth = rates[r, t, C_SPENDING_GROWTH] + shocks[d, r, t, C_SPENDING_GROWTH]
-                previous = out[d, r, t - 1, V_SPENDING_PER_VISITOR]
-                out[d, r, t, V_SPENDING_PER_VISITOR] = grow(previous, 1.0 + growth)
-            spending = out[d, r, t, V_SPENDING_PER_VISITOR]
-            out[d, r, t, V_TOURISM_REVENUE] = out[d, r, t, V_TOURISTS] * spending / 1000.0
+    # --- per capita: billion VND / thousand persons = million VND per person
+    if not not_stepped(out, d, r, t, B_INCOME, mode, blocks, *agg):
+        gdp_pc = total_nominal / pop
+        if t > 0 and not math.isnan(per_capita_actual[r, t]):
+            gdp_pc = per_capita_actual[r, t]  # as observed, in every draw
+        out[d, r, t, V_GRDP_PER_CAPITA] = gdp_pc
+        out[d, r, t, V_GRDP_PER_CAPITA_USD] = gdp_pc * 1e6 / (rates[r, t, C_FX]
+                                                            + shocks[d, r, t, C_FX])
+        if not follow_history(out, d, r, t, V_INCOME_PER_CAPITA, hist, H_INCOME, jump):
+            elasticity = rates[r, t, C_INCOME_ELASTICITY] + shocks[d, r, t, C_INCOME_ELASTICITY]
+            ratio = gdp_pc / out[d, r, t - 1, V_GRDP_PER_CAPITA]
+            previous = out[d, r, t - 1, V_INCOME_PER_CAPITA]
+            out[d, r, t, V_INCOME_PER_CAPITA] = previous * ratio ** elasticity
 
-        # --- bounded indicators (as many as the plan models)
-        if not not_stepped(out, d, r, t, B_INDICATORS, mode, blocks, *agg):
-            for i in range(ind_form.shape[0]):
-                v = V_INDICATOR + i
-                if not follow_history(out, d, r, t, v, hist, H_INDICATOR + i, jump):
-                    speed = rates[r, t, C_INDICATOR + i] + shocks[d, r, t, C_INDICATOR + i]
-                    out[d, r, t, v] = step_saturating(out[d, r, t - 1, v], speed, ind_form[i],
-                                                      ind_lower[i], ind_upper[i])
+    # --- budget revenue
+    if not not_stepped(out, d, r, t, B_BUDGET, mode, blocks, *agg):
+        step_budget(out, d, r, t, rates, shocks, hist, jump, total_nominal)
+
+    # --- tourism: arrivals x spending per visit (visits x million VND / 1000 = bn VND)
+    if not not_stepped(out, d, r, t, B_TOURISM, mode, blocks, *agg):
+        if not follow_history(out, d, r, t, V_TOURISTS, hist, H_TOURISTS, jump):
+            growth = rates[r, t, C_TOURIST_GROWTH] + shocks[d, r, t, C_TOURIST_GROWTH]
+            out[d, r, t, V_TOURISTS] = grow(out[d, r, t - 1, V_TOURISTS], 1.0 + growth)
+        if not follow_history(out, d, r, t, V_SPENDING_PER_VISITOR, hist, H_SPENDING, jump):
+            growth = rates[r, t, C_SPENDING_GROWTH] + shocks[d, r, t, C_SPENDING_GROWTH]
+            previous = out[d, r, t - 1, V_SPENDING_PER_VISITOR]
+            out[d, r, t, V_SPENDING_PER_VISITOR] = grow(previous, 1.0 + growth)
+        spending = out[d, r, t, V_SPENDING_PER_VISITOR]
+        out[d, r, t, V_TOURISM_REVENUE] = out[d, r, t, V_TOURISTS] * spending / 1000.0
+
+    # --- bounded indicators (as many as the plan models)
+    if not not_stepped(out, d, r, t, B_INDICATORS, mode, blocks, *agg):
+        for i in range(ind_form.shape[0]):
+            v = V_INDICATOR + i
+            if not follow_history(out, d, r, t, v, hist, H_INDICATOR + i, jump):
+                speed = rates[r, t, C_INDICATOR + i] + shocks[d, r, t, C_INDICATOR + i]
+                out[d, r, t, v] = step_saturating(out[d, r, t - 1, v], speed, ind_form[i],
+                                                  ind_lower[i], ind_upper[i])
 
 
 @njit(cache=True, error_model="numpy")
 def simulate_draw(d, rates, shocks, growth_actual, nominal_actual, per_capita_actual,
                   anchor_shares, grdp0, hist, jump, ind_form, ind_lower, ind_upper,
                   mode, blocks, child_ptr, child_idx, agg_rule, agg_a, agg_b, agg_scale, out):
-    """Fill out[d] (all regions, years and variables) for one draw, children first."""
-    for r in range(rates.shape[0]):
-        simulate_region(d, r, rates, shocks, growth_actual, nominal_actual, per_capita_actual,
-                        anchor_shares, grdp0, hist, jump, ind_form, ind_lower, ind_upper,
-                        mode, blocks, child_ptr, child_idx, agg_rule, agg_a, agg_b, agg_scale,
-                        out)
+    """Fill out[d] (all regions, years and variables) for one draw.
+
+    Year by year: first every region's population, children first (a parent pins its
+    children to its own observed population), then every other block, children first.
+    """
+    n_regions, n_years = rates.shape[0], rates.shape[1]
+    real = np.empty((n_regions, N_SECTORS))
+    price = np.empty((n_regions, N_SECTORS))
+    for r in range(n_regions):
+        for s in range(N_SECTORS):
+            real[r, s] = anchor_shares[r, 0, s] * grdp0[r]
+            price[r, s] = 1.0
+    for t in range(n_years):
+        for r in range(n_regions):
+            step_population(d, r, t, rates, shocks, hist, jump, mode, blocks, child_ptr,
+                            child_idx, agg_rule, agg_a, agg_b, agg_scale, out)
+        for r in range(n_regions):
+            step_region(d, r, t, rates, shocks, growth_actual, nominal_actual,
+                        per_capita_actual, anchor_shares, hist, jump, ind_form, ind_lower,
+                        ind_upper, mode, blocks, child_ptr, child_idx, agg_rule, agg_a, agg_b,
+                        agg_scale, real[r], price[r], out)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")

@@ -76,7 +76,8 @@ def uncertainty_arrays(plan, scenario, baseline: Baselines) -> dict:
     starts = first_projected_index(plan, baseline)
     growth_start = baseline.growth_start
     where = f"scenarios.{scenario.name}.uncertainty"
-    p: dict[str, list] = {k: [] for k in ("key", "dist", "args", "channel", "scale", "mult")}
+    p: dict[str, list] = {k: [] for k in ("key", "dist", "args", "channel", "scale", "mult",
+                                          "name")}
     calibrated = set(plan.model.calibrated) if plan.model is not None else set()
     for d in u.parameters:
         cs = _channel_and_scale(d.path, scenario)
@@ -90,12 +91,14 @@ def uncertainty_arrays(plan, scenario, baseline: Baselines) -> dict:
         args = [d.args[n] for n in DISTRIBUTIONS[d.dist]]  # kernel order = declared order
         args = (args + [0.0, 0.0])[:3]
         p["key"].append(stream_key(f"parameter:{d.path}"))
+        p["name"].append(f"parameter {d.path}")
         p["dist"].append(DIST_CODES[d.dist])
         p["args"].append(args)
         p["channel"].append(channel)
         p["scale"].append(scale)
         p["mult"].append(d.dist == "lognormal")
-    s: dict[str, list] = {k: [] for k in ("key", "dim", "channel", "factor", "phi", "first")}
+    s: dict[str, list] = {k: [] for k in ("key", "dim", "channel", "factor", "phi", "first",
+                                          "name")}
     for grp in u.shocks:
         found = [_channel_and_scale(path, scenario) for path in grp.paths]
         chans = [c for c in found if c is not None]
@@ -108,6 +111,7 @@ def uncertainty_arrays(plan, scenario, baseline: Baselines) -> dict:
         n = len(chans)
         factor[:n, :n] = np.diag(grp.sd * scales) @ np.linalg.cholesky(grp.correlation)
         s["key"].append(stream_key(f"shocks:{grp.name}"))
+        s["name"].append(f"shocks {grp.name}")
         s["dim"].append(n)
         s["channel"].append([c[0] for c in chans] + [0] * (4 - n))
         s["factor"].append(factor)
@@ -115,13 +119,14 @@ def uncertainty_arrays(plan, scenario, baseline: Baselines) -> dict:
         first = growth_start if grp.name == "growth" else 1 if grp.name == "inflation" \
             else starts.get(grp.name, len(plan.years))
         s["first"].append(first)
-    e: dict[str, list] = {k: [] for k in ("key", "prob", "depth", "recovery", "first")}
+    e: dict[str, list] = {k: [] for k in ("key", "prob", "depth", "recovery", "first", "name")}
     for ev in u.disruptions:
         depth = np.zeros(L.N_CHANNELS)
         for name, v in ev.depth.items():
             c = L.C_TOURIST_GROWTH if name == "tourism" else L.C_GROWTH + SECTORS.index(name)
             depth[c] = v / 100.0
         e["key"].append(stream_key(f"disruption:{ev.name}"))
+        e["name"].append(f"disruption {ev.name}")
         e["prob"].append(ev.probability)
         e["depth"].append(depth)
         e["recovery"].append(ev.recovery_years)
@@ -144,7 +149,10 @@ def uncertainty_arrays(plan, scenario, baseline: Baselines) -> dict:
         e_depth=np.array(e["depth"], f64).reshape(-1, L.N_CHANNELS),
         e_recovery=np.array(e["recovery"], i64), e_first=np.array(e["first"], i64),
         active=np.array(active, i64), region_key=np.array(region_key, u64),
-        common=float(plan.regions.shock_share))
+        common=float(plan.regions.shock_share),
+        # each source's name, for analyses that fix one source (quyhoach.analysis)
+        p_name=np.array(p["name"], dtype=object), s_name=np.array(s["name"], dtype=object),
+        e_name=np.array(e["name"], dtype=object))
 
 
 def no_uncertainty(plan) -> dict:
@@ -228,6 +236,24 @@ class _Driver:
                      self.scratch_out, self.work, self.region_work, self.region_state,
                      self.met_now, keep)
         return bsum, bsq, bmet, bjoint
+
+
+def target_draws(plan, inputs: KernelInputs, ua: dict, *, draws: int,
+                 seed: int) -> np.ndarray:
+    """Every draw's metric of every target, float64 of shape (draws, n_targets).
+
+    ``ua`` is ``uncertainty_arrays`` (or a copy with sources removed): the draws of
+    the sources left are the same whatever is removed or changed (common random
+    numbers), since each source has its own stream.
+    """
+    driver = _Driver(plan, inputs, ua, seed)
+    keep = np.empty((draws, driver.n_series))
+    dummy = np.zeros(driver.n_series)
+    counts = np.zeros((numba.config.NUMBA_NUM_THREADS, driver.n_series, 1), np.int32)
+    for first in range(0, draws, PILOT):
+        n = min(PILOT, draws - first)
+        driver.reduce(first, n, dummy, dummy, dummy, counts, keep[first:first + n])
+    return keep[:, driver.n_path:]
 
 
 def central(plan, inputs: KernelInputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

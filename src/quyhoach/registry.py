@@ -429,6 +429,22 @@ MODEL_UNITS = {h.indicator: h.unit for h in HISTORY if not h.derived_from}
 MODEL_RANGES = {h.indicator: h.possible for h in HISTORY if h.possible is not None}
 
 
+# The plan lever that most directly drives each output: what "needed for an 80 % chance"
+# moves (quyhoach.analysis.effort). Bounded indicators are driven by their own speed.
+_ALL_GROWTH = tuple(f"growth.{s}" for s in SECTORS)
+LEVERS: dict[str, tuple[str, ...]] = {
+    "grdp_real": _ALL_GROWTH, "grdp_nominal": _ALL_GROWTH, "grdp_per_capita": _ALL_GROWTH,
+    "grdp_per_capita_usd": _ALL_GROWTH,
+    **{f"va_real_{s}": (f"growth.{s}",) for s in SECTORS},
+    "population": ("population.net_migration_rate",),
+    "urbanization_rate": ("urbanization.speed",),
+    "income_per_capita": ("income.elasticity",),
+    "budget_revenue": ("budget.buoyancy",),
+    "tourists": ("tourism.visitor_growth",),
+    "tourism_revenue": ("tourism.visitor_growth",),
+}
+
+
 def indicator_speed(form: str) -> Parameter:
     """The speed of a saturating indicator in ``form``, as a parameter (file units)."""
     return _SPEEDS[form]

@@ -102,6 +102,7 @@ class Results:
         self.plan = plan
         self.history = history
         self.notes = list(baseline.notes)
+        self.baselines = baseline  # what history fixes (quyhoach.assemble.Baselines)
         self.draws = draws
         self.seed = seed
         self.years = plan.years
@@ -150,7 +151,7 @@ class Results:
         """
         self = cls.__new__(cls)
         config = manifest.get("config", {})
-        self.plan = self.history = None
+        self.plan = self.history = self.baselines = None
         self.notes = list(manifest.get("assumptions", []))
         self.draws = int(manifest.get("n_draws", config.get("n_draws", 0)) or 0)
         self.seed = manifest.get("seed", config.get("seed"))

@@ -89,7 +89,7 @@ def _runs(years: np.ndarray, old: np.ndarray, new: np.ndarray) -> list[tuple[str
 
 
 def _assumptions(old: Plan, new: Plan) -> pd.DataFrame:
-    rows = []
+    rows: list[dict] = []
     for name in dict.fromkeys([*old.scenario_names, *new.scenario_names]):
         if name not in old.scenario_names or name not in new.scenario_names:
             rows.append({"scenario": name, "key": "(scenario)", "years": "",

@@ -31,6 +31,7 @@ BLOCK = 256  # draws per block: fixes the summation order, so never change it li
 N_BINS = 256
 PILOT = 2048
 QUANTILES = (0.05, 0.25, 0.50, 0.75, 0.95)
+GROUP = 32  # draws simulated before they are reduced series by series (cache locality)
 KEEP_BYTES = 2**28  # kept draws of one chunk, at most (float64 before the float32 spool)
 DIST_CODES = {"normal": rng.DIST_NORMAL, "truncnormal": rng.DIST_TRUNCNORMAL,
               "lognormal": rng.DIST_LOGNORMAL, "uniform": rng.DIST_UNIFORM,
@@ -219,6 +220,8 @@ class _Driver:
         self.region_work = np.zeros((threads, n_regions, 8))
         self.region_state = np.zeros((threads, n_regions), np.uint64)
         self.met_now = np.zeros((threads, max(self.n_targets, 1)), np.bool_)
+        # a group of draws reduced series by series (GROUP x series per thread)
+        self.buf = np.empty((threads, GROUP, self.n_series))
         self.low = np.full((threads, self.n_series), np.inf)
         self.high = np.full((threads, self.n_series), -np.inf)
 
@@ -234,7 +237,7 @@ class _Driver:
                      inv_width, shift, counts, self.low, self.high, bsum, bsq, bmet, bjoint,
                      self.scratch_shocks,
                      self.scratch_out, self.work, self.region_work, self.region_state,
-                     self.met_now, keep)
+                     self.met_now, self.buf, keep)
         return bsum, bsq, bmet, bjoint
 
 

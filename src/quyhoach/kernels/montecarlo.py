@@ -182,7 +182,8 @@ def run_chunk(first_draw, n_draws, block, seed,
               g_ptr, g_idx,
               lo, inv_width, shift, counts, low, high,
               block_sum, block_sumsq, block_met, block_joint,
-              scratch_shocks, scratch_out, work, region_work, region_state, met_now, keep):
+              scratch_shocks, scratch_out, work, region_work, region_state, met_now, buf,
+              keep):
     """Simulate draws first_draw .. first_draw + n_draws - 1 and reduce them.
 
     Series ``s`` are ``(region * n_years + year) * n_variables + variable`` followed by
@@ -194,7 +195,8 @@ def run_chunk(first_draw, n_draws, block, seed,
     lowest and highest value met (quantiles are clipped to them). ``keep`` (draws ×
     series) receives every value
     when it has ``n_draws`` rows (pilot, central path or ``keep_draws``); give it 0 rows
-    otherwise.
+    otherwise. ``buf[thread]`` (draws of a group × series) holds a group of draws'
+    values before they are reduced series by series.
     """
     n_regions, n_years, n_vars = scratch_out.shape[1], scratch_out.shape[2], scratch_out.shape[3]
     n_path = n_regions * n_years * n_vars
@@ -208,35 +210,44 @@ def run_chunk(first_draw, n_draws, block, seed,
             block_met[b, j] = 0
         for q in range(g_ptr.shape[0] - 1):
             block_joint[b, q] = 0
-        for i in range(b * block, min((b + 1) * block, n_draws)):
-            g = first_draw + i
-            draw_shocks(g, seed, rates, p_key, p_dist, p_args, p_channel, p_scale, p_mult,
-                        s_key, s_dim, s_channel, s_factor, s_phi, s_first,
-                        e_key, e_prob, e_depth, e_recovery, e_first, active, region_key,
-                        common, scratch_shocks, w, work[w], region_work[w], region_state[w])
-            simulate_draw(w, rates, scratch_shocks, growth_actual, nominal_actual,
-                          per_capita_actual, anchor_shares, grdp0, hist, jump, ind_form,
-                          ind_lower, ind_upper, mode, blocks, child_ptr, child_idx, agg_rule,
-                          agg_a, agg_b, agg_scale, scratch_out)
-            s = 0
-            for r in range(n_regions):
-                for t in range(n_years):
-                    for v in range(n_vars):
-                        accumulate(scratch_out[w, r, t, v], s, i, b, w, lo, inv_width, shift,
-                                   counts, block_sum, block_sumsq, low, high, keep)
-                        s += 1
-            for j in range(t_kind.shape[0]):
-                x = target_metric(scratch_out, w, t_region[j], t_kind[j], t_var[j],
-                                  t_start[j], t_end[j], t_factor[j])
-                met = is_met(x, t_cmp[j], t_value[j], t_tol[j])
-                met_now[w, j] = met
-                if met:
-                    block_met[b, j] += 1
-                accumulate(x, n_path + j, i, b, w, lo, inv_width, shift, counts, block_sum,
-                           block_sumsq, low, high, keep)
-            for q in range(g_ptr.shape[0] - 1):
-                together = True
-                for m in range(g_ptr[q], g_ptr[q + 1]):
-                    together = together and met_now[w, g_idx[m]]
-                if together:
-                    block_joint[b, q] += 1
+        end = min((b + 1) * block, n_draws)
+        for first in range(b * block, end, buf.shape[1]):
+            last = min(first + buf.shape[1], end)
+            for i in range(first, last):
+                g = first_draw + i
+                draw_shocks(g, seed, rates, p_key, p_dist, p_args, p_channel, p_scale,
+                            p_mult, s_key, s_dim, s_channel, s_factor, s_phi, s_first,
+                            e_key, e_prob, e_depth, e_recovery, e_first, active, region_key,
+                            common, scratch_shocks, w, work[w], region_work[w],
+                            region_state[w])
+                simulate_draw(w, rates, scratch_shocks, growth_actual, nominal_actual,
+                              per_capita_actual, anchor_shares, grdp0, hist, jump, ind_form,
+                              ind_lower, ind_upper, mode, blocks, child_ptr, child_idx,
+                              agg_rule, agg_a, agg_b, agg_scale, scratch_out)
+                row = buf[w, i - first]
+                s = 0
+                for r in range(n_regions):
+                    for t in range(n_years):
+                        for v in range(n_vars):
+                            row[s] = scratch_out[w, r, t, v]
+                            s += 1
+                for j in range(t_kind.shape[0]):
+                    x = target_metric(scratch_out, w, t_region[j], t_kind[j], t_var[j],
+                                      t_start[j], t_end[j], t_factor[j])
+                    row[n_path + j] = x
+                    met = is_met(x, t_cmp[j], t_value[j], t_tol[j])
+                    met_now[w, j] = met
+                    if met:
+                        block_met[b, j] += 1
+                for q in range(g_ptr.shape[0] - 1):
+                    together = True
+                    for m in range(g_ptr[q], g_ptr[q + 1]):
+                        together = together and met_now[w, g_idx[m]]
+                    if together:
+                        block_joint[b, q] += 1
+            # reduce series by series: a series' histogram row stays in cache for the
+            # whole group of draws, and its sums still add the draws in draw order
+            for s in range(block_sum.shape[1]):
+                for i in range(first, last):
+                    accumulate(buf[w, i - first, s], s, i, b, w, lo, inv_width, shift,
+                               counts, block_sum, block_sumsq, low, high, keep)

@@ -65,3 +65,15 @@ def test_fixing_the_top_driver_shrinks_the_variance_by_its_share(run):
     share = 1 - without[:, j].var() / every[:, j].var()
     assert share == pytest.approx(top["share"], rel=1e-9)
     assert ((d["share"].dropna() > -0.05) & (d["share"].dropna() <= 1.0)).all()
+
+
+def test_the_explain_command(capsys):
+    from quyhoach.cli import main
+
+    assert main(["explain", str(LAI_CHAU), "--draws", "200", "--lang", "en",
+                 "--probability", "80"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("WHAT IT WOULD TAKE FOR A 80% CHANCE — scenario base")
+    assert "main sources of uncertainty: shocks growth" in out
+    assert main(["explain", str(LAI_CHAU), "--draws", "0"]) == 2
+    assert "explain needs a Monte Carlo" in capsys.readouterr().err

@@ -41,3 +41,12 @@ def test_changed_assumptions_and_targets_are_listed_and_moved(tmp_path):
     assert g["projected_new"] > g["projected_old"] and g["probability_new"] >= \
         g["probability_old"]
     assert "[base] growth.industry_construction 2025-2030: 13.6 → 16" in format_diff(d, "en")
+
+
+def test_the_diff_command_prints_both_languages(capsys):
+    from quyhoach.cli import main
+
+    assert main(["diff", str(DRAFT), str(LAI_CHAU), "--draws", "0", "--lang", "en"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("TWO DRAFTS COMPARED") and "grdp_per_capita_2030: added" in out
+    assert main(["diff", str(DRAFT), str(ROOT / "no_such.toml")]) == 2

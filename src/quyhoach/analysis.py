@@ -111,7 +111,8 @@ def effort(results, scenario: str | None = None, *, probability: float = 0.8,
         One row per target: target_id, lever (plan keys moved), lever_unit,
         shift (added to the lever in every year from its first projected year to the
         target year; NaN when out of reach or no lever), lever_mean (the lever's
-        average over those years after the shift), probability_before,
+        average over those years after the shift; NaN for a lever of several keys),
+        probability_before,
         probability_after (re-measured at the shift), needed_rate and its unit (what
         the target's own indicator then averages over the years left, central path),
         best_observed (the highest yearly rate in the inputs, for comparison), beyond_history
@@ -207,7 +208,10 @@ def _unit(path: str, scenario) -> str:
 
 
 def _lever_mean(scenario, lever, delta: float, end: int) -> float:
-    """The first lever's average (file units) over its shifted years, after the shift."""
+    """The lever's average (file units) over its shifted years, after the shift; NaN for
+    a lever of several keys (each sector's growth moved by the same points)."""
+    if len(lever) > 1:
+        return float("nan")
     path, _, _, first = lever[0]
     if path.startswith("indicators."):
         values = scenario.indicators[path.split(".")[1]].speed

@@ -1,4 +1,5 @@
-"""Command line: ``quyhoach run PLAN`` and ``quyhoach check PLAN``.
+"""Command line: ``quyhoach run PLAN``, ``quyhoach check PLAN``, ``quyhoach report RUN_DIR``
+and the others (``quyhoach --help``).
 
 Bad input ends with a clear message on stderr and exit status 2, no traceback, and
 nothing written.
@@ -115,11 +116,52 @@ def _parser() -> argparse.ArgumentParser:
                           "alone, of " + ",".join(CHARTS) + ". Put the plan before it "
                           "(quyhoach run PLAN --charts) or give the names "
                           "(--charts=grdp_real,population)")
+    run.add_argument("--html", action="store_true",
+                     help="also write report.html, the committee report (one self-contained "
+                          "file: table, charts, effort, assumptions, the run)")
     run.add_argument("--force", action="store_true",
                      help="replace an existing results directory")
 
+    report = sub.add_parser("report", help="write the committee report (one HTML file) of a "
+                                           "results directory written by quyhoach run")
+    report.add_argument("run_dir", metavar="RUN_DIR", help="results directory, e.g. "
+                                                           "results/lai_chau")
+    report.add_argument("--out", metavar="FILE",
+                        help="the HTML file (default: RUN_DIR/report.html)")
+    report.add_argument("--lang", choices=("vi", "en"), default="vi",
+                        help="language of the report (default: vi)")
+    report.add_argument("--charts", type=_chart_names, default=(), metavar="VAR,VAR",
+                        help="fan charts of these comma-separated variables (default: GRDP, "
+                             "population, budget revenue, tourists and every variable with "
+                             "a level or share target)")
+    report.add_argument("--force", action="store_true",
+                        help="replace an existing report (never any other file)")
+
     check = sub.add_parser("check", help="validate a plan file and its inputs")
     check.add_argument("plan")
+
+    dif = sub.add_parser("diff", help="compare two drafts of a plan: assumptions, targets, "
+                                      "and how every target moved")
+    dif.add_argument("old", help="the earlier plan file")
+    dif.add_argument("new", help="the later plan file")
+    dif.add_argument("--draws", type=_draws, default=2000, metavar="N",
+                     help="Monte Carlo draws for both (default 2000; 0 = central paths)")
+    dif.add_argument("--seed", type=_bounded(0, MAX_SEED, "a non-negative 64-bit integer"),
+                     default=20210604, metavar="S")
+    dif.add_argument("--lang", choices=("vi", "en"), default="vi")
+
+    exp = sub.add_parser("explain", help="what it would take to meet each target with a "
+                                         "given chance, and what drives a miss")
+    exp.add_argument("plan")
+    exp.add_argument("--scenario", help="scenario (default: the first)")
+    exp.add_argument("--probability", type=_bounded(1, 99, "a chance in percent, 1-99"),
+                     default=80, metavar="PCT", help="the chance sought, in percent "
+                                                     "(default 80)")
+    exp.add_argument("--draws", type=_draws, default=2000, metavar="N",
+                     help="draws of every evaluation (the same draws each time)")
+    exp.add_argument("--seed", type=_bounded(0, MAX_SEED, "a non-negative 64-bit integer"),
+                     default=20210604, metavar="S")
+    exp.add_argument("--lang", choices=("vi", "en"), default="vi")
 
     cal = sub.add_parser("calibrate", help="estimate a province's uncertainty from history "
                                            "and write models/<province>.toml")
@@ -173,15 +215,10 @@ def main(argv=None) -> int:
     from .errors import QuyhoachError
 
     try:
-        if args.command == "check":
-            return _check(args)
-        if args.command == "batch":
-            return _batch(args)
-        if args.command == "calibrate":
-            return _calibrate(args)
-        if args.command == "backtest":
-            return _backtest(args)
-        return _run(args)
+        command = {"check": _check, "batch": _batch, "calibrate": _calibrate,
+                   "backtest": _backtest, "report": _report, "diff": _diff,
+                   "explain": _explain}.get(args.command, _run)
+        return command(args)
     except QuyhoachError as exc:
         print(f"quyhoach: error: {exc}", file=sys.stderr)
         return 2
@@ -205,6 +242,27 @@ def _os_error(exc: OSError) -> str:
     return (f"cannot read or write {exc.filename}: {what}; free disk space, fix "
             "permissions or choose another --out, then run again (an unfinished output is "
             "not kept)")
+
+
+def _diff(args) -> int:
+    from .diff import diff, format_diff
+
+    print(format_diff(diff(args.old, args.new, draws=args.draws, seed=args.seed), args.lang))
+    return 0
+
+
+def _explain(args) -> int:
+    from .errors import OptionError
+    from .explain import format_explain
+    from .simulate import simulate
+
+    if args.draws < 2:
+        raise OptionError("explain needs a Monte Carlo: --draws 2 or more")
+    res = simulate(args.plan, [args.scenario] if args.scenario else None, draws=args.draws,
+                   seed=args.seed)
+    print(format_explain(res, args.scenario, probability=args.probability / 100,
+                         draws=args.draws, seed=args.seed, lang=args.lang))
+    return 0
 
 
 def _check(args) -> int:
@@ -274,6 +332,15 @@ def _province_keys(text: str) -> list[str]:
     return keys
 
 
+def _report(args) -> int:
+    from .html import report_directory
+
+    written = report_directory(args.run_dir, out=args.out, lang=args.lang,
+                               charts=args.charts or None, overwrite=args.force)
+    print(f"{'Báo cáo đã ghi vào' if args.lang == 'vi' else 'Report written to'} {written}")
+    return 0
+
+
 def _batch(args) -> int:
     from .batch import run_batch
 
@@ -315,12 +382,27 @@ def _run(args) -> int:
                                  detail=res.scenarios if args.detail else None))
         if res.plan.regions.members:
             print("\n" + format_reconciliation(res, args.lang, style))
+        page = _html_page(res, args)  # drawn before anything is written
         written = res.to_parquet(out, overwrite=args.force, excel=args.excel, lang=args.lang,
                                  charts=args.charts)
+        if page is not None:
+            from .html import REPORT_NAME, write_page
+
+            write_page(page, written / REPORT_NAME)
     print(f"\n{'Kết quả đã ghi vào' if args.lang == 'vi' else 'Results written to'} "
           f"{written}/ (paths, bands, feasibility .parquet; manifest.json"
-          f"{'; draws/' if args.keep_draws and draws else ''})")
+          f"{'; draws/' if args.keep_draws and draws else ''}"
+          f"{'; report.html' if page is not None else ''})")
     return 0
+
+
+def _html_page(res, args) -> str | None:
+    """The committee report of ``run --html`` (None without it)."""
+    if not args.html:
+        return None
+    from .html import render
+
+    return render(res, lang=args.lang, charts=args.charts or None)
 
 if __name__ == "__main__":
     sys.exit(main())

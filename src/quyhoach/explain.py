@@ -1,0 +1,62 @@
+"""What it would take and what drives a miss, as text for the committee (vi/en).
+
+``quyhoach explain PLAN`` prints, for one scenario, every target with its chance, the
+plan lever's value that gives it the chance sought (``quyhoach.analysis.effort``), the
+rate the indicator then needs against the best year the inputs show, and the sources
+that account for most of its variance (``quyhoach.analysis.drivers``).
+"""
+
+from __future__ import annotations
+
+import math
+
+from . import analysis
+
+TEXT = {
+    "vi": {"title": "CẦN GÌ ĐỂ ĐẠT MỤC TIÊU VỚI XÁC SUẤT {p:.0%} — kịch bản {scenario}",
+           "lever": "đòn bẩy", "shift": "điều chỉnh", "now": "xác suất hiện nay",
+           "needed": "chỉ tiêu khi đó cần bình quân", "best": "cao nhất từng đạt",
+           "beyond": "VƯỢT mọi năm trong số liệu", "drivers": "nguồn bất định chính",
+           "method": "Cùng một bộ mô phỏng ({draws} lần, seed {seed}) cho mọi phép tính; "
+                     "tỷ trọng phương sai = phần phương sai mất đi khi cố định riêng nguồn đó."},
+    "en": {"title": "WHAT IT WOULD TAKE FOR A {p:.0%} CHANCE — scenario {scenario}",
+           "lever": "lever", "shift": "shift", "now": "chance now",
+           "needed": "the indicator then needs on average", "best": "best year observed",
+           "beyond": "BEYOND any year in the inputs", "drivers": "main sources of uncertainty",
+           "method": "The same draws ({draws}, seed {seed}) for every evaluation; variance "
+                     "share = the variance that fixing that source alone removes."},
+}
+
+
+def format_explain(results, scenario: str | None = None, *, probability: float = 0.8,
+                   draws: int = analysis.DRAWS, seed: int | None = None,
+                   lang: str = "vi", top: int = 3) -> str:
+    """Effort and drivers of every target of one scenario, as text."""
+    t = TEXT[lang]
+    name = scenario or results.scenarios[0]
+    effort = analysis.effort(results, name, probability=probability, draws=draws,
+                             seed=seed).set_index("target_id")
+    shares = analysis.drivers(results, name, draws=draws, seed=seed)
+    used = analysis._seed(results, seed)
+    lines = [t["title"].format(p=probability, scenario=name), ""]
+    for target in results.plan.targets:
+        e = effort.loc[target.id]
+        label = target.label_vi if lang == "vi" else target.label_en
+        lines.append(f"- {label} [{target.id}]: {t['now']} {e['probability_before']:.0%}")
+        if not math.isnan(e["shift"]):
+            mean = "" if math.isnan(e["lever_mean"]) else f" (→ {e['lever_mean']:.3g})"
+            lines.append(f"    {t['lever']} {e['lever']}: {t['shift']} {e['shift']:+.3g} "
+                         f"{e['lever_unit']}{mean}; {t['needed']} "
+                         f"{e['needed_rate']:.3g} {e['needed_unit']}"
+                         + (f" ({t['best']}: {e['best_observed']:.3g}"
+                            + (f"; {t['beyond']}" if e["beyond_history"] else "") + ")"
+                            if not math.isnan(e["best_observed"]) else ""))
+        if e["note"]:
+            lines.append(f"    {e['note']}")
+        mine = shares[shares["target_id"] == target.id].dropna(subset=["share"])
+        mine = mine[mine["share"] > 0.01].sort_values("share", ascending=False).head(top)
+        if len(mine):
+            lines.append(f"    {t['drivers']}: " + ", ".join(
+                f"{r.source} {r.share:.0%}" for r in mine.itertuples()))
+    lines += ["", t["method"].format(draws=draws, seed=used)]
+    return "\n".join(lines)

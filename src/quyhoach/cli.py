@@ -140,6 +140,23 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate a plan file and its inputs")
     check.add_argument("plan")
 
+    ini = sub.add_parser("init", help="write a province's inputs, calibrated model and "
+                                      "starter plan from the all-province and GSO tables")
+    ini.add_argument("province", help='a province, with or without diacritics ("Thái '
+                                      'Nguyên", "thai nguyen")')
+    ini.add_argument("--boundaries", choices=("2025", "pre2025"), default="2025",
+                     help="the 34 provinces since 1 July 2025 (merged ones as regions of "
+                          "their former provinces) or the 63 before (default 2025)")
+    ini.add_argument("--out", default=".", help="folder holding inputs/, scenarios/ and "
+                                                "models/ (default: here)")
+    ini.add_argument("--structure", metavar="FILE",
+                     help="the province's sector shares (history.csv format), which no "
+                          "all-province table holds")
+    ini.add_argument("--national-structure", action="store_true",
+                     help="without FILE, let the national structure stand in (flagged "
+                          "assumed in every output)")
+    ini.add_argument("--force", action="store_true", help="replace files init wrote before")
+
     dif = sub.add_parser("diff", help="compare two drafts of a plan: assumptions, targets, "
                                       "and how every target moved")
     dif.add_argument("old", help="the earlier plan file")
@@ -217,7 +234,7 @@ def main(argv=None) -> int:
     try:
         command = {"check": _check, "batch": _batch, "calibrate": _calibrate,
                    "backtest": _backtest, "report": _report, "diff": _diff,
-                   "explain": _explain}.get(args.command, _run)
+                   "explain": _explain, "init": _init}.get(args.command, _run)
         return command(args)
     except QuyhoachError as exc:
         print(f"quyhoach: error: {exc}", file=sys.stderr)
@@ -242,6 +259,16 @@ def _os_error(exc: OSError) -> str:
     return (f"cannot read or write {exc.filename}: {what}; free disk space, fix "
             "permissions or choose another --out, then run again (an unfinished output is "
             "not kept)")
+
+
+def _init(args) -> int:
+    from .init import init_province
+
+    result = init_province(args.province, args.boundaries, Path(args.out), args.force,
+                           national_structure=args.national_structure,
+                           structure=args.structure)
+    print(result.summary())
+    return 0
 
 
 def _diff(args) -> int:

@@ -422,7 +422,7 @@ class Results:
                     "required": float(req[0]), "projected_rate": float(proj[0]),
                     "effort_unit": eff_unit, **_probability(summary, n_path, j),
                     "source": t.source, "note": t.note})
-        df = pd.DataFrame(rows)
+        df = pd.DataFrame(rows, columns=FEASIBILITY_COLUMNS)
         df["scenario"] = pd.Categorical(df["scenario"], categories=self.scenarios)
         df["target_id"] = pd.Categorical(df["target_id"],
                                          categories=[t.id for t in self.plan.targets])
@@ -549,6 +549,11 @@ def verdict(probability: float) -> str:
     return ""
 
 
+FEASIBILITY_COLUMNS = ["scenario", "region", "target_id", "label_vi", "label_en", "indicator",
+                       "kind", "period", "comparison", "target", "tolerance", "unit",
+                       "projected", "met", "gap", "effort_years", "required",
+                       "projected_rate", "effort_unit", "probability", "probability_mcse",
+                       "median", "q05", "q95", "verdict", "source", "note"]
 BAND_COLUMNS = ["scenario", "region", "variable", "year", *STAT_COLUMNS, "central", "unit"]
 # Why bands() refuses a run without draws.
 _NO_DRAWS = ("this run has no Monte Carlo draws (draws=0), so it has no bands: run it "

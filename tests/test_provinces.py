@@ -38,7 +38,7 @@ def test_lang_son_localities_sum_to_the_2019_census(lang_son):
     census = {"lang_son_city": 103284, "trang_dinh": 59827, "binh_gia": 52689,
               "van_lang": 49696, "cao_loc": 79873, "van_quan": 54202, "bac_son": 71967,
               "huu_lung": 121735, "chi_lang": 75063, "loc_binh": 84740, "dinh_lap": 28579}
-    assert lang_son.plan.regions.ids == list(LOCALITIES)
+    assert lang_son.plan.regions.leaf_ids == list(LOCALITIES)
     for region, persons in census.items():
         assert lang_son.values("base", "population", region)[0] == persons / 1000
     assert lang_son.values("base", "population")[0] == pytest.approx(781.655, abs=1e-9)
@@ -83,3 +83,12 @@ def test_quang_ninh_observed_figures():
     assert res.values("base", "grdp_growth")[y.index(2024)] == pytest.approx(8.42)
     assert res.values("base", "grdp_nominal")[y.index(2024)] == 347500.0
     assert res.plan.regions.members == ()  # no common base year for its 13 localities
+
+
+def test_lang_son_city_on_its_2030_boundary_is_the_city_and_cao_loc(lang_son):
+    both = lang_son.values("base", "population", "lang_son_city") + \
+        lang_son.values("base", "population", "cao_loc")
+    np.testing.assert_allclose(lang_son.values("base", "population", "lang_son_city_2030"),
+                               both, rtol=1e-13)
+    assert lang_son.values("base", "population", "lang_son_city_2030")[0] == \
+        pytest.approx(103.284 + 79.873)

@@ -263,3 +263,30 @@ def test_a_members_assumptions_change_in_code_through_the_same_validator(tmp_pat
         plan.with_scenario("bad", inherits="base",
                            regions={"north": {"population": {"birth_rate": 2000.0}}})
     assert "scenarios.bad.regions.north.population.birth_rate" in str(err.value)
+
+
+def test_a_group_of_members_is_their_sum_and_is_not_counted_twice(tmp_path):
+    group = ('\n[[regions.members]]\nid = "upland"\nname_vi = "Vùng cao"\nname_en = "Upland"\n'
+             'parts = ["north", "centre"]\n\n[[assumed_data]]')
+    plan = split_plan(tmp_path, ("population", "urbanization"), shock_share=0.5,
+                      edits=[("\n[[assumed_data]]", group)])
+    res, x = kept_draws(plan, draws=200)
+    north, centre, south, upland, province = (x[:, i] for i in range(5))
+    idx = {v.name: i for i, v in enumerate(VARIABLES)}
+    pop = idx["population"]
+    np.testing.assert_allclose(upland[..., pop], north[..., pop] + centre[..., pop],
+                               rtol=1e-13)
+    np.testing.assert_allclose(province[..., pop], north[..., pop] + centre[..., pop]
+                               + south[..., pop], rtol=1e-13)
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_allclose(
+            upland[..., idx["urbanization_rate"]],
+            (north[..., idx["population_urban"]] + centre[..., idx["population_urban"]])
+            / upland[..., pop], rtol=1e-12)
+    assert res.regions == ["lai_chau", "north", "centre", "south", "upland"]
+    text = plan.read_text(encoding="utf-8").replace('parts = ["north", "centre"]',
+                                                    'parts = ["north", "west"]')
+    plan.write_text(text, encoding="utf-8")
+    with pytest.raises(quyhoach.PlanError) as err:
+        quyhoach.load_plan(plan)
+    assert "parts: 'west' is not a member; a group sums members that project" in str(err.value)

@@ -230,8 +230,13 @@ def build_baselines(plan: Plan, history: History) -> Baselines:
     structure = plan.regions
     order = structure.order(plan.province)
     problems = Problems(str(plan.inputs_dir / "history.csv"))
+    groups = {m.id: m.parts for m in structure.members if m.parts}
     for region in history.regions:
-        if region not in structure.ids:
+        if region in groups:
+            problems.add(f"region {region}", "rows for a group of members: its figures are "
+                         f"the sums of its parts ({', '.join(groups[region])}); give the "
+                         "parts' rows instead")
+        elif region not in structure.ids:
             problems.add(f"region {region}", "rows for a region the plan does not declare"
                          + (f"; its members are {', '.join(structure.ids)}" if structure.ids
                             else "; add it to [[regions.members]] or remove the rows"))
@@ -283,7 +288,7 @@ def _members_against_province(plan: Plan, history: History, structure: Regions) 
                 or h.derived_from:
             continue
         own = history.series(h.indicator)
-        members = [history.for_region(m).series(h.indicator) for m in structure.ids]
+        members = [history.for_region(m).series(h.indicator) for m in structure.leaf_ids]
         for year in sorted(own):
             if not plan.base_year <= year <= plan.last_actual_year \
                     or not all(year in m for m in members):

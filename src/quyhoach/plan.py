@@ -559,7 +559,7 @@ def _parse(doc: dict, path: Path, problems: Problems, sha: str) -> Plan:
     shared = (shared, parse_uncertainty(shared, "uncertainty", problems))
     regions = parse_regions(doc.get("regions"), h.province, problems)
     scenarios = _parse_scenarios(doc.get("scenarios"), h.base, h.horizon, shared, problems,
-                                 regions.ids)
+                                 regions.leaf_ids)  # a group has no assumptions of its own
     if model is not None:
         _check_model_forms(model, scenarios, problems)
     targets = _parse_targets(doc.get("targets", []), h.base, h.horizon, problems, regions.ids)

@@ -20,7 +20,7 @@ from .plan import Target
 from .registry import BLOCK_OF_OUTPUT, BY_NAME, HISTORY
 
 COLUMNS = ["scenario", "group", "indicator", "kind", "period", "region", "region_vi",
-           "region_en", "target_id", "comparison", "target", "unit", "projected", "met",
+           "region_en", "parts", "target_id", "comparison", "target", "unit", "projected", "met",
            "probability", "share_of_province", "probability_together"]
 
 
@@ -52,7 +52,8 @@ def table(results) -> pd.DataFrame:
     """The reconciliation table of a simulated run (see the module docstring).
 
     Columns: scenario, group, indicator, kind, period, region (id; the province's key
-    for the whole), region_vi, region_en, target_id ("" where the region states no
+    for the whole), region_vi, region_en, parts (for a group of members, the members it
+    sums; else ""), target_id ("" where the region states no
     target), comparison, target (NaN where none), unit, projected (central), met
     (central; False without a target), probability (Monte Carlo; NaN without draws or
     target), share_of_province (a member's projection over the province's, for levels
@@ -93,6 +94,7 @@ def _group_rows(results, scenario: str, targets: list, feas, together: float) ->
     adds_up = var.parent.rule == "sum" and head.kind in ("level", "cumulative")
     stated = {t.region: t for t in targets}
     base = plan.base_year
+    parts = {m.id: m.parts for m in plan.regions.members}
     rows = []
     province_value = np.nan
     for region in [plan.province, *plan.regions.ids]:
@@ -111,6 +113,7 @@ def _group_rows(results, scenario: str, targets: list, feas, together: float) ->
             "region": region,
             "region_vi": plan.regions.name(key, "vi") if key else plan.name_vi,
             "region_en": plan.regions.name(key, "en") if key else plan.name_en,
+            "parts": ", ".join(parts.get(key, ())),
             "target_id": t.id if t is not None else "",
             "comparison": t.comparison if t is not None else "",
             "target": t.value if t is not None else np.nan,

@@ -29,7 +29,7 @@ from .fields import check_identifier, check_keys, get
 from .registry import BLOCKS
 
 REGION_KEYS = {"label_vi", "label_en", "blocks", "shock_share", "members"}
-MEMBER_KEYS = {"id", "name_vi", "name_en", "note"}
+MEMBER_KEYS = {"id", "name_vi", "name_en", "note", "parts"}
 # What a block projected in a member needs there too (its inputs, or the weights by
 # which the province averages its members).
 NEEDS = {"economy": ("population",), "investment": ("economy",),
@@ -42,12 +42,19 @@ MAX_MEMBERS = 200
 
 @dataclass(frozen=True)
 class Member:
-    """One member region: an identifier and its names."""
+    """One member region: an identifier and its names.
+
+    A member with ``parts`` is a group of other members (a city with the district it
+    absorbs, the localities of a former province): its figures are its parts' sums in
+    every draw, reported beside the province; it has no history or assumptions of its
+    own, and the province sums its parts, never the group.
+    """
 
     id: str
     name_vi: str
     name_en: str
     note: str = ""
+    parts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -73,29 +80,39 @@ class Regions:
     label_en: str = ""
 
     @property
+    def leaf_ids(self) -> list[str]:
+        """The members that project their blocks (not groups)."""
+        return [m.id for m in self.members if not m.parts]
+
+    @property
     def ids(self) -> list[str]:
-        return [m.id for m in self.members]
+        """Every member in kernel order: those that project, then the groups."""
+        return [*self.leaf_ids, *(m.id for m in self.members if m.parts)]
 
     def order(self, province: str) -> list[str]:
-        """Region ids in kernel order: members, then the province."""
+        """Region ids in kernel order: members, groups, then the province."""
         return [*self.ids, province]
 
     def mode(self) -> np.ndarray:
         """``mode[region, block]`` (kernel order): where each block is projected."""
-        n = len(self.members)
+        n, leaves = len(self.members), len(self.leaf_ids)
         mode = np.full((n + 1, len(BLOCKS)), MODE_ABSENT, dtype=np.int64)
         for b, block in enumerate(BLOCKS):
             split = block.name in self.blocks
-            mode[:n, b] = MODE_STEP if split else MODE_ABSENT
+            mode[:leaves, b] = MODE_STEP if split else MODE_ABSENT
+            mode[leaves:n, b] = MODE_CHILDREN if split else MODE_ABSENT
             mode[n, b] = MODE_CHILDREN if split else MODE_STEP
         return mode
 
     def children(self) -> tuple[np.ndarray, np.ndarray]:
-        """(child_ptr, child_idx): the province's children are every member."""
-        n = len(self.members)
-        ptr = np.zeros(n + 2, dtype=np.int64)
-        ptr[n + 1] = n
-        return ptr, np.arange(n, dtype=np.int64)
+        """(child_ptr, child_idx): a group's children are its parts; the province's are
+        every member that projects (not the groups, which would count them twice)."""
+        index = {r: i for i, r in enumerate(self.ids)}
+        groups = [m for m in self.members if m.parts]
+        lists = [[] for _ in self.leaf_ids] + [[index[p] for p in g.parts] for g in groups]
+        lists.append(list(range(len(self.leaf_ids))))
+        ptr = np.cumsum([0, *(len(c) for c in lists)]).astype(np.int64)
+        return ptr, np.array([i for c in lists for i in c], dtype=np.int64)
 
     def stepped(self, region: int) -> set[str]:
         """Blocks projected in region ``region`` (kernel order)."""
@@ -151,7 +168,9 @@ def parse(table, province: str, problems: Problems) -> Regions:
         members.append(Member(rid, get(item, "name_vi", str, w, problems, rid, required=False),
                               get(item, "name_en", str, w, problems, rid, required=False),
                               get(item, "note", str, w, problems, "", required=False,
-                                   blank_ok=True)))
+                                   blank_ok=True),
+                              _parts(item.get("parts"), w, problems)))
+    _check_parts(members, problems)
     return Regions(tuple(members), blocks, share if isinstance(share, float) else 1.0,
                    get(table, "label_vi", str, "regions", problems, "Địa phương",
                         required=False),
@@ -177,3 +196,27 @@ def _blocks(raw, problems: Problems) -> tuple[str, ...]:
                          f"member too (its inputs, or the weights of the province's average); "
                          f"add {', '.join(repr(m) for m in missing)}")
     return tuple(b.name for b in BLOCKS if b.name in known)  # registry order
+
+
+def _parts(raw, where: str, problems: Problems) -> tuple[str, ...]:
+    """The members a group sums (empty for a member that projects its blocks)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not raw or not all(isinstance(x, str) for x in raw):
+        problems.add(f"{where}.parts", f"expected a list of member ids, found {shown(raw)}")
+        return ()
+    return tuple(raw)
+
+
+def _check_parts(members: list[Member], problems: Problems) -> None:
+    """A group's parts are other members that project their blocks, each named once."""
+    leaves = [m.id for m in members if not m.parts]
+    for i, m in enumerate(members):
+        for part in m.parts:
+            if part not in leaves:
+                what = "a group" if part in {g.id for g in members} else "not a member"
+                problems.add(f"regions.members[{i}].parts", f"'{shown(part)[1:-1]}' is {what}; "
+                             "a group sums members that project their blocks"
+                             + did_you_mean(part, leaves))
+        if len(set(m.parts)) < len(m.parts):
+            problems.add(f"regions.members[{i}].parts", "a member is named twice")

@@ -436,13 +436,14 @@ def reconciliation_rows(results, lang: str = "vi") -> list[tuple[str, list[str],
         first = g[g["scenario"] == results.scenarios[0]]
         header = [t["region"], t["target"], *(info.label(s, lang) for s in results.scenarios)]
         rows = [_region_cells(results, g, r, lang) for _, r in first.iterrows()]
-        members = first[first["region"] != results.province]
+        members = first[(first["region"] != results.province) & (first["parts"] == "")]
         if not math.isnan(members["share_of_province"].iloc[0]):
             stated = members[members["target_id"] != ""]["target"]  # summed when all are
             rows.append([t["members_sum"], number(stated.sum(), lang)
                          if len(stated) == len(members) else "",
-                         *(number(g[(g["scenario"] == s) & (g["region"] != results.province)]
-                                  ["projected"].sum(), lang) for s in results.scenarios)])
+                         *(number(g[(g["scenario"] == s) & (g["region"] != results.province)
+                                    & (g["parts"] == "")]["projected"].sum(), lang)
+                           for s in results.scenarios)])
         if (first["target_id"] != "").any() and results.draws:
             rows.append([t["together"], "", *(percent(g[g["scenario"] == s]
                                                       ["probability_together"].iloc[0], lang)
@@ -658,13 +659,14 @@ def _reconcile_totals(results, g: pd.DataFrame, first: pd.DataFrame, lang: str) 
     """The members' sum (levels that add up) and the probability of meeting all."""
     t = TEXT[lang]
     out = []
-    members = first[first["region"] != results.province]
+    members = first[(first["region"] != results.province) & (first["parts"] == "")]
     if not math.isnan(members["share_of_province"].iloc[0]):
         stated = members[members["target_id"] != ""]["target"]
         row: list = [t["members_sum"],
                      _num(float(stated.sum())) if len(stated) == len(members) else ""]
         for s in results.scenarios:
-            total = g[(g["scenario"] == s) & (g["region"] != results.province)]["projected"]
+            total = g[(g["scenario"] == s) & (g["region"] != results.province)
+                      & (g["parts"] == "")]["projected"]
             row += [_num(float(total.sum())), "", None]
         out.append(row)
     if (first["target_id"] != "").any() and results.draws:

@@ -342,20 +342,24 @@ def rake_members(out, d, r, t, hist, jump, child_ptr, child_idx):
 
 
 @njit(cache=True, error_model="numpy")
+def population_from_children(d, r, t, pinned, hist, blocks, child_ptr, child_idx, agg_rule,
+                             agg_a, agg_b, agg_scale, out):
+    """Population of region r in year t as its children's sum; written as observed where
+    the region pinned its children to its own observation."""
+    from_children(out, d, r, t, blocks[B_POPULATION, 0], blocks[B_POPULATION, 1],
+                  child_ptr, child_idx, agg_rule, agg_a, agg_b, agg_scale)
+    if pinned:  # as observed, not a sum that differs in the last bit by draw
+        out[d, r, t, V_POPULATION] = hist[r, t, H_POPULATION]
+        if t > 0:
+            out[d, r, t, V_POPULATION_GROWTH] = (out[d, r, t, V_POPULATION]
+                                                 / out[d, r, t - 1, V_POPULATION] - 1.0)
+
+
+@njit(cache=True, error_model="numpy")
 def step_population(d, r, t, rates, shocks, hist, jump, mode, blocks, child_ptr, child_idx,
                     agg_rule, agg_a, agg_b, agg_scale, out):
-    """Population of region r in year t: crude-rate components, or the children's sum
-    (pinned to the region's own observation where it has one)."""
-    if mode[r, B_POPULATION] == MODE_CHILDREN:
-        pinned = rake_members(out, d, r, t, hist, jump, child_ptr, child_idx)
-        from_children(out, d, r, t, blocks[B_POPULATION, 0], blocks[B_POPULATION, 1],
-                      child_ptr, child_idx, agg_rule, agg_a, agg_b, agg_scale)
-        if pinned:  # as observed, not a sum that differs in the last bit by draw
-            out[d, r, t, V_POPULATION] = hist[r, t, H_POPULATION]
-            if t > 0:
-                out[d, r, t, V_POPULATION_GROWTH] = (out[d, r, t, V_POPULATION]
-                                                     / out[d, r, t - 1, V_POPULATION] - 1.0)
-        return
+    """Population of region r in year t from crude-rate components (or NaN where the
+    region does not model it)."""
     if not_stepped(out, d, r, t, B_POPULATION, mode, blocks, child_ptr, child_idx, agg_rule,
                    agg_a, agg_b, agg_scale):
         return
@@ -458,8 +462,8 @@ def simulate_draw(d, rates, shocks, growth_actual, nominal_actual, per_capita_ac
                   mode, blocks, child_ptr, child_idx, agg_rule, agg_a, agg_b, agg_scale, out):
     """Fill out[d] (all regions, years and variables) for one draw.
 
-    Year by year: first every region's population, children first (a parent pins its
-    children to its own observed population), then every other block, children first.
+    Year by year: first every region's population (a parent pins its children to its own
+    observed population before any sum is taken), then every other block, children first.
     """
     n_regions, n_years = rates.shape[0], rates.shape[1]
     real = np.empty((n_regions, N_SECTORS))
@@ -468,10 +472,22 @@ def simulate_draw(d, rates, shocks, growth_actual, nominal_actual, per_capita_ac
         for s in range(N_SECTORS):
             real[r, s] = anchor_shares[r, 0, s] * grdp0[r]
             price[r, s] = 1.0
+    pinned = np.zeros(n_regions, dtype=np.bool_)
     for t in range(n_years):
+        # population: the regions that project it, then each parent's pin of its
+        # children to its own observation, then the sums (a group of members, reported
+        # beside the province, sums the members after they are pinned)
         for r in range(n_regions):
-            step_population(d, r, t, rates, shocks, hist, jump, mode, blocks, child_ptr,
-                            child_idx, agg_rule, agg_a, agg_b, agg_scale, out)
+            if mode[r, B_POPULATION] != MODE_CHILDREN:
+                step_population(d, r, t, rates, shocks, hist, jump, mode, blocks, child_ptr,
+                                child_idx, agg_rule, agg_a, agg_b, agg_scale, out)
+        for r in range(n_regions):
+            pinned[r] = mode[r, B_POPULATION] == MODE_CHILDREN and rake_members(
+                out, d, r, t, hist, jump, child_ptr, child_idx)
+        for r in range(n_regions):
+            if mode[r, B_POPULATION] == MODE_CHILDREN:
+                population_from_children(d, r, t, pinned[r], hist, blocks, child_ptr,
+                                         child_idx, agg_rule, agg_a, agg_b, agg_scale, out)
         for r in range(n_regions):
             step_region(d, r, t, rates, shocks, growth_actual, nominal_actual,
                         per_capita_actual, anchor_shares, hist, jump, ind_form, ind_lower,

@@ -109,7 +109,8 @@ class Regions:
         every member that projects (not the groups, which would count them twice)."""
         index = {r: i for i, r in enumerate(self.ids)}
         groups = [m for m in self.members if m.parts]
-        lists: list[list[int]] = [[] for _ in self.leaf_ids] + [[index[p] for p in g.parts] for g in groups]
+        lists: list[list[int]] = [[] for _ in self.leaf_ids]
+        lists += [[index[p] for p in g.parts] for g in groups]
         lists.append(list(range(len(self.leaf_ids))))
         ptr = np.cumsum([0, *(len(c) for c in lists)]).astype(np.int64)
         return ptr, np.array([i for c in lists for i in c], dtype=np.int64)

@@ -35,7 +35,7 @@ MAX_DOUBLINGS = 7  # the bracket grows to 2**7 steps before the target is called
 DRAWS = 2000
 
 
-def _seed(results, seed: int | None) -> int:
+def seed_of(results, seed: int | None) -> int:
     """The seed given, else the run's, else 0 (a run without draws)."""
     for s in (seed, results.seed):
         if s is not None:
@@ -125,7 +125,7 @@ def effort(results, scenario: str | None = None, *, probability: float = 0.8,
     run = results._runs[name]
     sc = plan.scenario(name)
     ua = montecarlo.uncertainty_arrays(plan, sc, results.baselines)
-    seed = _seed(results, seed)
+    seed = seed_of(results, seed)
     rows = []
     base = montecarlo.target_draws(plan, run.inputs, ua, draws=draws, seed=seed)
     for j, t in enumerate(plan.targets):
@@ -270,7 +270,7 @@ def drivers(results, scenario: str | None = None, *, draws: int = DRAWS,
     name = scenario or results.scenarios[0]
     run = results._runs[name]
     ua = montecarlo.uncertainty_arrays(plan, plan.scenario(name), results.baselines)
-    seed = _seed(results, seed)
+    seed = seed_of(results, seed)
     every = montecarlo.target_draws(plan, run.inputs, ua, draws=draws, seed=seed)
     with np.errstate(invalid="ignore"):
         var_all = np.nanvar(every, axis=0)

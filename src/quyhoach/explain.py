@@ -37,7 +37,7 @@ def format_explain(results, scenario: str | None = None, *, probability: float =
     effort = analysis.effort(results, name, probability=probability, draws=draws,
                              seed=seed).set_index("target_id")
     shares = analysis.drivers(results, name, draws=draws, seed=seed)
-    used = analysis._seed(results, seed)
+    used = analysis.seed_of(results, seed)
     lines = [t["title"].format(p=probability, scenario=name), ""]
     for target in results.plan.targets:
         e = effort.loc[target.id]

@@ -14,8 +14,12 @@ of a member is ``sqrt(s) × the province's + sqrt(1 - s) × its own``, with ``s 
 regions.shock_share``: two members' shocks have correlation ``s``. At 1 the members
 move together (their sum is as uncertain as the province's); at 0 independently.
 
-In the kernel the regions are ordered members first, the province last (children
-before their parent).
+A member with ``parts`` is a group of other members (Lạng Sơn city with Cao Lộc, which
+the plan merges into it): its figures are its parts' sums in every draw, reported beside
+the province, which sums the parts once.
+
+In the kernel the regions are ordered members first, then groups, the province last
+(children before their parent).
 """
 
 from __future__ import annotations

@@ -91,6 +91,8 @@ class Results:
         ``province`` column).
     regions : list of str
         The province's key, then its member regions' ids (the ``region`` column).
+    baselines : quyhoach.assemble.Baselines or None
+        What history fixes in every region (None when read back).
     selection : dict
         The filters the tables were read with (``read_results``); empty otherwise.
     """

@@ -229,9 +229,8 @@ def test_simulate_a_merged_province(thai_nguyen):
     paths = res.paths
     shares = paths[(paths["variable"] == "share_agriculture") & (paths["year"] == 2022)
                    & (paths["scenario"] == "trend")]
-    # never "observed": the stand-in is no observation (quyhoach.status marks every
-    # base-year share "derived", even an assumed one: reported to the engine's owner)
-    assert "observed" not in set(shares["status"])
+    # the stand-in is no observation: the base-year shares are "assumed" in every output
+    assert set(shares["status"]) == {"assumed"}
     bands = res.bands("population")
     b = bands[(bands["region"] == key) & (bands["year"] == 2030) & (bands["scenario"] == "trend")]
     assert b["q05"].iloc[0] < pop[key][8] < b["q95"].iloc[0]

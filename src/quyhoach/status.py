@@ -105,7 +105,8 @@ def figure_status(years: np.ndarray, baseline, jump, history,
     observed = {name: (level[name][1], indicator)
                 for name, (_, indicator) in _LEVEL_BLOCKS.items()}
     structure = ~np.isnan(baseline.anchor_shares[:, 0])
-    structure[0] = False  # the base year borrows the first observed structure
+    # the base year has its own rows, or borrows the first observed structure
+    structure[0] = baseline.first_structure_year == years[0]
     nominal = ~np.isnan(baseline.nominal_actual) & ~baseline.nominal_derived
     nominal[0] = True
     per_capita = baseline.nominal_derived | ~np.isnan(baseline.per_capita_actual)

@@ -161,11 +161,7 @@ def _parser() -> argparse.ArgumentParser:
                                       "and how every target moved")
     dif.add_argument("old", help="the earlier plan file")
     dif.add_argument("new", help="the later plan file")
-    dif.add_argument("--draws", type=_draws, default=2000, metavar="N",
-                     help="Monte Carlo draws for both (default 2000; 0 = central paths)")
-    dif.add_argument("--seed", type=_bounded(0, MAX_SEED, "a non-negative 64-bit integer"),
-                     default=20210604, metavar="S")
-    dif.add_argument("--lang", choices=("vi", "en"), default="vi")
+    _analysis_options(dif, "Monte Carlo draws for both (default 2000; 0 = central paths)")
 
     exp = sub.add_parser("explain", help="what it would take to meet each target with a "
                                          "given chance, and what drives a miss")
@@ -174,11 +170,7 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("--probability", type=_bounded(1, 99, "a chance in percent, 1-99"),
                      default=80, metavar="PCT", help="the chance sought, in percent "
                                                      "(default 80)")
-    exp.add_argument("--draws", type=_draws, default=2000, metavar="N",
-                     help="draws of every evaluation (the same draws each time)")
-    exp.add_argument("--seed", type=_bounded(0, MAX_SEED, "a non-negative 64-bit integer"),
-                     default=20210604, metavar="S")
-    exp.add_argument("--lang", choices=("vi", "en"), default="vi")
+    _analysis_options(exp, "draws of every evaluation (the same draws each time)")
 
     cal = sub.add_parser("calibrate", help="estimate a province's uncertainty from history "
                                            "and write models/<province>.toml")
@@ -221,6 +213,14 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument("--scheduler", metavar="ADDRESS",
                        help="dask.distributed scheduler, e.g. tcp://10.0.0.5:8786")
     return p
+
+
+def _analysis_options(parser, draws_help: str) -> None:
+    """--draws, --seed and --lang of the commands that compare or explain runs."""
+    parser.add_argument("--draws", type=_draws, default=2000, metavar="N", help=draws_help)
+    parser.add_argument("--seed", type=_bounded(0, MAX_SEED, "a non-negative 64-bit integer"),
+                        default=20210604, metavar="S")
+    parser.add_argument("--lang", choices=("vi", "en"), default="vi")
 
 
 def main(argv=None) -> int:

@@ -22,6 +22,7 @@ from .plan import Plan, load_plan
 from .registry import VARIABLE_INDEX, VARIABLES
 from .results import ScenarioRun
 from .status import region_statuses
+from .targets import kernel_terms
 
 LARGEST = 1e100  # no figure in any unit the model uses comes near this
 FAR = 10.0  # a level target this many times off every projection is in the wrong unit
@@ -186,9 +187,9 @@ def _check_level_targets(plan: Plan, runs: list[ScenarioRun], problems: Problems
 
 
 def _target_years(t, base_year: int) -> np.ndarray:
-    """Calendar years a target's metric reads (see ``quyhoach.targets.target_metric``)."""
-    if t.kind in ("level", "share"):
-        return np.array([t.year])
+    """Calendar years a target's metric reads (``targets.kernel_terms``): the year (level,
+    share), the period (cumulative), or the year before the period and its last year."""
+    _, start, end = kernel_terms(t, base_year)
     if t.kind == "cumulative":
-        return np.arange(t.first_year, t.year + 1)
-    return np.array([t.first_year - 1, t.year])
+        return np.arange(start, end + 1) + base_year
+    return np.unique([start, end]) + base_year

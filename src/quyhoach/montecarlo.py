@@ -308,23 +308,23 @@ def run(plan, scenario, inputs: KernelInputs, baseline, *, draws: int, seed: int
     threads = numba.get_num_threads()
     max_threads = numba.config.NUMBA_NUM_THREADS
 
-    # Pilot: the first draws (the same whatever the chunking) fix bins and shifts.
+    # Pilot: the first draws (the same whatever the chunking) fix bins and shifts. Only
+    # their extremes (the kernel's low/high) and draw 0's values are kept, not every
+    # value: with member regions the series run to tens of thousands.
     n_pilot = min(draws, PILOT)
-    pilot = np.empty((n_pilot, n_series))
+    first_draw = np.empty((1, n_series))
     dummy = np.zeros(n_series)
-    driver.reduce(0, n_pilot, dummy, dummy, dummy,
-                  np.zeros((max_threads, n_series, 1), np.int32), pilot)
+    no_counts = np.zeros((max_threads, n_series, 1), np.int32)
+    driver.reduce(0, 1, dummy, dummy, dummy, no_counts, first_draw)
+    driver.reduce(1, n_pilot - 1, dummy, dummy, dummy, no_counts, np.empty((0, n_series)))
     with np.errstate(all="ignore"):
-        finite = np.isfinite(pilot)
-        pmin = np.where(finite, pilot, np.inf).min(axis=0)
-        pmax = np.where(finite, pilot, -np.inf).max(axis=0)
+        pmin, pmax = driver.low.min(axis=0), driver.high.max(axis=0)
         # Sums are of x - shift with shift = draw 0's value: near the mean (stable), and
         # a series is constant exactly when every x - shift is 0.
-        shift = np.where(finite[0], pilot[0], 0.0)
+        shift = np.where(np.isfinite(first_draw[0]), first_draw[0], 0.0)
         span = np.where(np.isfinite(pmax - pmin), pmax - pmin, 0.0)
         lo = np.where(np.isfinite(pmin), pmin - 0.25 * span, 0.0)
         inv_width = np.where(span > 0, N_BINS / (1.5 * span), 0.0)
-    del pilot
 
     counts = np.zeros((max_threads, n_series, N_BINS), np.int32)
     total = np.zeros(n_series)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import quyhoach
@@ -1624,3 +1625,66 @@ def test_a_folder_is_not_a_plan_file(tmp_path):
     with pytest.raises(PlanError) as err:
         quyhoach.load_plan(tmp_path)
     check(err.value, tmp_path, "", "a folder, not a plan file", "give one *.toml plan file")
+
+
+# ---------------------------------------------------------------- [plan] blocks
+
+SOCIAL_PLAN = """
+[plan]
+province = "p"
+inputs = "inputs"
+base_year = 2013
+last_actual_year = 2013
+horizon = 2019
+blocks = {blocks}
+
+[scenarios.trend]
+[scenarios.trend.population]
+birth_rate = 20.0
+death_rate = 6.0
+net_migration_rate = -1.0
+[scenarios.trend.urbanization]
+speed = 0.03
+"""
+SOCIAL_HISTORY = """indicator,year,value,unit,status,source,note
+population,2013,410,thousand persons,official,test,
+urbanization_rate,2013,15,%,official,test,
+"""
+
+
+def social_plan(tmp_path, blocks='["population", "urbanization"]', extra=""):
+    (tmp_path / "inputs").mkdir(exist_ok=True)
+    (tmp_path / "inputs" / "history.csv").write_text(SOCIAL_HISTORY, encoding="utf-8")
+    path = tmp_path / "plan.toml"
+    path.write_text(SOCIAL_PLAN.format(blocks=blocks) + extra, encoding="utf-8")
+    return path
+
+
+def test_a_plan_of_population_and_urbanization_needs_no_economy(tmp_path):
+    res = quyhoach.simulate(social_plan(tmp_path), draws=100, seed=1)
+    pop = res.values("trend", "population")
+    assert pop[1] == pytest.approx(410 * 1.013)  # (20 - 6 - 1) per 1000
+    assert np.isnan(res.values("trend", "grdp_real")).all()
+    assert set(res.bands()["variable"]) == {"population", "population_growth",
+                                            "urbanization_rate", "population_urban",
+                                            "population_rural"}
+
+
+@pytest.mark.parametrize("blocks, fragments", [
+    ('["populaton"]', ("unknown block 'populaton'", "did you mean 'population'?")),
+    ('["income"]', ("'income' needs economy (its inputs); add 'economy'",)),
+    ('"population"', ("expected a list of the blocks the plan projects",)),
+])
+def test_plan_blocks_errors(tmp_path, blocks, fragments):
+    with pytest.raises(quyhoach.PlanError) as exc:
+        quyhoach.load_plan(social_plan(tmp_path, blocks))
+    check(exc.value, tmp_path / "plan.toml", "plan.blocks", *fragments)
+
+
+def test_blocks_by_member_must_be_projected_by_the_plan(tmp_path):
+    extra = ('\n[regions]\nblocks = ["population", "economy"]\n[[regions.members]]\nid = "a"\n'
+             '[[regions.members]]\nid = "b"\n')
+    with pytest.raises(quyhoach.PlanError) as exc:
+        quyhoach.load_plan(social_plan(tmp_path, extra=extra))
+    check(exc.value, tmp_path / "plan.toml", "regions.blocks",
+          "economy by member, but [plan] blocks leaves them out")

@@ -173,12 +173,14 @@ class Baselines:
     @property
     def growth_start(self) -> int:
         """First year (index) whose real growth is projected in some region."""
-        return min(b.growth_start for b in self.parts if "economy" in b.blocks)
+        return min((b.growth_start for b in self.parts if "economy" in b.blocks),
+                   default=len(self.root.hist))  # no economy: never
 
     @property
     def first_structure_year(self) -> int:
         """First year with an observed sector structure wherever the economy is projected."""
-        return max(b.first_structure_year for b in self.parts if "economy" in b.blocks)
+        return max((b.first_structure_year for b in self.parts if "economy" in b.blocks),
+                   default=self.root.first_structure_year)
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,7 @@ COMPARISONS = {">=", "<=", "about"}
 TOP_KEYS = {"plan", "regions", "scenarios", "targets", "untracked_targets", "assumed_data",
             "uncertainty"}
 PLAN_KEYS = {"province", "name_vi", "name_en", "inputs", "base_year", "last_actual_year",
-             "horizon", "model"}
+             "horizon", "model", "blocks"}
 TARGET_KEYS = {"id", "indicator", "region", "kind", "year", "period", "comparison", "value",
                "tolerance", "label_vi", "label_en", "source", "note", "confirm"}
 UNTRACKED_KEYS = {"label_vi", "label_en", "target", "source", "reason"}
@@ -557,7 +557,7 @@ def _parse(doc: dict, path: Path, problems: Problems, sha: str) -> Plan:
     if model is not None:
         shared = merge_uncertainty(model.uncertainty, shared)
     shared = (shared, parse_uncertainty(shared, "uncertainty", problems))
-    regions = parse_regions(doc.get("regions"), h.province, problems)
+    regions = parse_regions(doc.get("regions"), h.province, problems, head.get("blocks"))
     scenarios = _parse_scenarios(doc.get("scenarios"), h.base, h.horizon, shared, problems,
                                  regions.leaf_ids)  # a group has no assumptions of its own
     if model is not None:

@@ -71,6 +71,9 @@ class Regions:
         Localities or former provinces, in the plan's order.
     blocks : tuple of str
         Blocks projected in every member (registry block names).
+    projected : tuple of str, optional
+        Blocks the plan projects at all (``[plan] blocks``); None: every block. A plan
+        of population and social indicators only leaves out the economy.
     shock_share : float
         Share of each AR(1) shock's variance common to the whole province (0-1).
     label_vi, label_en : str
@@ -82,6 +85,7 @@ class Regions:
     shock_share: float = 1.0
     label_vi: str = ""
     label_en: str = ""
+    projected: tuple[str, ...] | None = None
 
     @property
     def leaf_ids(self) -> list[str]:
@@ -102,6 +106,8 @@ class Regions:
         n, leaves = len(self.members), len(self.leaf_ids)
         mode = np.full((n + 1, len(BLOCKS)), MODE_ABSENT, dtype=np.int64)
         for b, block in enumerate(BLOCKS):
+            if self.projected is not None and block.name not in self.projected:
+                continue
             split = block.name in self.blocks
             mode[:leaves, b] = MODE_STEP if split else MODE_ABSENT
             mode[leaves:n, b] = MODE_CHILDREN if split else MODE_ABSENT
@@ -131,16 +137,18 @@ class Regions:
         return region
 
 
-def parse(table, province: str, problems: Problems) -> Regions:
-    """The ``[regions]`` table of a plan file (absent: province-wide)."""
+def parse(table, province: str, problems: Problems, projected=None) -> Regions:
+    """The ``[regions]`` table of a plan file (absent: province-wide) and the blocks the
+    plan projects (``[plan] blocks``, absent: all)."""
+    projected = None if projected is None else _projected(projected, problems)
     if table is None:
-        return Regions()
+        return Regions(projected=projected)
     if not isinstance(table, dict):
         problems.add("regions", f"expected a table with blocks, shock_share and "
                      f"[[regions.members]], found {shown(table)}")
         return Regions()
     check_keys(table, REGION_KEYS, "regions", problems)
-    blocks = _blocks(table.get("blocks"), problems)
+    blocks = _blocks(table.get("blocks"), problems, projected)
     share = get(table, "shock_share", float, "regions", problems, 1.0, required=False)
     if isinstance(share, float) and not 0.0 <= share <= 1.0:
         problems.add("regions.shock_share", f"expected a share of variance from 0 to 1, "
@@ -180,11 +188,12 @@ def parse(table, province: str, problems: Problems) -> Regions:
                    get(table, "label_vi", str, "regions", problems, "Địa phương",
                         required=False),
                    get(table, "label_en", str, "regions", problems, "Localities",
-                        required=False))
+                        required=False), projected)
 
 
-def _blocks(raw, problems: Problems) -> tuple[str, ...]:
-    """Blocks projected by member: known, and closed under what each needs there."""
+def _blocks(raw, problems: Problems, projected=None) -> tuple[str, ...]:
+    """Blocks projected by member: known, projected by the plan, and closed under what
+    each needs there."""
     if not isinstance(raw, list) or not raw or not all(isinstance(b, str) for b in raw):
         problems.add("regions.blocks", "expected a list of the blocks projected in each "
                      f"member, e.g. [\"population\", \"urbanization\"] (of {', '.join(BY_MEMBER)})")
@@ -199,6 +208,30 @@ def _blocks(raw, problems: Problems) -> tuple[str, ...]:
         if missing:
             problems.add("regions.blocks", f"'{b}' by member needs {' and '.join(missing)} by "
                          f"member too (its inputs, or the weights of the province's average); "
+                         f"add {', '.join(repr(m) for m in missing)}")
+    outside = [b for b in known if projected is not None and b not in projected]
+    if outside:
+        problems.add("regions.blocks", f"{', '.join(outside)} by member, but [plan] blocks "
+                     "leaves them out; add them to plan.blocks or remove them here")
+    return tuple(b.name for b in BLOCKS if b.name in known)  # registry order
+
+
+def _projected(raw, problems: Problems) -> tuple[str, ...] | None:
+    """``[plan] blocks``: known blocks, with population, closed under what each needs."""
+    if not isinstance(raw, list) or not raw or not all(isinstance(b, str) for b in raw):
+        problems.add("plan.blocks", "expected a list of the blocks the plan projects, e.g. "
+                     f"[\"population\", \"urbanization\"] (of {', '.join(BY_MEMBER)}); leave "
+                     "the key out to project every block")
+        return None
+    for b in raw:
+        if b not in BY_MEMBER:
+            problems.add("plan.blocks", f"unknown block '{shown(b)[1:-1]}'"
+                         + did_you_mean(b, BY_MEMBER))
+    known = {b for b in raw if b in BY_MEMBER} | {"population", "exchange_rate"}
+    for b in sorted(known):
+        missing = [n for n in NEEDS.get(b, ()) if n not in known]
+        if missing:
+            problems.add("plan.blocks", f"'{b}' needs {' and '.join(missing)} (its inputs); "
                          f"add {', '.join(repr(m) for m in missing)}")
     return tuple(b.name for b in BLOCKS if b.name in known)  # registry order
 

@@ -95,6 +95,14 @@ def only(problems, *fragments):
     ('[[uncertainty.disruptions]]\nname = "x"\nprobabilty = 0.1\ndepth = { services = -5.0 }',
      ("unknown key 'probabilty'", "did you mean 'probability'?")),
     ('[uncertainty.disruptions]\nname = "x"', ("expected [[uncertainty.disruptions]] entries",)),
+    ('[[uncertainty.disruptions]]\nname = "x"\nprobability = 0.1\n'
+     'depth = { urbanization = -2.0 }',
+     ("disruptions[0].depth.urbanization", "expected the points of population reclassified "
+                                           "urban (0-100), found -2.0",)),
+    ('[[uncertainty.disruptions]]\nname = "x"\nprobability = 0.1\n'
+     'depth = { urbanization = 2.0 }\nrecovery_years = 2',
+     ("disruptions[0].recovery_years", "a reclassification (depth.urbanization) is permanent; "
+                                       "set recovery_years = 0")),
 ])
 def test_uncertainty_error_messages(tmp_path, block, fragments):
     only(problems_of(tmp_path, block), *fragments)
@@ -233,3 +241,47 @@ def test_run_refuses_nothing_that_check_accepts(tmp_path):
     check_plan(path)
     res = quyhoach.simulate(path, draws=4, seed=2**64 - 1, chunk_size=1)
     assert not res.feasibility().empty
+
+
+def test_reclassification_events_raise_urbanization_only_after_its_history(tmp_path):
+    block = ('[[uncertainty.disruptions]]\nname = "towns"\nprobability = 0.5\n'
+             'depth = { urbanization = 2.0 }\n')
+    plain = quyhoach.simulate(plan_with_uncertainty(tmp_path, "", "a.toml"),
+                              scenarios=["base"], draws=200, seed=3)
+    events = quyhoach.simulate(plan_with_uncertainty(tmp_path, block, "b.toml"),
+                               scenarios=["base"], draws=200, seed=3)
+    a = plain.bands("urbanization_rate").set_index("year")
+    b = events.bands("urbanization_rate").set_index("year")
+    last = max(events.history.series("urbanization_rate"))
+    assert (b.loc[:last, "q50"] == a.loc[:last, "q50"]).all()  # history is never disrupted
+    after = b.index[b.index > last]
+    # a 50 % chance a year of 2 points: about a point a year above the plain path
+    gain = b.loc[after[-1], "mean"] - a.loc[after[-1], "mean"]
+    assert gain == pytest.approx(len(after) * 1.0, rel=0.25)
+    assert (b.loc[after, "q95"] <= 100).all()
+    # the economy does not move: the event hits the urban share only
+    assert events.values("base", "grdp_real").tolist() == plain.values("base", "grdp_real").tolist()
+
+
+def test_a_plans_disruptions_merge_with_its_models_by_name():
+    from quyhoach.uncertainty import merge
+
+    model = {"disruptions": [{"name": "reclassification_1", "probability": 0.03},
+                             {"name": "pandemic", "probability": 0.01}]}
+    plan = {"disruptions": [{"name": "pandemic", "probability": 0.05}]}
+    merged = merge(model, plan)["disruptions"]
+    assert merged == [{"name": "pandemic", "probability": 0.05},
+                      {"name": "reclassification_1", "probability": 0.03}]
+
+
+def test_shocks_on_an_indicator_speed_are_drawn(tmp_path):
+    """A yearly shock on a bounded indicator's speed widens its band after its history
+    (it was once keyed to a start year it never had, and silently never drawn)."""
+    block = ('[uncertainty.shocks."indicators.forest_cover.speed"]\nsd = 1.0\n'
+             'persistence = 0.0\n')
+    res = quyhoach.simulate(plan_with_uncertainty(tmp_path, block), scenarios=["base"],
+                            draws=300, seed=2)
+    b = res.bands("forest_cover").set_index("year")
+    assert b.loc[2030, "q95"] - b.loc[2030, "q05"] > 2.0
+    first = b.index.min()  # the last observed year: history, the same in every draw
+    assert b.loc[first, "q95"] == b.loc[first, "q05"]

@@ -56,6 +56,12 @@ class Summary:
 STAT_COLUMNS = ("mean", "sd", "q05", "q25", "q50", "q75", "q95", "mcse_mean")
 
 
+# Disruption depths other than a sector's growth: (channel, parameter whose first
+# projected year starts the event's draws).
+DEPTH_CHANNELS = {"tourism": (L.C_TOURIST_GROWTH, "tourism.visitor_growth"),
+                  "urbanization": (L.C_RECLASS, "urbanization.speed")}
+
+
 def _channel_and_scale(path: str, scenario) -> tuple[int, float] | None:
     if path.startswith("indicators."):
         name = path.split(".")[1]
@@ -118,21 +124,27 @@ def uncertainty_arrays(plan, scenario, baseline: Baselines) -> dict:
         s["channel"].append([c[0] for c in chans] + [0] * (4 - n))
         s["factor"].append(factor)
         s["phi"].append(grp.persistence)
+        # an indicator's shocks run from the first year (the kernel reads them only
+        # after the indicator's own history)
         first = growth_start if grp.name == "growth" else 1 if grp.name == "inflation" \
-            else starts.get(grp.name, len(plan.years))
+            or grp.name.startswith("indicators.") else starts.get(grp.name, len(plan.years))
         s["first"].append(first)
     e: dict[str, list] = {k: [] for k in ("key", "prob", "depth", "recovery", "first", "name")}
     for ev in u.disruptions:
         depth = np.zeros(L.N_CHANNELS)
+        hit_from = []
         for name, v in ev.depth.items():
-            c = L.C_TOURIST_GROWTH if name == "tourism" else L.C_GROWTH + SECTORS.index(name)
+            c, path = DEPTH_CHANNELS[name] if name in DEPTH_CHANNELS else (
+                L.C_GROWTH + SECTORS.index(name), None)
             depth[c] = v / 100.0
+            # from the first year every channel it hits is projected (history is not)
+            hit_from.append(growth_start if path is None else starts.get(path, len(plan.years)))
         e["key"].append(stream_key(f"disruption:{ev.name}"))
         e["name"].append(f"disruption {ev.name}")
         e["prob"].append(ev.probability)
         e["depth"].append(depth)
         e["recovery"].append(ev.recovery_years)
-        e["first"].append(growth_start)
+        e["first"].append(max(hit_from))
     problems.raise_if_any(PlanError)
     region_key = [stream_key(f"region:{r}") for r in plan.regions.ids] + [0]
     active = sorted(set(p["channel"]) | {c for row, n in zip(s["channel"], s["dim"], strict=True)

@@ -19,6 +19,8 @@
     Rare events (a pandemic-like year): each projection year occurs with
     ``probability``; growth falls by ``depth`` points per sector (and ``tourism``) that
     year and is made up evenly over the next ``recovery_years`` (0: a permanent loss).
+    ``depth.urbanization`` (points of population, positive, ``recovery_years = 0``) is an
+    administrative reclassification: a town upgraded to urban status that year.
 
 Every number must be finite; spreads and offsets may not exceed the width of the
 parameter's plausible range (``quyhoach.registry.spread_limit``), and counts are
@@ -53,7 +55,7 @@ ARG_MEANING = {"mean": "mean offset", "sd": "standard deviation", "sigma": "log-
 KEYS = {"parameters", "shocks", "disruptions"}
 GROUPS = ("growth", "inflation")
 DISRUPTION_KEYS = {"name", "probability", "depth", "recovery_years", "note"}
-DEPTH_KEYS = (*SECTORS, "tourism")
+DEPTH_KEYS = (*SECTORS, "tourism", "urbanization")
 MAX_DISRUPTIONS = 20
 MAX_RECOVERY_YEARS = 50
 MAX_SIGMA = 3.0  # a lognormal factor exp(3 z): one sd multiplies by 20
@@ -127,7 +129,8 @@ def stream_key(name: str) -> int:
 
 
 def merge(shared, override) -> dict:
-    """A scenario's uncertainty over the plan's: entries replace by name.
+    """A scenario's uncertainty over the plan's (or a plan's over its model's): entries
+    replace by name, disruptions too.
 
     Either side may be malformed (not a table); ``parse`` reports that, and the merge
     keeps what it can instead of failing.
@@ -139,9 +142,18 @@ def merge(shared, override) -> dict:
         if key in ("parameters", "shocks") and isinstance(value, dict) \
                 and isinstance(out.get(key), dict):
             out[key] = {**out[key], **value}
+        elif key == "disruptions" and _named(value) and _named(out.get(key)):
+            mine = {d["name"] for d in value}  # the override's first: its indices stay
+            out[key] = list(value) + [d for d in out[key] if d["name"] not in mine]
         else:
             out[key] = value
     return out
+
+
+def _named(events) -> bool:
+    """A list of disruption tables that each have a name (merged by name)."""
+    return isinstance(events, list) and all(isinstance(d, dict) and isinstance(d.get("name"), str)
+                                            for d in events)
 
 
 def parse(table, where: str, problems) -> Uncertainty:
@@ -431,16 +443,23 @@ def _disruption(i, spec, w, problems) -> Disruption | None:
                      f"{MAX_RECOVERY_YEARS}, found {shown(years)} (0: the loss is permanent; "
                      f"a recovery longer than {MAX_RECOVERY_YEARS} years is one too)")
         return None
+    if depth is not None and "urbanization" in depth and years:
+        problems.add(f"{w}.recovery_years", f"{years}: a reclassification (depth.urbanization) "
+                     "is permanent; set recovery_years = 0, or put the growth losses that "
+                     "recover in a disruption of their own")
+        return None
     if name is None or p is None or depth is None:
         return None
     return Disruption(name, p, MappingProxyType(depth), years)
 
 
 def _depth(depth, w, problems) -> dict | None:
-    """Points of growth lost per sector (and tourism), each a finite number <= 0."""
+    """Points of growth lost per sector (and tourism), each a finite number <= 0; points
+    of population reclassified urban (``urbanization``), a number >= 0."""
     if not isinstance(depth, dict) or not depth:
         problems.add(w, "expected points of growth lost per sector, e.g. "
-                        "{ services = -8.0, tourism = -50.0 }")
+                        "{ services = -8.0, tourism = -50.0 }, or points of population "
+                        "reclassified urban, { urbanization = 2.0 }")
         return None
     out = {}
     for key, v in depth.items():
@@ -448,7 +467,12 @@ def _depth(depth, w, problems) -> dict | None:
             problems.add(w, f"unknown key '{key}'" + did_you_mean(key, DEPTH_KEYS))
             continue
         number = as_number(v)
-        if number is None or number > 0:
+        if key == "urbanization":
+            if number is None or not 0 <= number <= 100:
+                problems.add(f"{w}.{key}", "expected the points of population reclassified "
+                             f"urban (0-100), found {shown(v)}")
+                continue
+        elif number is None or number > 0:
             problems.add(f"{w}.{key}", f"expected a negative number of points, found {shown(v)}")
             continue
         out[key] = number

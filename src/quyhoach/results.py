@@ -281,27 +281,30 @@ class Results:
     def _make_bands(self) -> pd.DataFrame:
         years, frames = self.plan.years, []
         n_vars, n_regions = len(VARIABLES), len(self._order)
+        regions = _province_first(self._order)
+        order = [r for r, _ in regions]
+        factor = np.array([v.factor for v in VARIABLES])
+        # sd and the Monte Carlo error scale by |factor|, the rest by the factor
+        scale = np.repeat(factor[:, None], len(STAT_COLUMNS), axis=1)
+        scale[:, [1, -1]] = np.abs(factor)[:, None]
+        detail = np.array([v.name in SECTOR_DETAIL for v in VARIABLES])
         for name, summary in self._summaries.items():
             run = self._runs[name]
             stats = summary.stats[: n_regions * len(years) * n_vars].reshape(
-                n_regions, len(years), n_vars, -1)
-            for r, region in _province_first(self._order):
-                for i, var in enumerate(VARIABLES):
-                    block = stats[r, :, i, :] * var.factor
-                    block[:, 1] = stats[r, :, i, 1] * abs(var.factor)
-                    block[:, -1] = stats[r, :, i, -1] * abs(var.factor)
-                    central = run.regional[r, :, i] * var.factor
-                    keep = ~np.isnan(block[:, 0])
-                    if var.name in SECTOR_DETAIL:
-                        keep &= years >= self._first_structure_year
-                    frame = pd.DataFrame(block[keep], columns=list(STAT_COLUMNS))
-                    frame.insert(0, "year", years[keep])
-                    frame.insert(0, "variable", var.name)
-                    frame.insert(0, "region", region)
-                    frame.insert(0, "scenario", name)
-                    frame["central"] = central[keep]
-                    frame["unit"] = var.unit
-                    frames.append(frame)
+                n_regions, len(years), n_vars, -1)[order].transpose(0, 2, 1, 3) * scale[:, None]
+            central = run.regional[order].transpose(0, 2, 1) * factor[:, None]
+            keep = ~np.isnan(stats[..., 0])  # (region, variable, year), the table's order
+            if self._first_structure_year is not None:
+                keep &= ~(detail[:, None] & (years < self._first_structure_year))[None]
+            r, v, t = np.nonzero(keep)
+            frame = pd.DataFrame(stats[keep], columns=list(STAT_COLUMNS))
+            frame.insert(0, "year", years[t])
+            frame.insert(0, "variable", np.array([x.name for x in VARIABLES])[v])
+            frame.insert(0, "region", np.array([x for _, x in regions], dtype=object)[r])
+            frame.insert(0, "scenario", name)
+            frame["central"] = central[keep]
+            frame["unit"] = np.array([x.unit for x in VARIABLES])[v]
+            frames.append(frame)
         if not frames:
             return pd.DataFrame(columns=BAND_COLUMNS)
         df = pd.concat(frames, ignore_index=True)

@@ -9,6 +9,7 @@ from scipy import stats
 
 import quyhoach
 from conftest import LAI_CHAU, localise, plan_with_uncertainty
+from quyhoach.registry import BY_NAME
 
 ZERO = """
 [uncertainty.parameters]
@@ -194,3 +195,31 @@ def test_a_calibrated_speed_of_an_indicator_no_scenario_models_is_not_drawn(tmp_
     path.write_text(text, encoding="utf-8")
     res = quyhoach.simulate(path, scenarios=["base"], draws=300, seed=1)
     assert "electricity_access" not in set(res.paths["variable"])
+
+
+def test_every_reported_quantile_is_within_a_bin_of_the_exact_one(tmp_path):
+    """Against exact quantiles of the kept draws: every series and every quantile of a
+    heavy-tailed plan (tourism with persistent 25-point shocks) and the bounded shares,
+    within one histogram bin (1.5 x the pilot's range / 256) and inside the bounds."""
+    plan = plan_with_uncertainty(tmp_path, HEAVY_TAIL)
+    res = quyhoach.simulate(plan, scenarios=["base"], draws=3000, seed=5, keep_draws=True,
+                            spool_dir=tmp_path)
+    draws = pd.read_parquet(res.draws_dir / "scenario=base").drop(columns=["draw", "region"])
+    bands = res.bands(region="lai_chau")
+    checked = 0
+    for variable, b in bands.groupby("variable", observed=True):
+        by_year = draws.groupby("year")[variable]
+        exact = by_year.quantile([0.05, 0.25, 0.5, 0.75, 0.95]).unstack()
+        span = (by_year.max() - by_year.min()).astype(float)
+        b = b.set_index("year")
+        for q, col in zip((0.05, 0.25, 0.5, 0.75, 0.95), ("q05", "q25", "q50", "q75", "q95"),
+                          strict=True):
+            gap = (b[col] - exact.loc[b.index, q]).abs()
+            # float32 draws: a relative 1e-6 on top of the bin
+            limit = 1.5 * span[b.index] / 256 + 1e-6 * b[col].abs() + 1e-9
+            assert (gap <= limit).all(), (variable, col, (gap - limit).max())
+            checked += len(b)
+        var = BY_NAME[variable]  # every band inside the variable's bounds
+        assert b[["q05", "q95"]].stack().between(var.lower * var.factor,
+                                                 var.upper * var.factor).all(), variable
+    assert checked > 1000

@@ -11,7 +11,6 @@ import pytest
 
 import quyhoach
 from conftest import LAI_CHAU, ROOT, write_plan
-from quyhoach import backtest as bt
 from quyhoach.calibrate import calibrate, shrink, write_model
 from quyhoach.cli import main
 
@@ -118,46 +117,51 @@ def test_cli_calibrate_refuses_to_overwrite(tmp_path, capsys):
     assert main(args) == 2 and "already exists" in capsys.readouterr().err
 
 
-# ---------------------------------------------------------------- back-test
+# ---------------------------------------------------------------- population and urbanization
 
-def synthetic_panel(values: dict) -> pd.DataFrame:
-    rows = [{"province": p, "indicator": "population", "year": y, "value": v}
-            for p, series in values.items() for y, v in series.items()]
-    return pd.DataFrame(rows)
+def test_residual_migration_closes_the_population_identity_by_hand():
+    from quyhoach.calibrate import residual_migration
+    from quyhoach.gso import panel as read_panel
 
+    panel = read_panel(GSO, ALL)
+    est = residual_migration(panel, "lai_chau", "gso")
 
-def test_drift_forecast_and_naive_benchmarks_on_constant_growth():
-    years = range(2011, 2023)
-    panel = synthetic_panel({p: {y: 100 * g ** (y - 2011) for y in years}
-                             for p, g in (("a", 1.02), ("b", 1.02), ("c", 1.02))})
-    f = bt.backtest_family(panel, bt.FAMILIES[0])
-    row = f[(f.province == "a") & (f.cutoff == 2016) & (f.horizon == 3)].iloc[0]
-    assert row["forecast"] == pytest.approx(100 * 1.02 ** 8, rel=1e-9)
-    assert row["naive_last"] == pytest.approx(100 * 1.02 ** 5, rel=1e-12)
-    step = 100 * 1.02 ** 5 - 100 * 1.02 ** 4
-    assert row["naive_trend"] == pytest.approx(100 * 1.02 ** 5 + 3 * step, rel=1e-12)
+    def series(ind):
+        rows = panel[(panel.province == "lai_chau") & (panel.indicator == ind)]
+        return dict(zip(rows.year, rows.value, strict=True))
 
-
-def test_backtest_on_a_few_provinces():
-    forecasts, scores, scales, _ = bt.run_backtest(
-        GSO, ALL, provinces=["lai_chau", "lang_son", "quang_ninh", "dien_bien", "ha_giang",
-                             "son_la"])
-    assert set(forecasts["family"]) >= {"population", "crude_birth_rate", "poverty_rate"}
-    assert scores[["coverage50", "coverage90", "coverage50_raw"]].stack().between(0, 1).all()
-    assert (scores["coverage90"] >= scores["coverage50"]).all()
-    assert all(v > 0 for v in scales.values())
-    text = bt.format_summary(scores)
-    assert "| population |" in text and "MAPE engine" in text
+    pop, birth, death = series("population"), series("crude_birth_rate"), series("crude_death_rate")
+    years = [y for y in range(2012, 2017)]
+    resid = [1000 * (pop[y] / pop[y - 1] - 1) - (birth[y] - death[y]) for y in years]
+    assert est.window == "2012-2016" and est.n == 5
+    assert est.value == pytest.approx(np.mean(resid), rel=1e-12)
+    assert est.residual_sd == pytest.approx(np.std(resid, ddof=1), rel=1e-9)
+    assert est.se == pytest.approx(np.std(resid, ddof=1) / math.sqrt(5), rel=1e-9)
+    # the survey's migration rate misses what the population series says
+    assert est.extra["gso_net_migration_mean"] < 0 < est.value
 
 
-def test_cli_backtest_writes_parquet_and_band_factors(tmp_path, capsys):
-    out, scales = tmp_path / "bt", tmp_path / "band_scales.toml"
-    args = ["backtest", "--gso", str(GSO), "--all-provinces", str(ALL), "--provinces",
-            "lai_chau,lang_son,son_la,dien_bien", "--out", str(out), "--scales", str(scales)]
-    assert main(args) == 0
-    assert (out / "forecasts.parquet").is_file() and (out / "scores.parquet").is_file()
-    assert "population" in tomllib.loads(scales.read_text(encoding="utf-8"))["scale"]
-    assert main(args) == 2 and "already exists" in capsys.readouterr().err
+def test_reclassification_events_are_counted_from_jumps_not_deleted():
+    from quyhoach.calibrate import reclassification
+
+    rows = [{"province": p, "indicator": "urbanization_rate_old_vintage", "year": 2000 + t,
+             "value": 10 + 0.2 * t + (5.0 if p == "a" and t >= 6 else 0.0) + 0.01 * (t % 2)}
+            for p in "abc" for t in range(11)]
+    est = reclassification(pd.DataFrame(rows), "test")
+    assert est.extra["jumps"] == 1 and est.n == 30
+    assert est.value == pytest.approx(1 / 30)
+    tier, = est.extra["tiers"]
+    assert tier["size"] == pytest.approx(5.0, abs=0.02)  # the jump less the median step
+    assert est.value == pytest.approx(sum(t["probability"] for t in est.extra["tiers"]))
+
+
+def test_the_model_draws_reclassification_events(model):
+    events = model["uncertainty"]["disruptions"]
+    assert [e["name"] for e in events] == ["reclassification_1", "reclassification_2",
+                                           "reclassification_3"]
+    assert all(e["recovery_years"] == 0 and e["depth"]["urbanization"] > 0 for e in events)
+    total = model["estimates"]["urbanization.reclassification"]["value"]
+    assert sum(e["probability"] for e in events) == pytest.approx(total, abs=1e-3)
 
 
 def test_band_factors_widen_the_spreads_and_their_absence_is_stated(model, tmp_path):
@@ -165,7 +169,7 @@ def test_band_factors_widen_the_spreads_and_their_absence_is_stated(model, tmp_p
                     all_dir=ALL, band_scales=tmp_path / "missing.toml")
     assert raw["model"]["band_scales"] == {}
     assert "none found" in raw["model"]["band_scales_file"]
-    factor = model["model"]["band_scales"]["crude_birth_rate"]
+    factor = model["model"]["band_scales"]["population"]
     sd = model["uncertainty"]["parameters"]["population.birth_rate"]["sd"]
     assert sd == pytest.approx(raw["uncertainty"]["parameters"]["population.birth_rate"]["sd"]
                                * factor, rel=1e-3)

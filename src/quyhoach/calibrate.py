@@ -26,7 +26,7 @@ import pandas as pd
 
 from . import __version__
 from .errors import InputDataError, Problem
-from .registry import SECTORS
+from .registry import SECTORS, spread_limit
 
 GSO = Path("inputs/gso")
 ALL_PROVINCES = Path("inputs/all_provinces")
@@ -215,23 +215,163 @@ def trend_all(panel: pd.DataFrame, indicator: str, transform=None, last_year=Non
             s = s[s.index <= last_year]
         y = transform(s.to_numpy()) if transform else s.to_numpy()
         years = s.index.to_numpy()
-        if exclude_jumps and len(y) > 3:  # reclassification: drop years after a jump
+        if exclude_jumps and len(y) > 3:  # reclassification: drawn as events, not drift
             step = np.diff(y)
-            med = np.median(step)
-            mad = np.median(np.abs(step - med)) * 1.4826 + 1e-9
-            keep = np.concatenate([[True], np.abs(step - med) <= 4 * mad])
-            offsets = np.concatenate([[0.0], np.cumsum(np.where(keep[1:], 0.0, step - med))])
+            jump = jumps(step)
+            offsets = np.concatenate([[0.0], np.cumsum(np.where(jump, step - np.median(step),
+                                                                0.0))])
             y = y - offsets  # remove the jumps, keep the drift
         if len(y) < 3 or not np.all(np.isfinite(y)):
             continue
         fit = _ols_trend(years, y)
+        with np.errstate(divide="ignore", invalid="ignore"):  # a flat series: R² is NaN
+            r2 = float(fit.rsquared)
         rows.append({"province": prov, "slope": fit.params[1], "se": fit.bse[1],
                      "step_sd": float(np.std(np.diff(y), ddof=1)) if len(y) > 2 else np.nan,
                      "level": fit.params[0] + fit.params[1] * (years[-1] - years[0]),
                      "last_year": int(years[-1]), "first_year": int(years[0]), "n": len(y),
-                     "resid_sd": float(np.sqrt(fit.scale)), "r2": float(fit.rsquared),
+                     "resid_sd": float(np.sqrt(fit.scale)), "r2": r2,
                      "fit": fit})
     return pd.DataFrame(rows).set_index("province")
+
+
+def slope_change(panel: pd.DataFrame, indicator: str, transform=None, last_year=None,
+                 exclude_jumps: bool = False, window: int = 5) -> Estimate:
+    """How much a trend's slope changes from one period to the next, over every province.
+
+    Each province's latest ``2 window`` observations (fewer where the series is
+    shorter, at least 3 per half) are split in two halves; the slopes of the halves
+    (OLS on the ``transform`` scale, jumps removed as in :func:`trend_all`) differ by
+    ``d``. Their sampling variances ``se1² + se2²`` are part of ``d²``; what remains
+    (method of moments, pooled: ``mean(d²) - mean(se1² + se2²)``, at least 0) is the
+    variance of a real change of slope: the drift of a trend is not known to its
+    standard error, it moves.
+    """
+    changes, noise = [], []
+    for _, g in panel[panel["indicator"] == indicator].groupby("province"):
+        s = g.set_index("year")["value"].sort_index().dropna()
+        if last_year is not None:
+            s = s[s.index <= last_year]
+        s = s.iloc[-2 * window:]
+        if len(s) < 6:
+            continue
+        y = transform(s.to_numpy()) if transform else s.to_numpy()
+        t = s.index.to_numpy(float)
+        if exclude_jumps:
+            step = np.diff(y)
+            y = y - np.concatenate([[0.0], np.cumsum(np.where(jumps(step),
+                                                              step - np.median(step), 0.0))])
+        half = len(y) // 2
+        (early, v1), (late, v2) = _slope(t[:half], y[:half]), _slope(t[half:], y[half:])
+        changes.append(late - early)
+        noise.append(v1 + v2)
+    if not changes:
+        raise InputDataError([Problem(indicator, "no series of 6 observations or more; "
+                                      "nothing to estimate the change of its slope from")])
+    variance = max(float(np.mean(np.square(changes)) - np.mean(noise)), 0.0)
+    return Estimate(f"{indicator}.slope_change", math.sqrt(variance), float("nan"),
+                    "per year (transformed scale)", "method of moments on the change between "
+                    f"the slopes of the two halves of each province's latest {2 * window} "
+                    "observations, less their sampling variance", "", len(changes),
+                    [indicator])
+
+
+def _slope(t: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """OLS slope of y on t and its sampling variance (3 points or more)."""
+    tc = t - t.mean()
+    sxx = float(tc @ tc)
+    slope = float(tc @ (y - y.mean())) / sxx
+    resid = y - y.mean() - slope * tc
+    return slope, float(resid @ resid) / (len(y) - 2) / sxx
+
+
+def jumps(step: np.ndarray) -> np.ndarray:
+    """Which yearly steps are jumps: more than 4 robust sds (MAD) from the median step."""
+    if len(step) < 3:
+        return np.zeros(len(step), dtype=bool)
+    med = np.median(step)
+    mad = np.median(np.abs(step - med)) * 1.4826 + 1e-9
+    return np.abs(step - med) > 4 * mad
+
+
+def reclassification(panel: pd.DataFrame, source: str, last_year=None,
+                     indicator: str = "urbanization_rate_old_vintage") -> Estimate:
+    """Administrative reclassification as a rare event, pooled over every province.
+
+    A jump is an upward yearly step of the urban share (logit scale) more than 4 robust
+    sds above the province's median step (:func:`jumps`); its size is the step less the
+    median step, in points of population. Value: the yearly probability of a jump
+    (jumps / steps); ``extra.size``: the median size (points). Calibration removes the
+    jumps from the drift (:func:`trend_all`); the Monte Carlo draws them as events.
+    """
+    sizes, steps = [], 0
+    for _, g in panel[panel["indicator"] == indicator].groupby("province"):
+        s = g.set_index("year")["value"].sort_index().dropna()
+        if last_year is not None:
+            s = s[s.index <= last_year]
+        if len(s) < 4:
+            continue
+        share = s.to_numpy()
+        step = np.diff(logit(share))
+        up = jumps(step) & (step > 0)
+        points = np.diff(share)
+        sizes += list(points[up] - np.median(points))
+        steps += len(step)
+    if not steps:
+        raise InputDataError([Problem(source, f"no {indicator} series of 4 years or more; "
+                                      "nothing to estimate reclassification from")])
+    p = len(sizes) / steps
+    first = int(panel.loc[panel["indicator"] == indicator, "year"].min())
+    last = last_year or int(panel.loc[panel["indicator"] == indicator, "year"].max())
+    # sizes are heavy-tailed (a town upgraded, or a whole district): three tiers, each
+    # an event with its own probability and its median size
+    tiers = np.array_split(np.sort(sizes), 3) if len(sizes) >= 3 else [np.array(sizes)]
+    return Estimate("urbanization.reclassification", p, math.sqrt(p * (1 - p) / steps),
+                    "probability per year",
+                    "jumps of the urban share (|step - median| > 4 MAD on the logit scale, "
+                    "upward), pooled over every province: probability = jumps / steps, size = "
+                    "jump less the province's median step, in three tiers of size (each: "
+                    "its share of the jumps and median size)", f"{first}-{last}", steps,
+                    [source], extra={"jumps": len(sizes), "tiers": [
+                        {"probability": len(t) / steps, "size": float(np.median(t))}
+                        for t in tiers if len(t)]},
+                    flags=[] if len(sizes) >= 10 else [f"few jumps ({len(sizes)})"])
+
+
+def residual_migration(panel: pd.DataFrame, province: str, source: str, last_year=None,
+                       population: str = "population") -> Estimate:
+    """Net migration that closes the population identity, per 1000 a year.
+
+    GSO's migration rates come from a survey and do not add up: birth - death +
+    migration misses the population series (Lai Châu 2012-2016: 1.0 %/yr from the
+    rates, 2.1 %/yr observed). The residual ``1000 (P_t / P_t-1 - 1) - (b_t - d_t)`` is
+    the migration the population series implies; its yearly sd and the se of its mean
+    are the spreads of the net migration rate (the level: init's centre,
+    ``quyhoach.init.population_trend``).
+    """
+    import statsmodels.api as sm
+
+    pop = _series(panel, province, population, last_year)
+    birth = _series(panel, province, "crude_birth_rate", last_year)
+    death = _series(panel, province, "crude_death_rate", last_year)
+    years = [y for y in pop.index if y - 1 in pop.index and y in birth.index
+             and y in death.index]
+    if len(years) < 3:
+        raise InputDataError([Problem(source, f"'{province}': {len(years)} years with "
+                                      f"population ({population}), the year before, and birth "
+                                      "and death rates; need 3 to estimate residual migration")])
+    resid = np.array([1000 * (pop[y] / pop[y - 1] - 1) - (birth[y] - death[y]) for y in years])
+    fit = sm.OLS(resid, np.ones(len(resid))).fit()
+    gso = _series(panel, province, "net_migration_rate", last_year)
+    flags = [] if len(resid) >= MIN_POINTS else [f"short series (n = {len(resid)})"]
+    return Estimate("population.net_migration_rate", float(fit.params[0]), float(fit.bse[0]),
+                    "per 1000", "residual of the population identity: population growth "
+                    "less (birth - death), yearly; statsmodels OLS on a constant",
+                    f"{years[0]}-{years[-1]}", len(resid), [source],
+                    residual_sd=float(np.sqrt(fit.scale)),
+                    extra={"level_at_se": float(fit.bse[0]), "population_series": population,
+                           **({"gso_net_migration_mean": float(gso.mean())} if len(gso) else {})},
+                    flags=flags)
 
 
 def provincial_mean(panel, province, indicator, name, unit, source) -> Estimate:
@@ -257,9 +397,14 @@ def logit(p):
 
 
 def provincial_trend(panel, province, indicator, name, unit, source, transform=None,
-                     exclude_jumps=False, at_year=None) -> Estimate:
-    """A province's trend, shrunk toward all provinces; the level predicted at ``at_year``."""
-    table = trend_all(panel, indicator, transform, exclude_jumps=exclude_jumps)
+                     exclude_jumps=False, at_year=None, table=None) -> Estimate:
+    """A province's trend, shrunk toward all provinces; the level predicted at ``at_year``.
+
+    ``table``: :func:`trend_all` of the same arguments when already computed (the
+    back-test estimates every province at one cut-off from one table).
+    """
+    if table is None:
+        table = trend_all(panel, indicator, transform, exclude_jumps=exclude_jumps)
     if province not in table.index:
         raise InputDataError([Problem(f"{source}", f"no {indicator} series for '{province}' "
                                       f"(need at least 3 years); nothing to estimate from")])
@@ -329,9 +474,9 @@ def linear_speed(panel, province, indicator, name, source) -> Estimate:
     t = (s.index - s.index[0]).to_numpy(float)
     params, cov = curve_fit(lambda t, a, b: a + b * t, t, s.to_numpy())
     resid = s.to_numpy() - (params[0] + params[1] * t)
-    r2 = 1 - resid.var() / s.to_numpy().var()
+    r2 = 1 - resid.var() / s.to_numpy().var() if s.to_numpy().var() > 0 else float("nan")
     flags = [] if len(s) >= MIN_POINTS else [f"short series (n = {len(s)})"]
-    if r2 < POOR_R2:
+    if not np.isfinite(r2) or r2 < POOR_R2:
         flags.append(f"poor fit: R² = {r2:.2f}")
     return Estimate(name, float(params[1]), float(np.sqrt(cov[1, 1])), "points/yr",
                     "scipy curve_fit of a straight line", f"{s.index.min()}-{s.index.max()}",
@@ -339,17 +484,86 @@ def linear_speed(panel, province, indicator, name, source) -> Estimate:
                     r_squared=float(r2), covariance=cov.tolist(), flags=flags)
 
 
+SPEED_FITS = {"logistic": logistic_speed, "points": linear_speed}
+SPEED_YEARS = 6  # an indicator's speed is fitted on its latest years (the back-test's choice)
+
+
+def speed_all(panel: pd.DataFrame, indicator: str, form: str, name: str,
+              source: str) -> dict[str, Estimate]:
+    """Every province's own speed fit of one indicator over its latest
+    :data:`SPEED_YEARS` years (a fit that fails, or has no finite standard error, is left
+    out: a flat or saturated series)."""
+    import warnings
+
+    from scipy.optimize import OptimizeWarning
+
+    fit, out = SPEED_FITS[form], {}
+    rows = panel[panel["indicator"] == indicator]
+    last = rows.groupby("province")["year"].transform("max")
+    panel = rows[rows["year"] > last - SPEED_YEARS]  # the recent path, not old poverty lines
+    # a degenerate series (flat, saturated) fails or gives no finite se: checked below
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", OptimizeWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for province in panel.loc[panel["indicator"] == indicator, "province"].unique():
+            try:
+                e = fit(panel, province, indicator, name, source)
+            except (InputDataError, RuntimeError, ValueError, ArithmeticError):
+                continue
+            if math.isfinite(e.value) and math.isfinite(e.se) and e.se > 0 \
+                    and math.isfinite(e.residual_sd):
+                out[province] = e
+    return out
+
+
+def shrunk_speed(panel: pd.DataFrame, province: str, indicator: str, form: str, name: str,
+                 source: str, fits: dict | None = None) -> Estimate:
+    """A province's speed shrunk toward all provinces' (empirical Bayes, as the trends):
+    a noisy survey's fitted speed overshoots; the pooled one holds up out of sample.
+
+    ``fits``: :func:`speed_all` of the same arguments when already computed.
+    """
+    import dataclasses
+
+    fits = speed_all(panel, indicator, form, name, source) if fits is None else fits
+    if province not in fits:
+        raise InputDataError([Problem(source, f"no usable {indicator} series for "
+                                      f"'{province}' (at least 3 years, and a fit with a "
+                                      "finite standard error); nothing to estimate from")])
+    slopes = pd.Series({p: e.value for p, e in fits.items()})
+    ses = pd.Series({p: e.se for p, e in fits.items()})
+    shrunk, se, weight, mean = shrink(slopes, ses)
+    own = fits[province]
+    return dataclasses.replace(
+        own, value=float(shrunk[province]), se=float(se[province]),
+        shrinkage=float(weight[province]),
+        method=own.method + "; speed shrunk toward the all-province mean (empirical Bayes)",
+        extra={**own.extra, "own_speed": own.value, "own_speed_se": own.se,
+               "all_province_mean_speed": mean, "median_speed_se": float(ses.median())})
+
+
 # ---------------------------------------------------------------- the model file
 
-# Back-test family of each calibrated parameter: its bands are widened or narrowed by the
-# family's scale factor from models/band_scales.toml when that file exists.
-FAMILY = {"population.birth_rate": "crude_birth_rate", "population.death_rate":
-          "crude_death_rate", "population.net_migration_rate": "net_migration_rate",
+# Back-test family of each calibrated parameter: its spreads are multiplied by the family's
+# factor from models/band_scales.toml when that file exists (the population rates by the
+# factor of the population they project: what the back-test scores).
+FAMILY = {"population.birth_rate": "population", "population.death_rate": "population",
+          "population.net_migration_rate": "population",
           "urbanization.speed": "urbanization_rate", "indicators.poverty_rate.speed":
           "poverty_rate", "indicators.forest_cover.speed": "forest_cover",
-          "indicators.electricity_access.speed": "electricity_access"}
+          "indicators.electricity_access.speed": "electricity_access",
+          "urbanization.reclassification": "urbanization_rate"}
+# (engine indicator, GSO panel series, its table under inputs/gso)
+INDICATOR_SERIES = (
+    ("poverty_rate", "poverty_rate_gso", "Health, Culture and Living Standard/Poverty rate by "
+                                         "province.csv"),
+    ("forest_cover", "forest_cover", "Agriculture, Forestry and Fishery/Area of forest as of "
+                                     "31 December by province.csv"),
+    ("electricity_access", "electricity_household_share_gso",
+     "Health, Culture and Living Standard/Percentage of household using electricity by "
+     "province.csv"))
 FORMS = {"indicators.poverty_rate.speed": "logistic", "indicators.forest_cover.speed":
-         "points", "indicators.electricity_access.speed": "logistic"}
+         "points", "indicators.electricity_access.speed": "points"}
 
 
 def calibrate(province: str, *, inputs_dir=None, gso_dir=GSO, all_dir=ALL_PROVINCES,
@@ -384,9 +598,6 @@ def calibrate(province: str, *, inputs_dir=None, gso_dir=GSO, all_dir=ALL_PROVIN
     pop = gso_dir / "Population and Employment"
     births = str(pop / "Crude birth rate, crude death rate and natural increase rate by "
                        "province.csv")
-    migration = str(pop / "In-migration rate, out-migration rate and net-migration rate by "
-                          "province.csv")
-    health = gso_dir / "Health, Culture and Living Standard"
     start = max(history.series("population")) + 1  # first projected year of population
 
     est = {}
@@ -401,22 +612,26 @@ def calibrate(province: str, *, inputs_dir=None, gso_dir=GSO, all_dir=ALL_PROVIN
     for name, ind in (("population.birth_rate", "crude_birth_rate"),
                       ("population.death_rate", "crude_death_rate")):
         est[name] = provincial_trend(panel, key, ind, name, "per 1000", births, at_year=start)
-    est["population.net_migration_rate"] = provincial_mean(
-        panel, key, "net_migration_rate", "population.net_migration_rate", "per 1000", migration)
+    est["population.net_migration_rate"] = residual_migration(panel, key, births)
     est["urbanization.speed"] = provincial_trend(
         panel, key, "urbanization_rate_old_vintage", "urbanization.speed", "logit points/yr",
         str(pop / "Average population by province.csv"), transform=logit, exclude_jumps=True)
-    est["indicators.poverty_rate.speed"] = logistic_speed(
-        panel, key, "poverty_rate_gso", "indicators.poverty_rate.speed",
-        str(health / "Poverty rate by province.csv"))
-    est["indicators.forest_cover.speed"] = linear_speed(
-        panel, key, "forest_cover", "indicators.forest_cover.speed",
-        str(gso_dir / "Agriculture, Forestry and Fishery" / "Area of forest as of 31 December "
-                      "by province.csv"))
-    est["indicators.electricity_access.speed"] = logistic_speed(
-        panel, key, "electricity_household_share_gso", "indicators.electricity_access.speed",
-        str(health / "Percentage of household using electricity by province.csv"))
-    return _document(province, est, scales, band_scales, history, gso_dir, all_dir)
+    est["urbanization.reclassification"] = reclassification(
+        panel, str(pop / "Average population by province.csv"))
+    est["urbanization.speed"].extra["slope_change"] = slope_change(
+        panel, "urbanization_rate_old_vintage", logit, exclude_jumps=True).value
+    skipped = {}
+    for name, indicator, table in INDICATOR_SERIES:
+        path = f"indicators.{name}.speed"
+        try:
+            est[path] = shrunk_speed(panel, key, indicator, FORMS[path], path,
+                                     str(gso_dir / table))
+        except InputDataError as exc:  # a saturated series: the plan states its own spread
+            skipped[path] = exc.problems[0].message
+    doc = _document(province, est, scales, band_scales, history, gso_dir, all_dir)
+    if skipped:
+        doc["model"]["not_estimated"] = skipped
+    return doc
 
 
 def _scale_growth_to_province(growth: Estimate, history) -> None:
@@ -492,31 +707,75 @@ def _band_scales(path: Path) -> dict:
     return scales
 
 
-def _document(province, est, scales, scales_path, history, gso_dir, all_dir) -> dict:
-    """The model file as a dict: [model], [uncertainty] (plan form), [estimates]."""
-    params, shocks = {}, {}
+def uncertainty_tables(est: dict, scales: dict) -> dict:
+    """The ``[uncertainty]`` table (plan form) of the estimates present in ``est``.
+
+    What ``quyhoach calibrate`` writes and what ``quyhoach backtest`` runs at each
+    cut-off: each family's spreads multiplied by its factor in ``scales`` (1 without),
+    and never wider than the parameter's plausible range (``registry.spread_limit``).
+    """
+    params: dict = {}
+    shocks: dict = {}
+    disruptions = _reclassification_events(est.get("urbanization.reclassification"))
+
+    def spread(name: str, raw: float, digits: int) -> float:
+        return round(min(raw * scales.get(FAMILY[name], 1.0), spread_limit(name)), digits)
+
     for name in ("population.birth_rate", "population.death_rate",
                  "population.net_migration_rate"):
-        e, f = est[name], scales.get(FAMILY[name], 1.0)
-        params[name] = {"dist": "normal", "sd": round(e.extra["level_at_se"] * f, 4)}
-        shocks[name] = {"sd": round(e.residual_sd * f, 4), "persistence": 0.0}
-    for name in ("urbanization.speed", "indicators.poverty_rate.speed",
-                 "indicators.forest_cover.speed", "indicators.electricity_access.speed"):
-        e, f = est[name], scales.get(FAMILY[name], 1.0)
-        params[name] = {"dist": "normal", "sd": round(e.se * f, 5)}
-    shocks["urbanization.speed"] = {
-        "sd": round(est["urbanization.speed"].extra["step_sd"]
-                    * scales.get("urbanization_rate", 1.0), 5), "persistence": 0.0}
-    params["investment.icor"] = {"dist": "lognormal",
-                                 "sigma": round(est["investment.icor"].residual_sd, 4)}
-    params["budget.buoyancy"] = {"dist": "normal", "sd": round(est["budget.buoyancy"].se, 4)}
-    shocks["budget.buoyancy"] = {"sd": round(est["budget.buoyancy"].residual_sd, 4),
-                                 "persistence": 0.0}
+        if name in est:
+            e = est[name]
+            params[name] = {"dist": "normal", "sd": spread(name, e.extra["level_at_se"], 4)}
+            shocks[name] = {"sd": spread(name, e.residual_sd, 4), "persistence": 0.0}
+    if "urbanization.speed" in est:  # the slope's se, and how slopes change between periods
+        e = est["urbanization.speed"]
+        params[e.name] = {"dist": "normal",
+                          "sd": spread(e.name, math.hypot(e.se, e.extra["slope_change"]), 5)}
+    for name in FORMS:  # the centre is shrunk; the spread is the province's own se, at least
+        if name in est:  # the median province's (a flat series' se of 0 is no certainty)
+            e = est[name]
+            params[name] = {"dist": "normal", "sd": spread(name, max(
+                e.extra["own_speed_se"], e.extra["median_speed_se"]), 5)}
+    if "urbanization.speed" in est:
+        shocks["urbanization.speed"] = {
+            "sd": spread("urbanization.speed", est["urbanization.speed"].extra["step_sd"], 5),
+            "persistence": 0.0}
+    _national_tables(est, params, shocks)
+    out = {"parameters": params, "shocks": shocks}
+    return {**out, "disruptions": disruptions} if disruptions else out
+
+
+def _national_tables(est: dict, params: dict, shocks: dict) -> None:
+    """The entries estimated on national series (no band factor: not back-tested)."""
+    if "investment.icor" in est:
+        params["investment.icor"] = {"dist": "lognormal",
+                                     "sigma": round(est["investment.icor"].residual_sd, 4)}
+    if "budget.buoyancy" in est:
+        params["budget.buoyancy"] = {"dist": "normal", "sd": round(est["budget.buoyancy"].se, 4)}
+        shocks["budget.buoyancy"] = {"sd": round(est["budget.buoyancy"].residual_sd, 4),
+                                     "persistence": 0.0}
     for group in ("growth", "inflation"):
-        e = est[f"shocks.{group}"]
-        shocks[group] = {"sd": {s: round(e.extra["sd"][s] * 100, 3) for s in SECTORS},
-                         "persistence": round(e.value, 3),
-                         "correlation": e.extra["correlation"]}
+        if f"shocks.{group}" in est:
+            e = est[f"shocks.{group}"]
+            shocks[group] = {"sd": {s: round(e.extra["sd"][s] * 100, 3) for s in SECTORS},
+                             "persistence": round(e.value, 3),
+                             "correlation": e.extra["correlation"]}
+
+
+def _reclassification_events(events: Estimate | None) -> list:
+    """The reclassification estimate as disruptions, one per tier of size."""
+    if events is None:
+        return []
+    tiers = [t for t in events.extra["tiers"] if t["probability"] > 0 and t["size"] > 0]
+    return [{"name": f"reclassification_{i + 1}", "probability": round(t["probability"], 4),
+             "depth": {"urbanization": round(t["size"], 3)}, "recovery_years": 0,
+             "note": f"towns reclassified urban, tier {i + 1} of {len(tiers)} by size: "
+                     f"{events.extra['jumps']} jumps in {events.n} province-years "
+                     f"({events.window})"} for i, t in enumerate(tiers)]
+
+
+def _document(province, est, scales, scales_path, history, gso_dir, all_dir) -> dict:
+    """The model file as a dict: [model], [uncertainty] (plan form), [estimates]."""
     files = {**history.sha256}
     for path in sorted(Path(gso_dir).rglob("*.csv")) + sorted(Path(all_dir).glob("*.csv")):
         files[str(path)] = _sha(path)
@@ -527,7 +786,7 @@ def _document(province, est, scales, scales_path, history, gso_dir, all_dir) -> 
                   "band_scales_file": str(scales_path) if scales else
                   f"none found at {scales_path}: raw statistical spreads (run quyhoach "
                   "backtest first)", "inputs_sha256": files},
-        "uncertainty": {"parameters": params, "shocks": shocks},
+        "uncertainty": uncertainty_tables(est, scales),
         "estimates": {name: _estimate_table(e) for name, e in est.items()},
     }
 

@@ -183,8 +183,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="band factors from quyhoach backtest")
     cal.add_argument("--force", action="store_true", help="replace an existing model file")
 
-    bt = sub.add_parser("backtest", help="fit on history up to cut-off years, forecast 1-6 "
-                                         "years, score against what happened (63 provinces)")
+    bt = sub.add_parser("backtest", help="run the engine as a planner would have at each "
+                                         "cut-off year, with the data to it; score its bands "
+                                         "1-6 years on (63 provinces)")
     bt.add_argument("--gso", default="inputs/gso")
     bt.add_argument("--all-provinces", default="inputs/all_provinces")
     bt.add_argument("--provinces", help="comma-separated province keys (default: all)")
@@ -192,6 +193,11 @@ def _parser() -> argparse.ArgumentParser:
     bt.add_argument("--scales", default="models/band_scales.toml",
                     help="where the band factors are written (read by quyhoach calibrate)")
     bt.add_argument("--force", action="store_true", help="replace existing outputs")
+    bt.add_argument("--draws", type=int, default=1000, help="Monte Carlo draws per plan")
+    bt.add_argument("--seed", type=int, default=20261130)
+    bt.add_argument("--families", help="comma-separated families (default: all): "
+                                       "population, urbanization_rate, poverty_rate, "
+                                       "forest_cover, electricity_access")
 
     batch = sub.add_parser("batch", help="run many plans × scenarios into one resumable "
                                          "Parquet dataset")
@@ -322,25 +328,56 @@ def _calibrate(args) -> int:
         flags = f"  [{'; '.join(e['flags'])}]" if e["flags"] else ""
         print(f"  {name}: {e['value']:.4g} ± {e['se']:.2g} ({e['unit']}; n = {e['n']}, "
               f"{e['window']}){flags}")
+    for name, why in doc["model"].get("not_estimated", {}).items():
+        print(f"  {name}: not estimated ({why}): a plan projecting it states its own spread")
     return 0
 
 
 def _backtest(args) -> int:
-    from .backtest import format_summary, run_backtest, write_backtest
+    from .backtest import (
+        NOT_SCORED,
+        format_summary,
+        quantile_check,
+        run_backtest,
+        skill,
+        write_backtest,
+    )
     from .errors import ResultsError
 
     for path in (Path(args.out), Path(args.scales)):
         if path.exists() and not args.force:
             raise ResultsError(f"{path} already exists; pass --force to replace it")
     provinces = None if args.provinces is None else _province_keys(args.provinces)
-    forecasts, scores, scales, seconds = run_backtest(args.gso, args.all_provinces, provinces)
-    print(format_summary(scores))
+    families = None if args.families is None else _families(args.families)
+    if args.draws < 100:
+        raise ResultsError(f"--draws {args.draws}: bands need at least 100 draws per plan")
+    forecasts, scores, scales, seconds = run_backtest(
+        args.gso, args.all_provinces, provinces, families, draws=args.draws, seed=args.seed,
+        progress=True)
+    print(format_summary(scores, forecasts))
+    details = {"draws": args.draws, "seed": args.seed, "provinces": provinces,
+               "families": families, "quantiles": quantile_check(forecasts),
+               "skill": skill(forecasts).reset_index().to_dict("records"),
+               "not_scored": NOT_SCORED}
     write_backtest(forecasts, scores, scales, seconds, args.out, args.scales,
-                   overwrite=args.force)
+                   overwrite=args.force, details=details)
     print(f"\n{len(forecasts):,} forecasts in {seconds:.1f} s; written to {args.out}/ and "
           f"{args.scales} (band factors: "
           + ", ".join(f"{k} {v:.2f}" for k, v in sorted(scales.items())) + ")")
     return 0
+
+
+def _families(text: str) -> list[str]:
+    """Back-test families of a comma-separated list; unknown names refused."""
+    from .backtest import BY_NAME
+    from .errors import ResultsError, did_you_mean
+
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    for n in names:
+        if n not in BY_NAME:
+            raise ResultsError(f"--families: unknown family '{n}'" + did_you_mean(n, BY_NAME)
+                               + f"; the families are {', '.join(BY_NAME)}")
+    return names
 
 
 def _province_keys(text: str) -> list[str]:

@@ -1003,16 +1003,15 @@ POPULATION_PARAMETERS = ("population.birth_rate", "population.death_rate",
 
 def _member_estimates(panel, key: str, start: int, gso_dir: Path) -> dict:
     """Calibrated population estimates of one former province (quyhoach.calibrate)."""
-    from .calibrate import provincial_mean, provincial_trend
-    from .gso import MIGRATION_TABLE, VITAL_TABLE
+    from .calibrate import provincial_trend, residual_migration
+    from .gso import VITAL_TABLE
 
-    births, migration = str(gso_dir / VITAL_TABLE), str(gso_dir / MIGRATION_TABLE)
+    births = str(gso_dir / VITAL_TABLE)
     est = {name: provincial_trend(panel, key, ind, name, "per 1000", births, at_year=start)
            for name, ind in (("population.birth_rate", "crude_birth_rate"),
                              ("population.death_rate", "crude_death_rate"))}
-    est["population.net_migration_rate"] = provincial_mean(
-        panel, key, "net_migration_rate", "population.net_migration_rate", "per 1000",
-        migration)
+    # the centre is the migration that closes the population identity: so is its spread
+    est["population.net_migration_rate"] = residual_migration(panel, key, births)
     return est
 
 

@@ -47,7 +47,7 @@ def run_kernel(inputs: KernelInputs, shocks: np.ndarray) -> np.ndarray:
 
 def simulate(plan, scenarios=None, *, draws: int = 0, seed: int | None = None,
              chunk_size: int = 32768, keep_draws: bool = False, spool_dir=None,
-             progress: bool = False) -> Results:
+             progress: bool = False, on_draws=None) -> Results:
     """Project every scenario of a plan: the central path and, with draws, a Monte Carlo.
 
     Parameters
@@ -72,6 +72,11 @@ def simulate(plan, scenarios=None, *, draws: int = 0, seed: int | None = None,
         into the output, not copied.
     progress : bool
         Progress bar on stderr for runs longer than a second.
+    on_draws : callable, optional
+        ``on_draws(scenario)`` returns ``on_chunk(first_draw, values)``, called with every
+        chunk of draws (values float64, shape (draws in chunk, n_series), engine units;
+        the first n_regions × n_years × n_variables series in that order): the draws
+        themselves, in memory (``quyhoach.backtest`` scores them). Not with keep_draws.
 
     Returns
     -------
@@ -90,7 +95,8 @@ def simulate(plan, scenarios=None, *, draws: int = 0, seed: int | None = None,
              if keep_draws and draws else None)
     summaries = {}
     for run in runs if draws else []:
-        sink = spool.sink(run.scenario.name) if spool else None
+        sink = spool.sink(run.scenario.name) if spool else \
+            on_draws(run.scenario.name) if on_draws else None
         summaries[run.scenario.name] = montecarlo.run(
             plan, run.scenario, cast(KernelInputs, run.inputs), baseline, draws=draws,
             seed=cast(int, seed),

@@ -138,3 +138,81 @@ def test_charts_leave_the_users_backend_and_pyplot_alone(res, tmp_path):
                           timeout=300, check=True)
     assert json.loads(proc.stdout.splitlines()[-1]) == {"backend": "svg", "pyplot": False}
     assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
+
+
+# ---------------------------------------------------------------- tornado charts
+
+@pytest.fixture(scope="module")
+def base_sample(res):
+    from quyhoach import misses
+
+    return misses.sample_inputs(res, "base", draws=400, seed=2)
+
+
+def test_the_tornado_chart_shows_each_input_and_the_target(res, base_sample):
+    from matplotlib.figure import Figure
+
+    from quyhoach import misses
+    from quyhoach.charts import LOW, TARGET, tornado_figure
+
+    fig = tornado_figure(res, "tourists_2030", lang="vi", sample=base_sample)
+    assert isinstance(fig, Figure)
+    ax = _drawn(fig)
+    table = misses.tornado(res, "tourists_2030", sample=base_sample)
+    shown = table[~table["noise"]].head(8)
+    low = [p for p in ax.patches if p.get_facecolor()[:3] == _rgb(LOW)]
+    assert len(low) == len(shown) >= 2  # one bar per input and tail
+    widths = [abs(p.get_width()) for p in low]  # largest effect on top
+    assert [round(p.get_y(), 6) for p in low] == sorted(round(p.get_y(), 6) for p in low)[::-1]
+    assert widths[0] == pytest.approx(abs(shown.iloc[0]["metric_low"] - table.attrs["mean"]))
+    goal = [line for line in ax.get_lines() if line.get_color() == TARGET]
+    assert len(goal) == 1 and goal[0].get_xdata()[0] == 2_000_000
+    ticks = [t.get_text() for t in ax.get_yticklabels()]
+    assert ticks[0].startswith("Tăng trưởng lượt khách du lịch")  # top: the largest
+    assert all("→" in t for t in ticks) and any("," in t for t in ticks)  # 9,5 not 9.5
+    labels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert any("." in t and len(t) >= 9 for t in labels)  # 2.000.000
+    legend = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+    assert any(t.startswith("Mục tiêu ≥ 2.000.000") for t in legend)
+
+
+def test_an_about_target_shades_its_band_and_english_reads_english(res, base_sample):
+    from quyhoach.charts import tornado_figure
+
+    fig = tornado_figure(res, "grdp_growth_2021_2030_approved", lang="en",
+                         sample=base_sample, top=3)
+    ax = _drawn(fig)
+    band = [p for p in ax.patches if p.get_width() == pytest.approx(2.0)]  # 9 to 11
+    assert len(band) == 1 and band[0].get_x() == pytest.approx(9.0)
+    assert len(ax.get_yticklabels()) == 3
+    title = ax.get_title(loc="left")
+    assert title.startswith("Average GRDP growth 2021-2030") and "400 draws" in title
+    legend = [fig.legends[0].get_title().get_text()]
+    assert "other inputs not drawn" in legend[0]
+    with pytest.raises(KeyError, match="no scenario 'bse'"):
+        tornado_figure(res, "tourists_2030", scenario="bse", sample=base_sample)
+
+
+def _rgb(hex_colour: str) -> tuple:
+    return tuple(int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5))
+
+
+TORNADO_SCRIPT = """
+import json, sys
+import matplotlib
+matplotlib.use("svg")
+import quyhoach
+from quyhoach.charts import save, tornado_figure
+res = quyhoach.simulate(sys.argv[1], scenarios=["base"], draws=60, seed=1)
+save(tornado_figure(res, "tourists_2030", draws=60), sys.argv[2])
+print(json.dumps({"backend": matplotlib.get_backend(),
+                  "pyplot": "matplotlib.pyplot" in sys.modules}))
+"""
+
+
+def test_the_tornado_chart_leaves_the_users_backend_alone(tmp_path):
+    proc = subprocess.run([sys.executable, "-c", TORNADO_SCRIPT, str(LAI_CHAU),
+                           str(tmp_path / "t.png")], capture_output=True, text=True,
+                          timeout=300, check=True)
+    assert json.loads(proc.stdout.splitlines()[-1]) == {"backend": "svg", "pyplot": False}
+    assert (tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"

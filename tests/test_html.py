@@ -9,12 +9,13 @@ import re
 import shutil
 import subprocess
 
+import pandas as pd
 import pytest
 
 import quyhoach
 from conftest import LAI_CHAU, ROOT, write_plan
 from quyhoach.cli import main
-from quyhoach.html import REPORT_NAME, load_run, missing_words, render, write_page
+from quyhoach.html import REPORT_NAME, WORDS, load_run, missing_words, render, write_page
 from quyhoach.report import COLOURS, TEXT
 
 LANG_SON = ROOT / "scenarios" / "lang_son.toml"
@@ -63,13 +64,45 @@ def test_every_section_is_there(drawn, page):
     assert all(h in words for h in manifest["inputs_sha256"].values())
 
 
+def test_what_drives_each_off_track_target(drawn, page):
+    """Beside the effort: every off-track target, in the first scenario where it is off
+    track, has its condition (misses.miss_conditions on the run's draws) and its
+    tornado chart."""
+    from quyhoach import misses
+
+    effort = _sections(page)[2]
+    assert WORDS["vi"]["drives"] in effort and "200 lần mô phỏng đầu tiên" in _text(effort)
+    feas = drawn.feasibility()
+    labels = {s: drawn.plan.scenario(s).label_vi for s in drawn.scenarios}
+    conditions = {}
+    shown = 0
+    for number, target in enumerate(drawn.plan.targets, start=1):
+        rows = feas[feas["target_id"] == target.id].set_index("scenario")
+        behind = [s for s in drawn.scenarios if rows.loc[s, "verdict"] == "off track"]
+        if not behind:
+            assert f"{number}. {html.escape(target.label_vi)} — " not in effort
+            continue
+        name = behind[0]
+        if name not in conditions:
+            conditions[name] = misses.miss_conditions(
+                drawn, name, draws=200, seed=3).set_index("target_id")
+        heading = f"<h3>{number}. {html.escape(target.label_vi)} — {html.escape(labels[name])}"
+        assert heading in effort
+        part = effort[effort.index(heading):]
+        part = part[:part.index("</figure>")]
+        assert html.escape(conditions[name].loc[target.id, "text_vi"]) in part
+        assert f'alt="{html.escape(target.label_vi)}: tornado"' in part
+        shown += 1
+    assert shown == effort.count(': tornado"') >= 10
+
+
 def test_self_contained_and_prints_well(page):
     assert page.startswith("<!DOCTYPE html>") and '<html lang="vi">' in page
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:|//)""", page, flags=re.I)
     assert "<link" not in page and "@import" not in page and "url(" not in page
     assert "<script" not in page
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
-    assert len(images) == 3
+    assert len(images) == 3 + page.count(': tornado"')  # a tornado per off-track target
     assert all(base64.b64decode(i)[:8] == b"\x89PNG\r\n\x1a\n" for i in images)
     css = re.search(r"<style>(.*?)</style>", page, flags=re.S)[1]
     for rule in ("@media print", "section{break-before:page", "tr{break-inside:avoid",
@@ -124,13 +157,18 @@ def test_run_html_and_report_of_the_results_directory(tmp_path, capsys):
                  "--scenario", "base", "--html", "--charts", "population"]) == 0
     assert "report.html" in capsys.readouterr().out
     first = (out / REPORT_NAME).read_text(encoding="utf-8")
-    assert first.count("<img") == 2 and "Cơ sở (QĐ 1585/QĐ-TTg)" in first
+    feas = pd.read_parquet(out / "feasibility.parquet")
+    off = feas.loc[feas["verdict"] == "off track", "target_id"].nunique()
+    assert off and first.count(': tornado"') == off
+    assert first.count("<img") == 2 + off and "Cơ sở (QĐ 1585/QĐ-TTg)" in first
     assert main(["report", str(out)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("quyhoach: error:") and "--force" in err and err.count("\n") == 1
     assert main(["report", str(out), "--force", "--lang", "en", "--charts", "tourists"]) == 0
     again = (out / REPORT_NAME).read_text(encoding="utf-8")
     assert "TARGET FEASIBILITY" in again and "Base (approved plan, 1585/QĐ-TTg)" in again
+    assert WORDS["en"]["drives_missing"] in html.unescape(again)  # stored: not rerun
+    assert again.count("<img") == 2
     assert sorted(p.name for p in out.iterdir()) == [
         "bands.parquet", "fan_population.png", "feasibility.parquet", "manifest.json",
         "paths.parquet", REPORT_NAME]  # no lock or temporary file left
@@ -181,6 +219,7 @@ def test_read_back_with_the_recorded_plan_unchanged(tmp_path, drawn):
     assert why == "" and res.plan is not None and res.history is None
     page = render(res, charts=["population"])
     assert "Cơ sở (QĐ 1585/QĐ-TTg)" in page and 'class="missing"' not in page
+    assert html.escape(WORDS["vi"]["drives_missing"]) in page  # it would rerun the draws
     assert missing_words(res, why, "vi") == []
 
 
@@ -262,9 +301,12 @@ def test_a_headless_browser_renders_the_table_and_the_charts(tmp_path, drawn, pa
                     probed.as_uri()).stdout
     found = json.loads(html.unescape(re.search(r'<pre id="probe">(.*?)</pre>', dom,
                                                flags=re.S)[1]))
-    assert len(found["images"]) == 1 + len(CHARTS)
-    assert all(done and w > 500 and h > 300 and shown > 500
-               for done, w, h, shown in found["images"])
+    assert len(found["images"]) == 1 + len(CHARTS) + page.count(': tornado"')
+    charts = found["images"][:1 + len(CHARTS)]
+    assert all(done and w > 500 and h > 300 and shown > 500 for done, w, h, shown in charts)
+    # a tornado chart's height follows its bars (two bars: about 300 pixels)
+    assert all(done and w > 500 and h > 200 and shown > 500
+               for done, w, h, shown in found["images"][1 + len(CHARTS):])
     assert found["rows"] == len(drawn.plan.targets) and found["sections"] == 5
     assert found["coloured"] == len(drawn.plan.targets) * len(drawn.scenarios)
 

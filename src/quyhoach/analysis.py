@@ -13,6 +13,9 @@ in the shift because the draws do not change.
 the share of the variance that disappears when that source alone is fixed at its
 centre (``1 - Var(metric | source fixed) / Var(metric)``, a total-effect index; with
 independent sources and additive effects it is the first-order Sobol index).
+
+Where the misses concentrate in the sampled inputs, and each input's effect (a tornado
+chart), are in ``quyhoach.misses``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Charts for the steering committee: fan charts and scenario comparisons.
+"""Charts for the steering committee: fan charts, scenario comparisons and tornado
+charts of what moves a target (``tornado_figure``).
 
 Numbers read as the committee writes them (2.000.000 and 9,5 in Vietnamese; 2,000,000
 and 9.5 in English), never with an offset or a scientific multiplier; the time axis
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +27,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, Formatter, FuncFormatter, MaxNLocator
 
-from .report import check_lang, goal_text, grouped, run_info, unit
+from .report import check_lang, goal_text, grouped, number, run_info, unit
 
 FIRST_YEAR = 2015  # history shown from here (or the base year, if later)
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf",
@@ -35,10 +37,29 @@ MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 TARGET = "crimson"
 TEXT = {
     "vi": {"actual": "Thực tế", "bands": "Dải màu: 50 % và 90 % kết quả mô phỏng",
-           "same": "trùng với {other}", "targets": "Mục tiêu", "compare": "so sánh các kịch bản"},
+           "same": "trùng với {other}", "targets": "Mục tiêu", "compare": "so sánh các kịch bản",
+           "low": "Yếu tố ở mức {tail} thấp nhất", "high": "Yếu tố ở mức {tail} cao nhất",
+           "mean": "Bình quân mọi lần mô phỏng ({value})",
+           "goal": "Mục tiêu {goal}", "scenario": "Kịch bản {scenario}; {draws} lần mô phỏng",
+           "how": "Mỗi thanh: bình quân chỉ tiêu trong các lần mô phỏng có yếu tố đó ở mức "
+                  "{tail} thấp nhất / cao nhất (khoảng giá trị của yếu tố trong ngoặc); các "
+                  "yếu tố khác giữ nguyên giá trị đã rút.",
+           "quiet": "{n} yếu tố khác không vẽ: ảnh hưởng nhỏ hơn sai số Monte Carlo hoặc "
+                    "ngoài {top} yếu tố lớn nhất.",
+           "none": "Không yếu tố nào có ảnh hưởng vượt sai số Monte Carlo"},
     "en": {"actual": "Actual", "bands": "Shading: 50 % and 90 % of simulated outcomes",
-           "same": "same as {other}", "targets": "Targets", "compare": "scenarios compared"},
+           "same": "same as {other}", "targets": "Targets", "compare": "scenarios compared",
+           "low": "Input in its lowest {tail}", "high": "Input in its highest {tail}",
+           "mean": "Mean of all draws ({value})",
+           "goal": "Target {goal}", "scenario": "Scenario {scenario}; {draws} draws",
+           "how": "Each bar: the indicator's mean over the draws with that input in its "
+                  "lowest / highest {tail} (the input's values in brackets); every other "
+                  "input keeps its own draws.",
+           "quiet": "{n} other inputs not drawn: within Monte Carlo noise, or beyond the "
+                    "{top} largest.",
+           "none": "No input moves it beyond Monte Carlo noise"},
 }
+LOW, HIGH = "#4472c4", "#ed7d31"  # the input's lowest and highest tail
 
 
 class NumberFormatter(Formatter):
@@ -315,6 +336,130 @@ def comparison_figure(results, variable: str, *, lang: str = "vi", scenarios=Non
     ax.legend(fontsize=8, loc="upper left")
     _target_list(fig, marks, lang)
     return fig
+
+
+def tornado_figure(results, target_id: str, *, lang: str = "vi", scenario: str | None = None,
+                   draws: int | None = None, seed: int | None = None, sample=None,
+                   top: int = 8, note: bool = True) -> Figure:
+    """What moves one target: a tornado chart of the sampled inputs' effects.
+
+    Each bar is one input (``quyhoach.misses.tornado``): the target's metric averaged
+    over the draws where the input lies in its lowest tenth (blue) and in its highest
+    tenth (orange), around the mean of all draws, largest effect on top; inputs whose
+    effect is within Monte Carlo noise are left out (and counted under the chart). The
+    target is the red line (its band shaded for an ≈ target).
+
+    Parameters
+    ----------
+    results : quyhoach.results.Results
+        A simulated run (it needs the plan and its kernel inputs).
+    target_id : str
+    lang : {"vi", "en"}
+        Language of labels and number format.
+    scenario : str, optional
+        Default: the first scenario.
+    draws, seed : int, optional
+        The draws analysed (the run's first ``draws``, default
+        ``quyhoach.analysis.DRAWS``); seed defaults to the run's. Ignored with
+        ``sample``.
+    sample : quyhoach.misses.Sample, optional
+        Reuse ``quyhoach.misses.sample_inputs`` of the same scenario.
+    top : int
+        Most inputs drawn.
+    note : bool
+        Say under the chart how the bars are made (a report that says it once passes
+        False).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from . import analysis, misses
+
+    check_lang(lang)
+    name = scenario or results.scenarios[0]
+    if name not in results.scenarios:
+        from .errors import did_you_mean
+        raise KeyError(f"no scenario '{name}'" + did_you_mean(name, results.scenarios))
+    sample = sample or misses.sample_inputs(results, name, draws=draws or analysis.DRAWS,
+                                              seed=seed)
+    table = misses.tornado(results, target_id, name, sample=sample)
+    shown = table.loc[~table["noise"]].head(top)
+    words = TEXT[lang]
+    tail = f"{misses.TAIL:.0%}".replace("%", " %")
+    row = results.feasibility()
+    row = row[(row["scenario"] == name) & (row["target_id"] == target_id)].iloc[0]
+    labels = [_input_tick(r, lang) for r in shown.to_dict("records")]
+    label = row["label_vi"] if lang == "vi" else row["label_en"]
+    title = textwrap.fill(str(label), 90) + "\n" + words["scenario"].format(
+        scenario=run_info(results).label(name, lang),
+        draws=f"{sample.draws:,}".replace(",", "." if lang == "vi" else ","))
+    notes = [words["how"].format(tail=tail)] if note else []
+    if len(table) > len(shown):
+        notes.append(words["quiet"].format(n=len(table) - len(shown), top=top))
+    caption = textwrap.fill(" ".join(notes), 150)
+    fig, ax = _tornado_axes(labels, title, caption)
+    mean = table.attrs["mean"]
+    y = np.arange(len(shown))[::-1]
+    ax.barh(y, shown["metric_low"] - mean, left=mean, color=LOW, height=0.6,
+            label=words["low"].format(tail=tail))
+    ax.barh(y, shown["metric_high"] - mean, left=mean, color=HIGH, height=0.6,
+            label=words["high"].format(tail=tail))
+    ax.axvline(mean, color="#555555", lw=1.0, ls=":",
+               label=words["mean"].format(value=number(mean, lang)))
+    _draw_goal(ax, row, lang)
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.set_ylim(-0.7, max(len(shown), 1) - 0.3)
+    if not len(shown):
+        ax.text(0.5, 0.5, words["none"], transform=ax.transAxes, ha="center", va="center")
+        ax.set_yticks([])
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=7, steps=[1, 2, 2.5, 5, 10]))
+    ax.xaxis.set_major_formatter(NumberFormatter(lang))
+    ax.set_xlabel(unit(str(row["unit"]), lang))
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_title(title, loc="left", fontsize=10)
+    fig.legend(loc="lower left", bbox_to_anchor=(0.01, 0.01), fontsize=8, frameon=False,
+               ncols=2, title=caption or None, title_fontsize=7, alignment="left")
+    return fig
+
+
+def _tornado_axes(labels: list[str], title: str, caption: str):
+    """A figure sized to its bars, with margins for the tick labels, title and legend
+    set in inches (one draw, not a layout engine's two: a report draws dozens)."""
+    width, inch_per_char = 9.0, 0.068  # 8 pt DejaVu Sans, an average character
+    longest = max((len(line) for text in labels for line in text.split("\n")), default=0)
+    left = min(max(1.0, 0.2 + inch_per_char * longest), 3.6)
+    top = 0.2 + 0.2 * (title.count("\n") + 1)
+    bottom = 0.65 + 0.42 + (0.13 * (caption.count("\n") + 1) + 0.05 if caption else 0.0)
+    plot = 0.3 + 0.55 * max(len(labels), 1)
+    height = top + plot + bottom
+    fig = Figure(figsize=(width, height), dpi=120)
+    FigureCanvasAgg(fig)
+    fig.subplots_adjust(left=left / width, right=1 - 0.3 / width, top=1 - top / height,
+                        bottom=bottom / height)
+    return fig, fig.add_subplot()
+
+
+def _draw_goal(ax, row, lang: str) -> None:
+    """The target as a red line (an ≈ target's band shaded)."""
+    goal = f"{goal_text(row, lang)} {unit(str(row['unit']), lang)}"
+    value = float(row["target"])
+    if row["comparison"] == "about":
+        tol = float(row["tolerance"])
+        ax.axvspan(value - tol, value + tol, color=TARGET, alpha=0.08, lw=0)
+    ax.axvline(value, color=TARGET, lw=1.8, label=TEXT[lang]["goal"].format(goal=goal))
+
+
+def _input_tick(r: dict, lang: str) -> str:
+    """An input's tick label: its name, wrapped, and its two tails' values."""
+    from .misses import input_number
+
+    name = textwrap.fill(r[f"label_{lang}"], 46)
+    u = r[f"unit_{lang}"]
+    integer = r["input"].startswith("disruption ")
+    lo, hi = ((f"{x:.0f}" if integer else input_number(x, lang))
+              for x in (r["input_low"], r["input_high"]))
+    return f"{name}\n({lo} → {hi}{' ' + u if u else ''})"
 
 
 def save(fig: Figure, path) -> Path:

@@ -2,29 +2,39 @@
 
 ``quyhoach explain PLAN`` prints, for one scenario, every target with its chance, the
 plan lever's value that gives it the chance sought (``quyhoach.analysis.effort``), the
-rate the indicator then needs against the best year the inputs show, and the sources
-that account for most of its variance (``quyhoach.analysis.drivers``).
+rate the indicator then needs against the best year the inputs show, the sources
+that account for most of its variance (``quyhoach.analysis.drivers``) and the one or
+two conditions on the sampled inputs under which it is mostly missed, or, for a target
+missed in most draws, mostly met (``quyhoach.misses.miss_conditions``).
 """
 
 from __future__ import annotations
 
 import math
 
-from . import analysis
+from . import analysis, misses
 
 TEXT = {
     "vi": {"title": "CẦN GÌ ĐỂ ĐẠT MỤC TIÊU VỚI XÁC SUẤT {p:.0%} — kịch bản {scenario}",
            "lever": "đòn bẩy", "shift": "điều chỉnh", "now": "xác suất hiện nay",
            "needed": "chỉ tiêu khi đó cần bình quân", "best": "cao nhất từng đạt",
            "beyond": "VƯỢT mọi năm trong số liệu", "drivers": "nguồn bất định chính",
+           "condition": "điều kiện",
            "method": "Cùng một bộ mô phỏng ({draws} lần, seed {seed}) cho mọi phép tính; "
-                     "tỷ trọng phương sai = phần phương sai mất đi khi cố định riêng nguồn đó."},
+                     "tỷ trọng phương sai = phần phương sai mất đi khi cố định riêng nguồn đó. "
+                     "Điều kiện (thuật toán PRIM): một hay hai khoảng giá trị của các yếu tố "
+                     "bất định nơi tập trung các lần không đạt (hoặc các lần đạt, với mục tiêu "
+                     "không đạt trong đa số lần mô phỏng)."},
     "en": {"title": "WHAT IT WOULD TAKE FOR A {p:.0%} CHANCE — scenario {scenario}",
            "lever": "lever", "shift": "shift", "now": "chance now",
            "needed": "the indicator then needs on average", "best": "best year observed",
            "beyond": "BEYOND any year in the inputs", "drivers": "main sources of uncertainty",
+           "condition": "condition",
            "method": "The same draws ({draws}, seed {seed}) for every evaluation; variance "
-                     "share = the variance that fixing that source alone removes."},
+                     "share = the variance that fixing that source alone removes. Condition "
+                     "(PRIM): one or two ranges of the sampled inputs where the misses "
+                     "concentrate (or the draws that meet it, for a target missed in most "
+                     "draws)."},
 }
 
 
@@ -37,6 +47,8 @@ def format_explain(results, scenario: str | None = None, *, probability: float =
     effort = analysis.effort(results, name, probability=probability, draws=draws,
                              seed=seed).set_index("target_id")
     shares = analysis.drivers(results, name, draws=draws, seed=seed)
+    conditions = misses.miss_conditions(results, name, draws=draws,
+                                          seed=seed).set_index("target_id")
     used = analysis.seed_of(results, seed)
     lines = [t["title"].format(p=probability, scenario=name), ""]
     for target in results.plan.targets:
@@ -58,5 +70,8 @@ def format_explain(results, scenario: str | None = None, *, probability: float =
         if len(mine):
             lines.append(f"    {t['drivers']}: " + ", ".join(
                 f"{r.source} {r.share:.0%}" for r in mine.itertuples()))
+        c = conditions.loc[target.id]
+        if c["status"] != "always_met":
+            lines.append(f"    {t['condition']}: {c[f'text_{lang}']}")
     lines += ["", t["method"].format(draws=draws, seed=used)]
     return "\n".join(lines)

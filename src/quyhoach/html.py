@@ -2,7 +2,10 @@
 
 ``quyhoach run PLAN --html`` and ``quyhoach report RUN_DIR`` write it. It holds the
 feasibility table with verdict colours, fan charts with the targets, the effort each
-off-track target needs, the untracked targets, the assumptions, the reconciliation
+off-track target needs with what drives its miss (the condition on the sampled inputs
+under which it is mostly missed or met, and a tornado chart of their effects; these
+rerun the Monte Carlo, so they need the run itself, not results read back), the
+untracked targets, the assumptions, the reconciliation
 with member regions (where the plan has them) and what identifies the run (seed,
 draws, engine version, hashes). Charts are embedded as PNG, the style sheet is inline,
 nothing is fetched from the network, and it prints to PDF from a browser (a section a
@@ -53,6 +56,16 @@ WORDS = {
            "no_years": "– (kỳ đã qua)",
            "effort_note": "Mỗi ô: mức bình quân kịch bản dự báo trong cùng các năm, tô màu "
                           "theo đánh giá của kịch bản.",
+           "drives": "Điều gì quyết định việc đạt hay không đạt",
+           "drives_note": "Mỗi mục tiêu chệch hướng, trong kịch bản đầu tiên mà nó chệch "
+                          "hướng: điều kiện (thuật toán PRIM) là một hay hai khoảng giá trị "
+                          "của các yếu tố bất định nơi tập trung các lần không đạt, hoặc các "
+                          "lần đạt khi mục tiêu hiếm khi đạt; biểu đồ tornado cho thấy ảnh "
+                          "hưởng của từng yếu tố. Tính trên {draws} lần mô phỏng đầu tiên của "
+                          "lần chạy (seed {seed}).",
+           "drives_missing": "Điều kiện và biểu đồ tornado của các mục tiêu chệch hướng cần "
+                             "chính lần chạy (quyhoach run PLAN --html): báo cáo từ kết quả "
+                             "đã lưu không chạy lại mô phỏng.",
            "run": "Thông tin lần chạy", "missing": "Báo cáo này thiếu",
            "colours": "Màu đánh giá", "scenario": "Kịch bản", "source": "Nguồn",
            "goal": "Mục tiêu đề ra", "reason": "Lý do", "none": "Không có.",
@@ -75,6 +88,15 @@ WORDS = {
            "no_years": "– (the period is past)",
            "effort_note": "Each cell: the average the scenario projects over the same "
                           "years, coloured by the scenario's verdict.",
+           "drives": "What drives a miss",
+           "drives_note": "Each off-track target, in the first scenario where it is off "
+                          "track: the condition (PRIM) is one or two ranges of the sampled "
+                          "inputs where its misses concentrate, or the draws that meet it "
+                          "when few do; the tornado chart shows each input's effect. From "
+                          "the run's first {draws} draws (seed {seed}).",
+           "drives_missing": "The conditions and tornado charts of the off-track targets "
+                             "need the run itself (quyhoach run PLAN --html): a report of "
+                             "stored results does not rerun the Monte Carlo.",
            "run": "The run", "missing": "This report lacks",
            "colours": "Verdict colours", "scenario": "Scenario", "source": "Source",
            "goal": "Stated target", "reason": "Why not modelled", "none": "None.",
@@ -244,7 +266,47 @@ def _effort(results, info, lang: str) -> str:
     header = ["#", t["indicator"], t["target"], t["required"],
               *(f"{words['rate']}: {info.label(s, lang)}" for s in results.scenarios)]
     return (f"<h2>{_e(title)}</h2>" + _table(header, rows, 3)
-            + f'<p class="note">{_e(words["effort_note"])}</p>')
+            + f'<p class="note">{_e(words["effort_note"])}</p>' + _drives(results, info, lang))
+
+
+def _drives(results, info, lang: str) -> str:
+    """What drives each off-track target's miss, in the first scenario where it is off
+    track: the PRIM condition (``misses.miss_conditions``) and the tornado chart, on
+    the run's first ``analysis.DRAWS`` draws ("" without draws)."""
+    if not results.draws:
+        return ""
+    words = WORDS[lang]
+    head = f"<h3>{_e(words['drives'])}</h3>"
+    if results.plan is None or any(s not in results._runs for s in results.scenarios):
+        return head + f'<p class="note">{_e(words["drives_missing"])}</p>'
+    from . import analysis, misses
+    from .charts import TEXT as CHART_TEXT
+    from .charts import tornado_figure
+
+    draws = min(results.draws, analysis.DRAWS)
+    samples: dict = {}
+    conditions: dict = {}
+    note = (words["drives_note"].format(draws=_count(draws, lang), seed=results.seed) + " "
+            + CHART_TEXT[lang]["how"].format(tail=f"{misses.TAIL:.0%}".replace("%", " %")))
+    parts = [head, f'<p class="note">{_e(note)}</p>']
+    for row in target_rows(results, lang, info):
+        behind = [s for s in results.scenarios if _behind(results, row.outcomes[s])]
+        if not behind:
+            continue
+        name = behind[0]
+        if name not in samples:  # one Monte Carlo per scenario, shared by its targets
+            samples[name] = misses.sample_inputs(results, name, draws=draws,
+                                                   seed=results.seed)
+            conditions[name] = misses.miss_conditions(
+                results, name, sample=samples[name]).set_index("target_id")
+        tid = str(row.first["target_id"])
+        text = conditions[name].loc[tid, f"text_{lang}"]
+        parts += [f"<h3>{row.number}. {_e(row.label)} — {_e(info.label(name, lang))}</h3>",
+                  f"<p>{_e(text)}</p>",
+                  _img(tornado_figure(results, tid, lang=lang, scenario=name,
+                                      sample=samples[name], note=False),
+                       f"{row.label}: tornado")]
+    return "".join(parts)
 
 
 def _behind(results, r) -> bool:

@@ -407,12 +407,12 @@ def run_backtest(gso_dir="inputs/gso", all_dir="inputs/all_provinces", provinces
     names = {f.name for f in wanted}
     raw = _pass(data, setups, names, lambda c: {}, draws, seed, progress, "raw")
     raw["k"] = [exceedance(r.actual, r.q05, r.q50, r.q95) for r in raw.itertuples()]
-    # at a cut-off, an error is measured against the figure published by then (the
-    # pre-census population); today, against the best figure (the revised series)
+    # an error is measured against the figure published when it was realised (the
+    # pre-census population): a census revision is a level error that no factor on the
+    # rates should stand for (README); scoring is against the best figure today
     raw["k_then"] = [exceedance(r.known, r.q05, r.q50, r.q95) for r in raw.itertuples()]
     today = int(raw["year"].max())  # every error realised by the latest data
-    factors = {(f.name, c): factor_at(raw[raw["family"] == f.name], c,
-                                      "k" if c == today else "k_then")
+    factors = {(f.name, c): factor_at(raw[raw["family"] == f.name], c, "k_then")
                for f in wanted for c in [*cutoffs, today]}
     shipped = _pass(data, setups, names, lambda c: {f: v for (f, cc), v in factors.items()
                                              if cc == c and v is not None},

@@ -485,6 +485,11 @@ def linear_speed(panel, province, indicator, name, source) -> Estimate:
 
 
 SPEED_FITS = {"logistic": logistic_speed, "points": linear_speed}
+# The urban share's slope moves between periods (calibrate.slope_change): an AR(1) shock
+# on the speed whose stationary sd is that change and whose memory is about 5 years, so
+# a changed slope lasts a period and the spread grows with the square root of the horizon
+# beyond it, not in proportion to it (a slope offset held to 2050 would).
+SLOPE_PERSISTENCE = 0.8
 SPEED_YEARS = 6  # an indicator's speed is fitted on its latest years (the back-test's choice)
 
 
@@ -727,19 +732,19 @@ def uncertainty_tables(est: dict, scales: dict) -> dict:
             e = est[name]
             params[name] = {"dist": "normal", "sd": spread(name, e.extra["level_at_se"], 4)}
             shocks[name] = {"sd": spread(name, e.residual_sd, 4), "persistence": 0.0}
-    if "urbanization.speed" in est:  # the slope's se, and how slopes change between periods
+    if "urbanization.speed" in est:
         e = est["urbanization.speed"]
-        params[e.name] = {"dist": "normal",
-                          "sd": spread(e.name, math.hypot(e.se, e.extra["slope_change"]), 5)}
+        params[e.name] = {"dist": "normal", "sd": spread(e.name, e.se, 5)}
     for name in FORMS:  # the centre is shrunk; the spread is the province's own se, at least
         if name in est:  # the median province's (a flat series' se of 0 is no certainty)
             e = est[name]
             params[name] = {"dist": "normal", "sd": spread(name, max(
                 e.extra["own_speed_se"], e.extra["median_speed_se"]), 5)}
-    if "urbanization.speed" in est:
-        shocks["urbanization.speed"] = {
-            "sd": spread("urbanization.speed", est["urbanization.speed"].extra["step_sd"], 5),
-            "persistence": 0.0}
+    if "urbanization.speed" in est:  # yearly noise, and a slope that moves between periods
+        e = est["urbanization.speed"]
+        moving = e.extra["slope_change"] * math.sqrt(1 - SLOPE_PERSISTENCE**2)
+        shocks[e.name] = {"sd": spread(e.name, math.hypot(e.extra["step_sd"], moving), 5),
+                          "persistence": SLOPE_PERSISTENCE}
     _national_tables(est, params, shocks)
     out = {"parameters": params, "shocks": shocks}
     return {**out, "disruptions": disruptions} if disruptions else out

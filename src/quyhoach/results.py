@@ -514,10 +514,16 @@ def read_results(directory, *, province=None, region=None, scenario=None, variab
     ----------
     directory : str or pathlib.Path
     province, region, scenario : str or list of str, optional
-        Each filters the tables that have the column (``province``: batch datasets).
+        Each filters the tables that have the column (``province``: batch datasets,
+        e.g. ``province=["lai_chau", "lang_son"]``).
     variable : str or list of str, optional
         Filters ``paths`` and ``bands`` on ``variable`` and ``feasibility`` on
         ``indicator``.
+
+        A province, region, scenario or variable the results do not hold is refused,
+        with the closest one they hold, so a misspelt key never reads as an empty
+        selection. A batch dataset holds the provinces and scenarios of its finished
+        tasks (``manifest.json``); a province whose tasks all failed is refused too.
     years : int, list of int or (first, last) tuple, optional
         Filters ``paths`` and ``bands``.
 
@@ -534,16 +540,90 @@ def read_results(directory, *, province=None, region=None, scenario=None, variab
     Raises
     ------
     ResultsError
-        Not a results directory or dataset, or a table missing.
+        Not a results directory or dataset, a table missing, or a province, region,
+        scenario or variable the results do not hold.
     """
     from .store import read_tables
 
     selection = {k: v for k, v in (("province", province), ("region", region),
                                    ("scenario", scenario), ("variable", variable),
                                    ("years", years)) if v is not None}
+    stored = _stored_manifest(directory)
+    if stored is not None:  # else read_tables says what is wrong
+        _check_selection(directory, stored, selection)
     frames, meta, context = read_tables(directory, selection)
     return Results.from_tables(frames["paths"], frames["feasibility"], frames["bands"], meta,
                                selection=selection, **context)
+
+
+def _stored_manifest(directory) -> dict | None:
+    """``manifest.json`` of a results directory or dataset; None if it cannot be read."""
+    import json
+    from pathlib import Path
+
+    try:
+        meta = json.loads((Path(directory) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
+def _as_names(value) -> list:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _check_selection(directory, meta: dict, selection: dict) -> None:
+    """Refuse a province, region, scenario or variable that the results do not hold."""
+    held, unfinished = _held(directory, meta, selection)
+    for key, choices in held.items():
+        if key not in selection or choices is None:
+            continue
+        for name in _as_names(selection[key]):
+            if name in choices:
+                continue
+            if key == "province" and name in unfinished:
+                raise ResultsError(f"{directory} holds no finished task of province "
+                                   f"'{name}' (see its manifest.json); run the batch again "
+                                   "to redo its failed tasks")
+            where = (f"{directory} holds no {key} '{name}'" if choices else
+                     f"{directory} holds no {key} at all, so not '{name}'")
+            raise ResultsError(where + (did_you_mean(str(name), choices) if choices else ""))
+
+
+def _held(directory, meta: dict, selection: dict) -> tuple[dict, set]:
+    """The provinces, regions, scenarios and variables a run or dataset holds (None:
+    unknown, not checked), and a dataset's provinces with tasks but none finished."""
+    held: dict = {"variable": list(VARIABLE_INDEX)}
+    if "tasks" not in meta:  # one run's results directory
+        held["province"] = [meta["province"]] if meta.get("province") else None
+        held["scenario"] = meta.get("scenarios")
+        held["region"] = meta.get("regions")
+        return held, set()
+    if not isinstance(meta["tasks"], dict):  # not ours to judge: read_tables reads it
+        return held, set()
+    done = [tid.split("/", 1) for tid, entry in meta["tasks"].items()
+            if isinstance(entry, dict) and entry.get("status") == "done" and "/" in tid]
+    held["province"] = sorted({p for p, _ in done})
+    held["scenario"] = sorted({s for _, s in done})
+    if "region" in selection:
+        held["region"] = _dataset_regions(directory)
+    return held, {tid.split("/", 1)[0] for tid in meta["tasks"]} - set(held["province"])
+
+
+def _dataset_regions(directory) -> list[str] | None:
+    """The regions of a batch dataset's ``paths`` (one column read), or None."""
+    from pathlib import Path
+
+    import pyarrow.dataset as ds
+
+    source = Path(directory) / "paths"
+    if not source.is_dir():
+        return None
+    data = ds.dataset(source, format="parquet", partitioning="hive")
+    if "region" not in data.schema.names:
+        return None
+    column = data.to_table(columns=["region"]).column("region")
+    return sorted({str(v) for v in column.unique().to_pylist()})
 
 
 def verdict(probability: float) -> str:

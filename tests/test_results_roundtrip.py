@@ -184,3 +184,13 @@ def test_a_batch_dataset_reads_as_results(dataset, lai_chau_results):
                                   res.values("high", "grdp_real"))
     named = one.to_iamc(region="Lai Châu")
     assert set(named["region"]) == {"Lai Châu"} and len(named) == len(res.paths)
+
+
+def test_a_run_without_draws_reads_back_with_filters(central):
+    """Its bands table is empty (columns of no type): the filters still read the rest."""
+    stored = quyhoach.read_results(central[2], scenario="high", variable="population",
+                                   years=(2025, 2030))
+    assert set(stored.paths["scenario"]) == {"high"}
+    res = central[0]
+    assert stored.values("high", "population")[stored.years.tolist().index(2030)] == \
+        pytest.approx(res.values("high", "population")[res.years.tolist().index(2030)])

@@ -251,8 +251,9 @@ def _read_table(d: Path, name: str, batch: bool, selection: dict) -> pd.DataFram
         return pd.DataFrame()
     partitioning = ds.HivePartitioning.discover(infer_dictionary=True) if batch else None
     data = ds.dataset(source, format="parquet", partitioning=partitioning)
-    return data.to_table(filter=_filter(ds, set(data.schema.names), name,
-                                        selection)).to_pandas()
+    # an empty table (bands of a run without draws) has columns of no type: nothing to filter
+    typed = {f.name for f in data.schema if str(f.type) != "null"}
+    return data.to_table(filter=_filter(ds, typed, name, selection)).to_pandas()
 
 
 def _filter(ds, names: set, table: str, selection: dict):

@@ -7,6 +7,8 @@ The dataset is built once per module in ``<tmp>/results/all`` and every test run
 ``<tmp>``, so the README's relative paths are used as they stand.
 """
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -190,3 +192,10 @@ def test_a_results_directory_refuses_keys_it_does_not_hold(tmp_path, lai_chau_re
         quyhoach.read_results(out, scenario=["high", "bse"])
     one = quyhoach.read_results(out, province="lai_chau")
     assert one.province == "lai_chau" and len(one.paths) == len(lai_chau_results.paths)
+
+
+def test_the_readme_shows_exactly_the_tested_queries():
+    """The tests run these constants; the README must show the same text."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    for code in (DUCKDB_SQL, POLARS_CODE, READ_RESULTS_CODE):
+        assert code.strip() in readme

@@ -15,11 +15,13 @@ only the data published up to ``c``:
   drawn as events whose frequency and size come from the jumps to ``c``;
 * **the band factor known at c**: each family's spreads are multiplied by
   ``q90(k)`` over the raw forecasts already realised by ``c`` (``k``: the factor by
-  which a forecast's raw 90 % half-band had to grow to reach what happened), none
-  before 30 such errors exist. This is the rule ``quyhoach calibrate`` ships, applied to
-  every error realised by the data's last year (``models/band_scales.toml``);
+  which a forecast's raw 90 % half-band had to grow to reach the figure published when
+  it was realised), none before 30 such errors exist. This is the rule ``quyhoach
+  calibrate`` ships, applied to every error realised by now
+  (``models/band_scales.toml``);
 * **the engine's Monte Carlo** (``quyhoach.simulate``: plan file, compile step, numba
-  kernel, histogram bands), scored against what happened 1-6 years later.
+  kernel, histogram bands), scored against what happened 1-6 years later, on the best
+  series today (the census-revised population).
 
 Scores, by family and horizon: coverage of the 50 % and 90 % bands that ship (and of
 the raw ones), CRPS from the draws and the 90 % interval score, against two naive

@@ -56,6 +56,8 @@ def simulate_paths_numpy(inputs, shocks):
         for t in range(n_years):
             if not history(t, L.V_POPULATION, L.H_POPULATION):
                 natural = r[:, t, L.C_BIRTH] - r[:, t, L.C_DEATH] + r[:, t, L.C_MIGRATION]
+                if t == jump[L.H_POPULATION] + 1:  # a census revision, once
+                    natural = natural + r[:, t, L.C_REVISION]
                 out[:, t, L.V_POPULATION] = (out[:, t - 1, L.V_POPULATION]
                                              * np.maximum(1 + natural / 1000, 0))
             pop = out[:, t, L.V_POPULATION]

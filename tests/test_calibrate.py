@@ -48,7 +48,7 @@ def test_model_file_round_trips_and_is_valid_plan_uncertainty(model, tmp_path):
 
     problems = Problems("m.toml")
     u = parse(doc["uncertainty"], "uncertainty", problems)
-    assert not problems.items and len(u.parameters) == 9 and len(u.shocks) == 7
+    assert not problems.items and len(u.parameters) == 10 and len(u.shocks) == 7
     with pytest.raises(quyhoach.ResultsError, match="already exists"):
         write_model(model, path)
 
@@ -336,3 +336,28 @@ def test_backtest_needs_three_provinces(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "--provinces lai_chau,lang_son: the back-test needs at least 3 provinces" in err
     assert "Traceback" not in err and not (tmp_path / "bt").exists()
+
+
+def test_census_revision_is_the_2019_census_move_of_the_2016_figures():
+    from quyhoach.calibrate import census_revision
+    from quyhoach.gso import panel as read_panel
+
+    panel = read_panel(GSO, ALL)
+    est = census_revision(panel, "gso")
+    rows = panel[panel["year"] == 2016].pivot_table(index="province", columns="indicator",
+                                                     values="value")
+    by_hand = 1000 * (rows["population"] / rows["population_old_vintage"] - 1)
+    assert est.window == "2016" and est.n == 63
+    assert est.se == pytest.approx(np.sqrt(np.mean(by_hand**2)), rel=1e-12)
+    assert est.extra["largest"] == pytest.approx(by_hand.abs().max())
+    assert 20 < est.se < 40  # about 3 %: the census moved provinces by up to 10 %
+
+
+def test_the_back_test_never_draws_a_revision_it_could_not_have_known():
+    """Before 2019 no province had a revised series: the back-test's plans draw none."""
+    from quyhoach import backtest as bt
+    from quyhoach.gso import panel as read_panel
+
+    data = bt.Data(read_panel(GSO, ALL), ["lai_chau", "lang_son", "son_la"])
+    est, _, families = bt.estimates_at(data, "lai_chau", 2014)
+    assert "population" in families and "population.revision" not in est

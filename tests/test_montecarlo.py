@@ -223,3 +223,32 @@ def test_every_reported_quantile_is_within_a_bin_of_the_exact_one(tmp_path):
         assert b[["q05", "q95"]].stack().between(var.lower * var.factor,
                                                  var.upper * var.factor).all(), variable
     assert checked > 1000
+
+
+def test_a_census_revision_moves_the_level_once(tmp_path):
+    """population.revision (per 1000) adds to growth in the first projected year only: a
+    scenario's value shifts every later year by the same factor; a drawn one widens the
+    band from that year, and history stays the same in every draw."""
+    block = '[uncertainty.parameters]\n"population.revision" = { dist = "normal", sd = 30.0 }\n'
+    plain = quyhoach.simulate(plan_with_uncertainty(tmp_path, "", "a.toml"),
+                              scenarios=["base"])
+    text = (tmp_path / "a.toml").read_text(encoding="utf-8")
+    shifted = tmp_path / "b.toml"
+    shifted.write_text(text.replace("[scenarios.base.population]",
+                                    "[scenarios.base.population]\nrevision = 20.0", 1),
+                       encoding="utf-8")
+    a = plain.values("base", "population")
+    b = quyhoach.simulate(shifted, scenarios=["base"]).values("base", "population")
+    observed = plain.paths.query("scenario == 'base' and variable == 'population' and "
+                                 "status == 'observed'")["year"].max()
+    start = int(np.flatnonzero(plain.years == observed)[0]) + 1  # first projected year
+    np.testing.assert_array_equal(a[:start], b[:start])
+    assert b[start] / b[start - 1] - a[start] / a[start - 1] == pytest.approx(0.020)
+    np.testing.assert_allclose(b[start:] / a[start:], b[start] / a[start], rtol=1e-12)
+    drawn = quyhoach.simulate(plan_with_uncertainty(tmp_path, block, "c.toml"),
+                              scenarios=["base"], draws=1000, seed=3)
+    band = drawn.bands("population").set_index("year")
+    year = drawn.years[start]
+    assert band.loc[drawn.years[start - 1], "q05"] == band.loc[drawn.years[start - 1], "q95"]
+    # a normal revision of sd 3 %: the 90 % band spans about ±1.645 × 3 %
+    assert (band.loc[year, "q95"] / band.loc[year, "q05"] - 1) == pytest.approx(0.099, rel=0.1)

@@ -586,7 +586,8 @@ def _channel_rates(plan: Plan, scenario: Scenario, baseline: Baseline,
         if path.startswith("growth."):  # used only where real growth is not observed
             need &= np.isnan(baseline.growth_actual)
         if arr is None:
-            arr = np.full(n, np.nan)
+            default = PARAMETER_BY_PATH[path].default
+            arr = np.full(n, np.nan if default is None else default)
         gap = need & np.isnan(arr)
         if gap.any():
             first = base + int(np.flatnonzero(gap)[0])

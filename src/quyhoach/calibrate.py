@@ -374,6 +374,34 @@ def residual_migration(panel: pd.DataFrame, province: str, source: str, last_yea
                     flags=flags)
 
 
+def census_revision(panel: pd.DataFrame, source: str) -> Estimate:
+    """How much a census moved the provinces' population series, per 1000.
+
+    The 2019 census revised GSO's series: in the latest year that both the published
+    (``population_old_vintage``) and the revised (``population``) series cover, each
+    province's ``1000 (revised / published - 1)``. Value: their mean; se: their root
+    mean square about 0, the sd of the revision a plan's base population may still
+    meet at the next census (2029), drawn once, in the first projected year.
+    """
+    old = panel[panel["indicator"] == "population_old_vintage"].set_index(["province", "year"])
+    new = panel[panel["indicator"] == "population"].set_index(["province", "year"])
+    both = pd.merge(old[["value"]], new[["value"]], left_index=True, right_index=True,
+                    suffixes=("_old", "_new"))
+    if both.empty:
+        raise InputDataError([Problem(source, "no year with both the published and the "
+                                      "census-revised population; nothing to estimate a "
+                                      "revision from")])
+    year = int(both.index.get_level_values("year").max())
+    latest = both.xs(year, level="year")
+    revision = 1000 * (latest["value_new"] / latest["value_old"] - 1)
+    return Estimate("population.revision", float(revision.mean()),
+                    float(np.sqrt(np.mean(np.square(revision)))), "per 1000",
+                    f"the 2019 census's revision of the {year} population of every province "
+                    "(revised / published - 1); se: root mean square about 0",
+                    str(year), len(revision), [source],
+                    extra={"largest": float(revision.abs().max())})
+
+
 def provincial_mean(panel, province, indicator, name, unit, source) -> Estimate:
     """A province's mean level (statsmodels OLS on a constant) for trendless, noisy series."""
     import statsmodels.api as sm
@@ -618,6 +646,8 @@ def calibrate(province: str, *, inputs_dir=None, gso_dir=GSO, all_dir=ALL_PROVIN
                       ("population.death_rate", "crude_death_rate")):
         est[name] = provincial_trend(panel, key, ind, name, "per 1000", births, at_year=start)
     est["population.net_migration_rate"] = residual_migration(panel, key, births)
+    est["population.revision"] = census_revision(panel, str(pop / "Average population by "
+                                                                   "province.csv"))
     est["urbanization.speed"] = provincial_trend(
         panel, key, "urbanization_rate_old_vintage", "urbanization.speed", "logit points/yr",
         str(pop / "Average population by province.csv"), transform=logit, exclude_jumps=True)
@@ -732,6 +762,9 @@ def uncertainty_tables(est: dict, scales: dict) -> dict:
             e = est[name]
             params[name] = {"dist": "normal", "sd": spread(name, e.extra["level_at_se"], 4)}
             shocks[name] = {"sd": spread(name, e.residual_sd, 4), "persistence": 0.0}
+    if "population.revision" in est:  # measured on its own: no band factor
+        params["population.revision"] = {"dist": "normal",
+                                         "sd": round(est["population.revision"].se, 2)}
     if "urbanization.speed" in est:
         e = est["urbanization.speed"]
         params[e.name] = {"dist": "normal", "sd": spread(e.name, e.se, 5)}

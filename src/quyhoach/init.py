@@ -1032,9 +1032,11 @@ def model_document(setup: Setup, inputs_dir: Path, gso_dir: Path, all_dir: Path,
         _scale_growth_to_province,
         _sha,
         ar1_group,
+        census_revision,
         national_icor,
         national_sectors,
     )
+    from .gso import POPULATION_TABLE
     from .inputs import load_history
 
     panel = _panel(str(gso_dir.resolve()), str(all_dir.resolve()))
@@ -1061,6 +1063,9 @@ def model_document(setup: Setup, inputs_dir: Path, gso_dir: Path, all_dir: Path,
         shocks[name] = {"sd": round(resid * f, 4), "persistence": 0.0}
         estimates[name] = _combined(name, {m: _estimate_table(members[m][name]) for m in members},
                                     w)
+    revision = census_revision(panel, f"inputs/gso/{POPULATION_TABLE}")
+    params["population.revision"] = {"dist": "normal", "sd": round(revision.se, 2)}
+    estimates["population.revision"] = _estimate_table(revision)
     for group, est in (("growth", shocks_growth),
                        ("inflation", ar1_group(deflator, "shocks.inflation", accounts))):
         shocks[group] = {"sd": {s: round(est.extra["sd"][s] * 100, 3) for s in SECTORS},

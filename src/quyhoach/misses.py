@@ -36,6 +36,8 @@ PATH_NAMES = {
     "population.birth_rate": ("Tỷ suất sinh thô", "Crude birth rate"),
     "population.death_rate": ("Tỷ suất chết thô", "Crude death rate"),
     "population.net_migration_rate": ("Tỷ suất di cư thuần", "Net migration rate"),
+    "population.revision": ("Điều chỉnh dân số sau tổng điều tra",
+                            "Census revision of the population"),
     "urbanization.speed": ("Tốc độ đô thị hóa", "Urbanization speed"),
     "investment.icor": ("Hệ số ICOR", "ICOR"),
     "income.elasticity": ("Độ co giãn thu nhập theo GRDP bình quân đầu người",

@@ -134,6 +134,8 @@ class Parameter:
     follows : tuple of str
         The kernel history channels whose earliest jump-off year starts its use (empty:
         the economy's own rule).
+    default : float, optional
+        The value of a scenario that does not state it (None: it must be stated).
     """
 
     path: str
@@ -147,6 +149,7 @@ class Parameter:
     typical: float = 0.0
     channel: str = ""
     follows: tuple[str, ...] = ()
+    default: float | None = None
 
     @property
     def percent(self) -> bool:
@@ -301,8 +304,12 @@ POPULATION = Block(
      Parameter("population.death_rate", "per 1000", 1.0, 30.0, 0.0, 1000.0,
                channel="death", follows=("population",)),  # world: 1-20
      Parameter("population.net_migration_rate", "per 1000", -50.0, 50.0, -1000.0, 1000.0,
-               channel="migration", follows=("population",))),
-    (("birth", 1), ("death", 1), ("migration", 1)),
+               channel="migration", follows=("population",)),
+     # a census revising the population: per 1000 of it, once, in the first projected
+     # year (0 unless stated; the calibrated model draws it: quyhoach.calibrate)
+     Parameter("population.revision", "per 1000", -100.0, 100.0, -500.0, 500.0,
+               channel="revision", follows=("population",), default=0.0)),
+    (("birth", 1), ("death", 1), ("migration", 1), ("revision", 1)),
     (_level("population", "thousand persons", "Dân số trung bình", "Average population"),
      _rate("population_growth", "Tốc độ tăng dân số", "Population growth", "population")),
     (HistoryChannel("population", "thousand persons", 1.0, ("population",), "population",

@@ -22,7 +22,7 @@ from .rng import normal, sample, stream_state, uniform
 
 # Written by ``python -m quyhoach.layout`` with kernels/layout.py: a new layout changes
 # this file, so numba rebuilds its cache of the kernels here instead of reusing them.
-LAYOUT_STAMP = 299572347044416609
+LAYOUT_STAMP = 9211251963120511514
 
 if LAYOUT_STAMP != _CURRENT:  # a half-regenerated layout: never run with it
     raise ImportError("kernels/montecarlo.py and kernels/layout.py disagree; run "

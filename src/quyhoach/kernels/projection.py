@@ -45,6 +45,7 @@ from .layout import (  # generated from quyhoach.registry
     C_LAND_USE_GROWTH,
     C_MIGRATION,
     C_RECLASS,
+    C_REVISION,
     C_SPENDING_GROWTH,
     C_TOURIST_GROWTH,
     C_URBAN_SPEED,
@@ -92,7 +93,7 @@ from .layout import LAYOUT_STAMP as _CURRENT
 
 # Written by ``python -m quyhoach.layout`` with kernels/layout.py: a new layout changes
 # this file, so numba rebuilds its cache of the kernels here instead of reusing them.
-LAYOUT_STAMP = 299572347044416609
+LAYOUT_STAMP = 9211251963120511514
 
 if LAYOUT_STAMP != _CURRENT:  # a half-regenerated layout: never run with it
     raise ImportError("kernels/projection.py and kernels/layout.py disagree; run "
@@ -367,6 +368,8 @@ def step_population(d, r, t, rates, shocks, hist, jump, mode, blocks, child_ptr,
         natural = (rates[r, t, C_BIRTH] + shocks[d, r, t, C_BIRTH]
                    - rates[r, t, C_DEATH] - shocks[d, r, t, C_DEATH]
                    + rates[r, t, C_MIGRATION] + shocks[d, r, t, C_MIGRATION])
+        if t == jump[r, H_POPULATION] + 1:  # a census revision moves the level, once
+            natural += rates[r, t, C_REVISION] + shocks[d, r, t, C_REVISION]
         out[d, r, t, V_POPULATION] = grow(out[d, r, t - 1, V_POPULATION],
                                           1.0 + natural / 1000.0)
     if t > 0:

@@ -402,23 +402,6 @@ def census_revision(panel: pd.DataFrame, source: str) -> Estimate:
                     extra={"largest": float(revision.abs().max())})
 
 
-def provincial_mean(panel, province, indicator, name, unit, source) -> Estimate:
-    """A province's mean level (statsmodels OLS on a constant) for trendless, noisy series."""
-    import statsmodels.api as sm
-
-    s = _series(panel, province, indicator)
-    if len(s) < 3:
-        raise InputDataError([Problem(source, f"no {indicator} series for '{province}' (need "
-                                      "at least 3 years); nothing to estimate from")])
-    fit = sm.OLS(s.to_numpy(), np.ones(len(s))).fit()
-    flags = [] if len(s) >= MIN_POINTS else [f"short series (n = {len(s)})"]
-    return Estimate(name, float(fit.params[0]), float(fit.bse[0]), unit,
-                    "statsmodels OLS on a constant (no trend: the series is noise around a "
-                    "level)", f"{s.index.min()}-{s.index.max()}", len(s), [source],
-                    residual_sd=float(np.sqrt(fit.scale)),
-                    extra={"level_at_se": float(fit.bse[0])}, flags=flags)
-
-
 def logit(p):
     p = np.clip(np.asarray(p, float) / 100.0, 1e-4, 1 - 1e-4)
     return np.log(p / (1 - p))

@@ -257,3 +257,9 @@ def test_backtest_provinces_are_checked(tmp_path, capsys):
     _refused(capsys, base + ["--provinces", " , "], "expected province keys separated by "
                                                     "commas")
     assert not (tmp_path / "bt").exists()
+
+
+def test_warmup_compiles_the_kernels_and_says_so(capsys):
+    assert main(["warmup"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Monte Carlo kernels compiled into numba's cache in ")

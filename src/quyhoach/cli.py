@@ -139,6 +139,8 @@ def _parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="validate a plan file and its inputs")
     check.add_argument("plan")
+    sub.add_parser("warmup", help="compile the Monte Carlo kernels into numba's cache "
+                                  "(once after an install: no real run then pays it)")
 
     ini = sub.add_parser("init", help="write a province's inputs, calibrated model and "
                                       "starter plan from the all-province and GSO tables")
@@ -238,7 +240,7 @@ def main(argv=None) -> int:
     from .errors import QuyhoachError
 
     try:
-        command = {"check": _check, "batch": _batch, "calibrate": _calibrate,
+        command = {"check": _check, "warmup": _warmup, "batch": _batch, "calibrate": _calibrate,
                    "backtest": _backtest, "report": _report, "diff": _diff,
                    "explain": _explain, "init": _init}.get(args.command, _run)
         return command(args)
@@ -305,6 +307,13 @@ def _check(args) -> int:
     print(f"{args.plan}: OK — {len(res.scenarios)} scenarios "
           f"({', '.join(res.scenarios)}), {len(res.plan.targets)} targets, "
           f"{res.plan.base_year}-{res.plan.horizon}")
+    return 0
+
+
+def _warmup(args) -> int:
+    from .warmup import warmup
+
+    print(f"Monte Carlo kernels compiled into numba's cache in {warmup():.1f} s")
     return 0
 
 

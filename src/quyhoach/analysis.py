@@ -153,7 +153,7 @@ def _effort_row(results, name, run, ua, j, t, metric, probability, draws, seed) 
         row["note"] = "the lever's years are all before the target year (history)"
         return row
     row["lever"] = ", ".join(x[0] for x in lever)
-    row["lever_unit"] = _unit(lever[0][0], plan.scenario(name))
+    row["lever_unit"] = lever_unit(lever[0][0], plan.scenario(name))
     aim = _aim(t, float(run.metrics[j]))
     if aim is None:
         row["note"] = ("the central projection is inside the band already: the spread of "
@@ -204,7 +204,8 @@ def _root(gap, step: float) -> float | None:
     return None
 
 
-def _unit(path: str, scenario) -> str:
+def lever_unit(path: str, scenario) -> str:
+    """The file unit of a plan key (an indicator speed's: its form's)."""
     if path.startswith("indicators."):
         return FORMS[scenario.indicators[path.split(".")[1]].form]
     return PARAMETER_BY_PATH[path].unit
@@ -278,7 +279,7 @@ def drivers(results, scenario: str | None = None, *, draws: int = DRAWS,
     with np.errstate(invalid="ignore"):
         var_all = np.nanvar(every, axis=0)
     rows = []
-    for source, reduced in _without_each_source(ua):
+    for source, reduced in without_each_source(ua):
         fixed = montecarlo.target_draws(plan, run.inputs, reduced, draws=draws, seed=seed)
         with np.errstate(invalid="ignore", divide="ignore"):
             var_fixed = np.nanvar(fixed, axis=0)
@@ -290,7 +291,7 @@ def drivers(results, scenario: str | None = None, *, draws: int = DRAWS,
     return pd.DataFrame(rows)
 
 
-def _without_each_source(ua: dict):
+def without_each_source(ua: dict):
     """(source name, uncertainty arrays without it) for every source drawn."""
     for prefix in ("p", "s", "e"):
         for i, source in enumerate(ua[f"{prefix}_name"]):

@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .calibrate import FORMS
+from .calibrate import FORMS, logit
 from .errors import InputDataError, ProblemsError, ResultsError
 
 Z50, Z90 = 0.6744897501960817, 1.6448536269514722
@@ -69,22 +69,20 @@ class Family:
     block: str
     known: str
     actual: tuple[str, ...]
-    unit: str
     transform: str
     scale: str
 
 
 FAMILIES = (
     Family("population", "population", "population_old_vintage",
-           ("population", "population_old_vintage"), "thousand persons", "log", "percent"),
+           ("population", "population_old_vintage"), "log", "percent"),
     Family("urbanization_rate", "urbanization", "urbanization_rate_old_vintage",
-           ("urbanization_rate_old_vintage",), "%", "logit", "points"),
-    Family("poverty_rate", "indicators", "poverty_rate_gso", ("poverty_rate_gso",),
-           "% households", "logit", "points"),
-    Family("forest_cover", "indicators", "forest_cover", ("forest_cover",), "%", "none",
+           ("urbanization_rate_old_vintage",), "logit", "points"),
+    Family("poverty_rate", "indicators", "poverty_rate_gso", ("poverty_rate_gso",), "logit",
            "points"),
+    Family("forest_cover", "indicators", "forest_cover", ("forest_cover",), "none", "points"),
     Family("electricity_access", "indicators", "electricity_household_share_gso",
-           ("electricity_household_share_gso",), "% households", "logit", "points"),
+           ("electricity_household_share_gso",), "logit", "points"),
 )
 BY_NAME = {f.name: f for f in FAMILIES}
 # The engine's indicator forms, as calibrated.
@@ -105,8 +103,7 @@ def forward(x, kind: str):
     if kind == "log":
         return np.log(np.maximum(x, 1e-9))
     if kind == "logit":
-        p = np.clip(x / 100.0, 1e-4, 1 - 1e-4)
-        return np.log(p / (1 - p))
+        return logit(x)
     return x
 
 
@@ -199,12 +196,12 @@ class Data:
     def slope_change(self, cutoff: int) -> float:
         """How much the urban share's slope changed between periods, to ``cutoff`` (0
         where no series is long enough), as ``quyhoach.calibrate`` estimates it."""
-        from .calibrate import logit, slope_change
+        from .calibrate import slope_change
 
         if ("change", cutoff) not in self._cache:
             try:
                 change = slope_change(self.known(cutoff), "urbanization_rate_old_vintage",
-                                      logit, cutoff, exclude_jumps=True).value
+                                      logit, exclude_jumps=True).value
             except InputDataError:
                 change = 0.0  # too short to tell: the slope's se alone (the factor corrects)
             self._cache[("change", cutoff)] = change
@@ -241,7 +238,7 @@ def estimates_at(data: Data, province: str, cutoff: int) -> tuple[dict, dict, di
 
 
 def _estimates_at(data: Data, province: str, cutoff: int) -> tuple[dict, dict, dict]:
-    from .calibrate import logit, provincial_trend, residual_migration, shrunk_speed
+    from .calibrate import provincial_trend, residual_migration, shrunk_speed
     from .init import population_trend
 
     known = data.known(cutoff)
@@ -316,13 +313,14 @@ def plan_document(province: str, cutoff: int, values: dict, families: dict,
 
 def history_csv(cutoff: int, families: dict) -> str:
     """The plan's history: each family's figure in the base year."""
+    from .init import history_csv as rows_csv
     from .registry import BY_NAME as VARIABLES
 
-    lines = ["indicator,year,value,unit,status,source,note"]
-    for name, value in families.items():
-        lines.append(f"{name},{cutoff},{value!r},{VARIABLES[name].unit},official,"
-                     f"GSO yearbook ({BY_NAME[name].known}),as known at {cutoff}")
-    return "\n".join(lines) + "\n"
+    return rows_csv([{"indicator": name, "year": cutoff, "value": value,
+                      "unit": VARIABLES[name].unit, "status": "official",
+                      "source": f"GSO yearbook ({BY_NAME[name].known})",
+                      "note": f"as known at {cutoff}", "region": ""}
+                     for name, value in families.items()])
 
 
 # ------------------------------------------------------------------ one engine run

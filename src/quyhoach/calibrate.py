@@ -215,12 +215,8 @@ def trend_all(panel: pd.DataFrame, indicator: str, transform=None, last_year=Non
             s = s[s.index <= last_year]
         y = transform(s.to_numpy()) if transform else s.to_numpy()
         years = s.index.to_numpy()
-        if exclude_jumps and len(y) > 3:  # reclassification: drawn as events, not drift
-            step = np.diff(y)
-            jump = jumps(step)
-            offsets = np.concatenate([[0.0], np.cumsum(np.where(jump, step - np.median(step),
-                                                                0.0))])
-            y = y - offsets  # remove the jumps, keep the drift
+        if exclude_jumps:  # reclassification: drawn as events, not drift
+            y = without_jumps(y)
         if len(y) < 3 or not np.all(np.isfinite(y)):
             continue
         fit = _ols_trend(years, y)
@@ -235,7 +231,7 @@ def trend_all(panel: pd.DataFrame, indicator: str, transform=None, last_year=Non
     return pd.DataFrame(rows).set_index("province")
 
 
-def slope_change(panel: pd.DataFrame, indicator: str, transform=None, last_year=None,
+def slope_change(panel: pd.DataFrame, indicator: str, transform=None,
                  exclude_jumps: bool = False, window: int = 5) -> Estimate:
     """How much a trend's slope changes from one period to the next, over every province.
 
@@ -249,18 +245,13 @@ def slope_change(panel: pd.DataFrame, indicator: str, transform=None, last_year=
     """
     changes, noise = [], []
     for _, g in panel[panel["indicator"] == indicator].groupby("province"):
-        s = g.set_index("year")["value"].sort_index().dropna()
-        if last_year is not None:
-            s = s[s.index <= last_year]
-        s = s.iloc[-2 * window:]
+        s = g.set_index("year")["value"].sort_index().dropna().iloc[-2 * window:]
         if len(s) < 6:
             continue
         y = transform(s.to_numpy()) if transform else s.to_numpy()
         t = s.index.to_numpy(float)
         if exclude_jumps:
-            step = np.diff(y)
-            y = y - np.concatenate([[0.0], np.cumsum(np.where(jumps(step),
-                                                              step - np.median(step), 0.0))])
+            y = without_jumps(y)
         half = len(y) // 2
         (early, v1), (late, v2) = _slope(t[:half], y[:half]), _slope(t[half:], y[half:])
         changes.append(late - early)
@@ -294,21 +285,30 @@ def jumps(step: np.ndarray) -> np.ndarray:
     return np.abs(step - med) > 4 * mad
 
 
-def reclassification(panel: pd.DataFrame, source: str, last_year=None,
+def without_jumps(y: np.ndarray) -> np.ndarray:
+    """The series with each jump (:func:`jumps`) replaced by the median step: the drift
+    (too short a series to tell a jump, 3 points or fewer, is left as it is)."""
+    if len(y) < 4:
+        return y
+    step = np.diff(y)
+    return y - np.concatenate([[0.0], np.cumsum(np.where(jumps(step),
+                                                         step - np.median(step), 0.0))])
+
+
+def reclassification(panel: pd.DataFrame, source: str,
                      indicator: str = "urbanization_rate_old_vintage") -> Estimate:
     """Administrative reclassification as a rare event, pooled over every province.
 
     A jump is an upward yearly step of the urban share (logit scale) more than 4 robust
     sds above the province's median step (:func:`jumps`); its size is the step less the
     median step, in points of population. Value: the yearly probability of a jump
-    (jumps / steps); ``extra.size``: the median size (points). Calibration removes the
-    jumps from the drift (:func:`trend_all`); the Monte Carlo draws them as events.
+    (jumps / steps); ``extra.tiers``: three tiers of size, each with its probability and
+    median size (points). Calibration removes the jumps from the drift
+    (:func:`trend_all`); the Monte Carlo draws them as events.
     """
     sizes, steps = [], 0
     for _, g in panel[panel["indicator"] == indicator].groupby("province"):
         s = g.set_index("year")["value"].sort_index().dropna()
-        if last_year is not None:
-            s = s[s.index <= last_year]
         if len(s) < 4:
             continue
         share = s.to_numpy()
@@ -321,8 +321,8 @@ def reclassification(panel: pd.DataFrame, source: str, last_year=None,
         raise InputDataError([Problem(source, f"no {indicator} series of 4 years or more; "
                                       "nothing to estimate reclassification from")])
     p = len(sizes) / steps
-    first = int(panel.loc[panel["indicator"] == indicator, "year"].min())
-    last = last_year or int(panel.loc[panel["indicator"] == indicator, "year"].max())
+    years = panel.loc[panel["indicator"] == indicator, "year"]
+    first, last = int(years.min()), int(years.max())
     # sizes are heavy-tailed (a town upgraded, or a whole district): three tiers, each
     # an event with its own probability and its median size
     tiers = np.array_split(np.sort(sizes), 3) if len(sizes) >= 3 else [np.array(sizes)]
@@ -338,7 +338,7 @@ def reclassification(panel: pd.DataFrame, source: str, last_year=None,
                     flags=[] if len(sizes) >= 10 else [f"few jumps ({len(sizes)})"])
 
 
-def residual_migration(panel: pd.DataFrame, province: str, source: str, last_year=None,
+def residual_migration(panel: pd.DataFrame, province: str, source: str,
                        population: str = "population") -> Estimate:
     """Net migration that closes the population identity, per 1000 a year.
 
@@ -351,9 +351,9 @@ def residual_migration(panel: pd.DataFrame, province: str, source: str, last_yea
     """
     import statsmodels.api as sm
 
-    pop = _series(panel, province, population, last_year)
-    birth = _series(panel, province, "crude_birth_rate", last_year)
-    death = _series(panel, province, "crude_death_rate", last_year)
+    pop = _series(panel, province, population)
+    birth = _series(panel, province, "crude_birth_rate")
+    death = _series(panel, province, "crude_death_rate")
     years = [y for y in pop.index if y - 1 in pop.index and y in birth.index
              and y in death.index]
     if len(years) < 3:
@@ -362,7 +362,7 @@ def residual_migration(panel: pd.DataFrame, province: str, source: str, last_yea
                                       "and death rates; need 3 to estimate residual migration")])
     resid = np.array([1000 * (pop[y] / pop[y - 1] - 1) - (birth[y] - death[y]) for y in years])
     fit = sm.OLS(resid, np.ones(len(resid))).fit()
-    gso = _series(panel, province, "net_migration_rate", last_year)
+    gso = _series(panel, province, "net_migration_rate")
     flags = [] if len(resid) >= MIN_POINTS else [f"short series (n = {len(resid)})"]
     return Estimate("population.net_migration_rate", float(fit.params[0]), float(fit.bse[0]),
                     "per 1000", "residual of the population identity: population growth "
@@ -567,8 +567,7 @@ FAMILY = {"population.birth_rate": "population", "population.death_rate": "popul
           "population.net_migration_rate": "population",
           "urbanization.speed": "urbanization_rate", "indicators.poverty_rate.speed":
           "poverty_rate", "indicators.forest_cover.speed": "forest_cover",
-          "indicators.electricity_access.speed": "electricity_access",
-          "urbanization.reclassification": "urbanization_rate"}
+          "indicators.electricity_access.speed": "electricity_access"}
 # (engine indicator, GSO panel series, its table under inputs/gso)
 INDICATOR_SERIES = (
     ("poverty_rate", "poverty_rate_gso", "Health, Culture and Living Standard/Poverty rate by "

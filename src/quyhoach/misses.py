@@ -18,7 +18,7 @@ import pandas as pd
 
 from . import montecarlo
 from . import targets as tg
-from .analysis import DRAWS, _unit, _without_each_source, seed_of
+from .analysis import DRAWS, lever_unit, seed_of, without_each_source
 from .assemble import FORM_SCALE, PERCENT, first_projected_index
 from .kernels import layout as L
 from .registry import BY_NAME, INDICATORS, LEVERS
@@ -307,7 +307,7 @@ def _moves(plan, inputs, ua: dict, metrics: np.ndarray, seed: int,
     """Source name → whether removing it changes each target's metric in any of its
     first ``check[source]`` draws (bool per target)."""
     out = {}
-    for source, reduced in _without_each_source(ua):
+    for source, reduced in without_each_source(ua):
         n = check.get(source, RELEVANCE_DRAWS)
         every = metrics[:n]
         fixed = montecarlo.target_draws(plan, inputs, reduced, draws=n, seed=seed)
@@ -338,7 +338,7 @@ def _own_channels(ua: dict, scenario, first: dict[str, int]) -> tuple[list[Colum
         mult = bool(ua["p_mult"][p])
         columns.append(Column(str(ua["p_name"][p]), str(ua["p_name"][p]),
                               "factor" if mult else "offset", path,
-                              "factor" if mult else _unit(path, scenario),
+                              "factor" if mult else lever_unit(path, scenario),
                               max(1, first.get(path, 1))))
     groups = {f"shocks {g.name}": g for g in scenario.uncertainty.shocks}
     s_channel = np.zeros((n_s, 4), np.int64)
@@ -351,7 +351,7 @@ def _own_channels(ua: dict, scenario, first: dict[str, int]) -> tuple[list[Colum
             # averaged from the first year the path is projected: a shock drawn
             # earlier (an indicator's, over its history) moves nothing there
             columns.append(Column(f"shocks {path}", source, "shock", path,
-                                  _unit(path, scenario),
+                                  lever_unit(path, scenario),
                                   max(int(ua["s_first"][q]), first.get(path, 1))))
     e_columns = []
     for e in range(n_e):

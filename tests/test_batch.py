@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 import quyhoach
@@ -37,16 +38,20 @@ def test_batch_writes_a_hive_dataset_and_reports_the_failing_plan(plans, tmp_pat
     assert list(s.failed) == [str(plans / "c_bad.toml")]
     assert "55 is above the maximum 20" in s.failed[str(plans / "c_bad.toml")]
     files = file_hashes(out)
-    assert "paths/province=lai_chau/scenario=base/part-0.parquet" in files
-    assert "bands/province=lai_chau_copy/scenario=high/part-0.parquet" in files
+    base = "province=lai_chau/plan=a_lai_chau/scenario=base/region=lai_chau/part-0.parquet"
+    assert f"paths/{base}" in files
+    assert ("bands/province=lai_chau_copy/plan=b_copy/scenario=high/region=lai_chau_copy/"
+            "part-0.parquet") in files
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["config"] == {"seed": 5, "n_draws": 300, "keep_draws": False}
-    entry = manifest["tasks"]["lai_chau/low"]
-    assert entry["status"] == "done" and entry["files"]["paths"]["rows"] > 1000
+    assert manifest["config"] == {"seed": 5, "n_draws": 300, "keep_draws": False,
+                                  "layout": "province/plan/scenario/region"}
+    entry = manifest["tasks"]["lai_chau/a_lai_chau/low"]
+    assert entry["status"] == "done"
+    assert entry["files"]["paths/region=lai_chau"]["rows"] > 1000
     assert "seed" in manifest["seed_scheme"]
     import pyarrow.parquet as pq
 
-    f = pq.ParquetFile(out / "paths/province=lai_chau/scenario=base/part-0.parquet")
+    f = pq.ParquetFile(out / "paths" / base)
     meta = json.loads(f.schema_arrow.metadata[b"quyhoach"])
     assert meta["seed"] == 5 and meta["n_draws"] == 300 and len(meta["plan_sha256"]) == 64
     assert f.metadata.row_group(0).column(0).compression == "ZSTD"
@@ -77,11 +82,12 @@ def test_a_task_rerun_alone_gives_the_same_bytes(plans, tmp_path):
 def test_damaged_file_is_redone(plans, tmp_path):
     out = tmp_path / "ds"
     run_batch([plans / "a_lai_chau.toml"], out, draws=0, workers=1)
-    target = out / "paths/province=lai_chau/scenario=low/part-0.parquet"
+    target = (out / "paths/province=lai_chau/plan=a_lai_chau/scenario=low/region=lai_chau"
+              / "part-0.parquet")
     good = target.read_bytes()
     target.write_bytes(good[:100])
     s = run_batch([plans / "a_lai_chau.toml"], out, draws=0, workers=1)
-    assert s.done == ["lai_chau/low"] and target.read_bytes() == good
+    assert s.done == ["lai_chau/a_lai_chau/low"] and target.read_bytes() == good
 
 
 def test_other_configuration_is_refused_without_force(plans, tmp_path):
@@ -364,12 +370,12 @@ def test_a_full_disk_stops_the_batch_and_keeps_the_finished_tasks(plans, tmp_pat
     assert "\n" not in msg
     tasks = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["tasks"]
     assert {k: v["status"] for k, v in tasks.items()} == {  # nothing started after "low"
-        "lai_chau/base": "done", "lai_chau/low": "failed"}
+        "lai_chau/a_lai_chau/base": "done", "lai_chau/a_lai_chau/low": "failed"}
     assert not list(out.rglob("scenario=low"))  # no file of the failed task is visible
     assert not [p for p in out.rglob(".*") if p.name != "manifest.json"]
     monkeypatch.undo()
     s = run_batch([plans / "a_lai_chau.toml"], out, draws=0, workers=1)  # resumes
-    assert s.skipped == ["lai_chau/base"] and len(s.done) == 3 and s.ok
+    assert s.skipped == ["lai_chau/a_lai_chau/base"] and len(s.done) == 3 and s.ok
 
 
 def test_a_full_disk_is_exit_2_and_one_line(plans, tmp_path, monkeypatch, capsys):
@@ -392,12 +398,12 @@ def test_an_ordinary_task_failure_does_not_stop_the_batch(plans, tmp_path, monke
     out = tmp_path / "ds"
     fail_writes(monkeypatch, "low", errno.ENOENT)  # e.g. a file that vanished
     s = run_batch([plans / "a_lai_chau.toml"], out, draws=0, workers=1)
-    assert list(s.failed) == ["lai_chau/low"] and len(s.done) == 3
-    assert "No such file or directory" in s.failed["lai_chau/low"]
+    assert list(s.failed) == ["lai_chau/a_lai_chau/low"] and len(s.done) == 3
+    assert "No such file or directory" in s.failed["lai_chau/a_lai_chau/low"]
     assert not list(out.rglob("scenario=low"))
     monkeypatch.undo()
     assert run_batch([plans / "a_lai_chau.toml"], out, draws=0, workers=1).done == [
-        "lai_chau/low"]
+        "lai_chau/a_lai_chau/low"]
 
 
 def test_which_errors_stop_the_batch(tmp_path):
@@ -491,20 +497,53 @@ def test_kept_draws_are_moved_not_read_into_memory(plans, tmp_path, monkeypatch)
     s = run_batch([plans / "a_lai_chau.toml"], out, draws=300, seed=5, workers=1,
                   keep_draws=True)
     assert len(s.done) == 4
-    f = pq.ParquetFile(out / "draws/province=lai_chau/scenario=high/part-0.parquet")
+    f = pq.ParquetFile(out / "draws/province=lai_chau/plan=a_lai_chau/scenario=high/"
+                            "part-0.parquet")
     assert f.metadata.num_rows == 300 * 31
     assert json.loads(f.schema_arrow.metadata[b"quyhoach"])["seed"] == 5
     assert not list(out.glob(".*spool*"))
 
 
-def test_a_plan_whose_tasks_clash_runs_none_of_them(plans, tmp_path):
+def test_two_plan_files_of_one_name_and_province_clash(plans, tmp_path):
+    """The plan level is the file name: a second file of that name (elsewhere) clashes
+    and none of its tasks runs."""
     text = (plans / "a_lai_chau.toml").read_text(encoding="utf-8")
-    # a second plan of the same province: its first scenario is new, the others clash
-    clash = tmp_path / "z_clash.toml"
+    (tmp_path / "elsewhere").mkdir()
+    clash = tmp_path / "elsewhere" / "a_lai_chau.toml"
     clash.write_text(text.replace("[scenarios.base]", '[scenarios.first]\ninherits = "base"\n\n'
                                   "[scenarios.base]", 1), encoding="utf-8")
-    from quyhoach.batch import plan_tasks
-
     tasks, failed = plan_tasks([plans / "a_lai_chau.toml", clash])
-    assert str(clash) in failed and "is also defined by" in failed[str(clash)]
+    assert str(clash) in failed
+    assert "is also defined by" in failed[str(clash)]
+    assert "different file names" in failed[str(clash)]
     assert all(t.plan_file != str(clash.resolve()) for t in tasks)
+
+
+def test_drafts_of_one_province_run_side_by_side(plans, tmp_path):
+    """Two drafts of one province (two plan files) are two plans in one dataset."""
+    draft = plans / "a_lai_chau_draft1.toml"
+    draft.write_text((plans / "a_lai_chau.toml").read_text(encoding="utf-8"),
+                     encoding="utf-8")
+    out = tmp_path / "ds"
+    s = run_batch([plans / "a_lai_chau.toml", draft], out, draws=200, seed=5, workers=1)
+    assert len(s.done) == 8 and not s.failed
+    assert "lai_chau/a_lai_chau_draft1/base" in s.done
+    both = quyhoach.read_results(out, scenario="base")
+    assert sorted(both.paths["plan"].unique()) == ["a_lai_chau", "a_lai_chau_draft1"]
+    with pytest.raises(quyhoach.ResultsError, match=r"several plans .*plan="):
+        both.values("base", "population")
+    one = quyhoach.read_results(out, plan="a_lai_chau_draft1", scenario="base")
+    assert set(one.paths["plan"]) == {"a_lai_chau_draft1"}
+    # the same plan and seed give the same numbers under either file name
+    other = quyhoach.read_results(out, plan="a_lai_chau", scenario="base")
+    assert np.array_equal(one.values("base", "population"), other.values("base", "population"))
+    with pytest.raises(quyhoach.ResultsError, match="no plan 'a_lai_chau_draft2'.*draft1"):
+        quyhoach.read_results(out, plan="a_lai_chau_draft2")
+
+
+def test_a_plan_file_name_that_cannot_name_a_folder_is_refused(plans, tmp_path):
+    odd = plans / "Lai Châu draft.toml"
+    odd.write_text((plans / "a_lai_chau.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    tasks, failed = plan_tasks([odd])
+    assert not tasks
+    assert "file name 'Lai Châu draft'" in failed[str(odd)] and "identifiers" in failed[str(odd)]

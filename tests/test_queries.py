@@ -72,17 +72,18 @@ def here(workdir, monkeypatch):
 
 
 def expected_below_half(workdir) -> list[tuple]:
-    """The answer recomputed with pandas, one task's file at a time, the province and
-    scenario taken from the file's folders (no hive reader involved)."""
+    """The answer recomputed with pandas, one file at a time, the province, scenario and
+    region taken from the file's folders (no hive reader involved)."""
     frames = []
     for part in sorted((workdir / "results" / "all" / "feasibility").glob(
-            "province=*/scenario=*/part-0.parquet")):
+            "province=*/plan=*/scenario=*/region=*/part-0.parquet")):
         df = pd.read_parquet(part)
-        assert list(df.columns) == FEASIBILITY_COLUMNS[1:]  # scenario is the folder's
-        df["province"] = part.parent.parent.name.removeprefix("province=")
-        df["scenario"] = part.parent.name.removeprefix("scenario=")
-        frames.append(df)
-    assert len(frames) == 12
+        assert list(df.columns) == [c for c in FEASIBILITY_COLUMNS  # the folders' levels
+                                    if c not in ("scenario", "region")]
+        levels = dict(f.name.split("=", 1) for f in part.parents[:4])
+        frames.append(df.assign(province=levels["province"], scenario=levels["scenario"],
+                                region=levels["region"]))
+    assert len({(f["province"].iat[0], f["scenario"].iat[0]) for f in frames}) == 12
     df = pd.concat(frames, ignore_index=True)
     for col in ("province", "scenario", "region", "target_id", "indicator", "kind", "period",
                 "verdict"):

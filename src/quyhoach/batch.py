@@ -3,8 +3,13 @@
 Layout of a dataset directory::
 
     manifest.json
-    paths/province=<p>/scenario=<s>/part-0.parquet
-    bands/...        feasibility/...        draws/...   (draws only with keep_draws)
+    paths/province=<p>/plan=<file>/scenario=<s>/region=<r>/part-0.parquet
+    bands/...        feasibility/...
+    draws/province=<p>/plan=<file>/scenario=<s>/part-0.parquet   (only with keep_draws)
+
+``plan`` is the plan file's name without ``.toml``, so several drafts of one province
+(``lai_chau.toml``, ``drafts/lai_chau_2021_06.toml``) share a dataset side by side.
+``region`` is the province or one of its members; the draws keep it as a column.
 
 Every task (one plan × one scenario) is independent. Its random numbers depend only on
 (seed, source name, draw index), never on which tasks ran before or beside it. So a task
@@ -57,7 +62,9 @@ from . import __version__, outdir
 from .errors import QuyhoachError, ResultsError
 
 TABLES = ("paths", "bands", "feasibility")
-PARTITION_COLUMNS = ("province", "scenario")
+PARTITION_COLUMNS = ("province", "plan", "scenario", "region")
+# Recorded in the configuration, so a dataset of another layout is never resumed into.
+LAYOUT = "/".join(PARTITION_COLUMNS)
 SEED_SCHEME = ("every random source has a counter-based stream keyed by (seed, blake2b-64 of "
                "its name, draw index); tasks and scenarios share the seed, so any task re-run "
                "alone with the same plan, inputs, seed and n_draws gives the same bytes")
@@ -78,26 +85,33 @@ _ON_THE_DATASET = (errno.EACCES, errno.EPERM)  # refusals elsewhere (a plan) are
 
 @dataclass(frozen=True)
 class Task:
-    """One plan × one scenario."""
+    """One plan × one scenario. ``plan`` is the plan file's name without ``.toml``."""
 
     plan_file: str
     province: str
     scenario: str
     plan_sha256: str
+    plan: str = ""
 
     @property
     def id(self) -> str:
-        return f"{self.province}/{self.scenario}"
+        return f"{self.province}/{self.plan}/{self.scenario}"
 
     @property
-    def part(self) -> str:
-        """The task's file in each table folder: ``province=P/scenario=S/part-0.parquet``."""
-        return f"province={self.province}/scenario={self.scenario}/part-0.parquet"
+    def folder(self) -> str:
+        """The task's folder in each table: ``province=P/plan=D/scenario=S``."""
+        return f"province={self.province}/plan={self.plan}/scenario={self.scenario}"
+
+    def part(self, region: str | None = None) -> str:
+        """A file of the task: one region's (``.../region=R/part-0.parquet``), or the
+        task's draws (``.../part-0.parquet``)."""
+        inner = f"region={region}/" if region is not None else ""
+        return f"{self.folder}/{inner}part-0.parquet"
 
     @property
     def safe(self) -> bool:
-        """Whether province and scenario are identifiers, so ``part`` stays in its folder."""
-        return all(IDENTIFIER.fullmatch(n) for n in (self.province, self.scenario))
+        """Whether its names are identifiers, so its files stay in their folders."""
+        return all(IDENTIFIER.fullmatch(n) for n in (self.province, self.plan, self.scenario))
 
 
 @dataclass
@@ -137,9 +151,11 @@ def find_plans(paths) -> list[Path]:
     return found
 
 
-def _unsafe_names(plan) -> str | None:
-    """Why a plan's province or scenario names cannot name dataset folders, or None."""
-    bad = [f"province '{plan.province}'"] if not IDENTIFIER.fullmatch(plan.province) else []
+def _unsafe_names(plan, path: Path) -> str | None:
+    """Why a plan's file, province or scenario names cannot name dataset folders, or
+    None (its regions are checked when it loads)."""
+    bad = [f"file name '{path.stem}'"] if not IDENTIFIER.fullmatch(path.stem) else []
+    bad += [f"province '{plan.province}'"] if not IDENTIFIER.fullmatch(plan.province) else []
     bad += [f"scenario '{s}'" for s in plan.scenario_names if not IDENTIFIER.fullmatch(s)]
     if not bad:
         return None
@@ -159,7 +175,7 @@ def _load(path: Path):
     except Exception as exc:  # a bug on one plan must not stop the others
         return None, (f"{type(exc).__name__}: {exc} (quyhoach could not read this plan; "
                       "this is a bug, please report it with the plan file)")
-    return plan, _unsafe_names(plan)
+    return plan, _unsafe_names(plan, path)
 
 
 def plan_tasks(paths) -> tuple[list[Task], dict]:
@@ -171,12 +187,14 @@ def plan_tasks(paths) -> tuple[list[Task], dict]:
         if why is not None:
             failed[str(path)] = why
             continue
-        own = [Task(str(path.resolve()), plan.province, s, plan.sha256)
+        own = [Task(str(path.resolve()), plan.province, s, plan.sha256, path.stem)
                for s in plan.scenario_names]
         clash = next((t for t in tasks for o in own if t.id == o.id), None)
         if clash is not None:  # none of this plan's tasks run, not some of them
             failed[str(path)] = (f"task {clash.id} is also defined by {clash.plan_file}; "
-                                 "give each plan its own [plan] province or scenario names")
+                                 "two plans of one province need different file names "
+                                 "(the dataset's plan level), e.g. "
+                                 f"{path.stem}_draft2.toml")
             continue
         tasks += own
     return tasks, failed
@@ -218,6 +236,13 @@ def _stage_draws(source: Path, staged: Path, rel: str) -> dict:
             "path": rel}
 
 
+def _by_region(df):
+    """(region, rows) of a table, regions in their order in the table."""
+    if df.empty:
+        return []
+    return [(r, df[df["region"] == r]) for r in dict.fromkeys(df["region"])]
+
+
 def _publish_task(staged: Path, out: Path, files: dict) -> None:
     """Move a task's complete files from its private folder into their partitions."""
     for f in files.values():
@@ -232,7 +257,7 @@ def remove_task_files(out: Path, task: Task) -> None:
     if not task.safe:
         return
     for name in (*TABLES, "draws"):
-        path = out / name / task.part
+        path = out / name / task.folder
         try:
             outdir.remove(path)
         except OSError:  # best effort: reporting the failure matters more
@@ -253,12 +278,13 @@ def _write_task(task: Task, out: Path, res, draws: int, seed: int) -> dict:
         frames["bands"] = res.bands()
     staged = Path(tempfile.mkdtemp(prefix=f"{TASK_TMP}{os.getpid()}-", dir=out))
     try:
-        files = {name: _stage_table(_arrow(df, meta), staged, f"{name}/{task.part}")
-                 for name, df in frames.items()}
+        files = {f"{name}/region={region}": _stage_table(
+                     _arrow(part, meta), staged, f"{name}/{task.part(region)}")
+                 for name, df in frames.items() for region, part in _by_region(df)}
         if res.draws_dir is not None:
             files["draws"] = _stage_draws(
                 res.draws_dir / f"scenario={task.scenario}" / "part-0.parquet", staged,
-                f"draws/{task.part}")
+                f"draws/{task.part()}")
         _publish_task(staged, out, files)
     finally:
         outdir.remove(staged)
@@ -274,8 +300,9 @@ def _simulate_task(task: Task, out: Path, draws: int, seed: int, keep_draws: boo
     from .simulate import simulate
 
     if not task.safe:
-        raise ResultsError(f"task {task.id}: province and scenario must be identifiers "
-                           "(letters, digits, '_' or '-'), as they name the dataset's folders")
+        raise ResultsError(f"task {task.id}: plan file, province and scenario names must be "
+                           "identifiers (letters, digits, '_' or '-'), as they name the "
+                           "dataset's folders")
     if threads:
         numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
     plan = load_plan(task.plan_file)
@@ -552,7 +579,7 @@ def run_batch(paths, out, *, draws: int = 0, seed: int = 20210604, workers: int 
     if not tasks and not failed:
         raise ResultsError("no plan files found; give plan files or directories holding "
                            "*.toml plan files")
-    config = {"seed": seed, "n_draws": draws, "keep_draws": keep_draws}
+    config = {"seed": seed, "n_draws": draws, "keep_draws": keep_draws, "layout": LAYOUT}
     with outdir.OutputLock(target):
         manifest, old = _prepare(target, config, tasks, force)
         todo: list[Task] = []

@@ -503,8 +503,8 @@ HEADLINE = ["grdp_real", "grdp_growth", "grdp_nominal", "share_agriculture",
 VERDICTS = ((0.80, "likely"), (0.50, "at risk"), (0.10, "unlikely"), (0.0, "off track"))
 
 
-def read_results(directory, *, province=None, region=None, scenario=None, variable=None,
-                 years=None) -> Results:
+def read_results(directory, *, province=None, plan=None, region=None, scenario=None,
+                 variable=None, years=None) -> Results:
     """Read a results directory (``quyhoach run``) or a batch dataset (``quyhoach batch``).
 
     Filters are pushed down to pyarrow, so only matching row groups and partitions are
@@ -513,14 +513,15 @@ def read_results(directory, *, province=None, region=None, scenario=None, variab
     Parameters
     ----------
     directory : str or pathlib.Path
-    province, region, scenario : str or list of str, optional
-        Each filters the tables that have the column (``province``: batch datasets,
-        e.g. ``province=["lai_chau", "lang_son"]``).
+    province, plan, region, scenario : str or list of str, optional
+        Each filters the tables that have the column (``province`` and ``plan``: batch
+        datasets, e.g. ``province=["lai_chau", "lang_son"]``; ``plan`` is a plan file's
+        name without ``.toml``, e.g. ``plan="lai_chau_2021_06"`` for a draft).
     variable : str or list of str, optional
         Filters ``paths`` and ``bands`` on ``variable`` and ``feasibility`` on
         ``indicator``.
 
-        A province, region, scenario or variable the results do not hold is refused,
+        A province, plan, region, scenario or variable the results do not hold is refused,
         with the closest one they hold, so a misspelt key never reads as an empty
         selection. A batch dataset holds the provinces and scenarios of its finished
         tasks (``manifest.json``); a province whose tasks all failed is refused too.
@@ -545,9 +546,10 @@ def read_results(directory, *, province=None, region=None, scenario=None, variab
     """
     from .store import read_tables
 
-    selection = {k: v for k, v in (("province", province), ("region", region),
-                                   ("scenario", scenario), ("variable", variable),
-                                   ("years", years)) if v is not None}
+    selection = {k: v for k, v in (("province", province), ("plan", plan),
+                                   ("region", region), ("scenario", scenario),
+                                   ("variable", variable), ("years", years))
+                 if v is not None}
     stored = _stored_manifest(directory)
     if stored is not None:  # else read_tables says what is wrong
         _check_selection(directory, stored, selection)
@@ -573,7 +575,7 @@ def _as_names(value) -> list:
 
 
 def _check_selection(directory, meta: dict, selection: dict) -> None:
-    """Refuse a province, region, scenario or variable that the results do not hold."""
+    """Refuse a province, plan, region, scenario or variable the results do not hold."""
     held, unfinished = _held(directory, meta, selection)
     for key, choices in held.items():
         if key not in selection or choices is None:
@@ -601,10 +603,12 @@ def _held(directory, meta: dict, selection: dict) -> tuple[dict, set]:
         return held, set()
     if not isinstance(meta["tasks"], dict):  # not ours to judge: read_tables reads it
         return held, set()
-    done = [tid.split("/", 1) for tid, entry in meta["tasks"].items()
-            if isinstance(entry, dict) and entry.get("status") == "done" and "/" in tid]
-    held["province"] = sorted({p for p, _ in done})
-    held["scenario"] = sorted({s for _, s in done})
+    done = [tid.split("/") for tid, entry in meta["tasks"].items()
+            if isinstance(entry, dict) and entry.get("status") == "done"
+            and tid.count("/") == 2]  # province/plan/scenario
+    held["province"] = sorted({p for p, _, _ in done})
+    held["plan"] = sorted({d for _, d, _ in done})
+    held["scenario"] = sorted({s for _, _, s in done})
     if "region" in selection:
         held["region"] = _dataset_regions(directory)
     return held, {tid.split("/", 1)[0] for tid in meta["tasks"]} - set(held["province"])
@@ -829,10 +833,11 @@ def _province_first(regions: list[str]) -> list[tuple[int, str]]:
 def _path_values(paths: pd.DataFrame, years: np.ndarray, scenario: str, variable: str,
                  region: str | None = None) -> np.ndarray:
     """One scenario's central path of one variable from ``paths``, NaN where absent."""
-    if "province" in paths.columns and paths["province"].nunique() > 1:
-        found = ", ".join(sorted(map(str, pd.unique(paths["province"]))))
-        raise ResultsError(f"these results hold several provinces ({found}): read one, "
-                           "e.g. quyhoach.read_results(directory, province=...)")
+    for level, levels in (("province", "provinces"), ("plan", "plans")):
+        if level in paths.columns and paths[level].nunique() > 1:
+            found = ", ".join(sorted(map(str, pd.unique(paths[level]))))
+            raise ResultsError(f"these results hold several {levels} ({found}): read one, "
+                               f"e.g. quyhoach.read_results(directory, {level}=...)")
     rows = paths[(paths["scenario"] == scenario) & (paths["variable"] == variable)]
     if "region" in paths.columns:
         regions = _in_order(paths, "region")

@@ -501,6 +501,12 @@ def test_kept_draws_are_moved_not_read_into_memory(plans, tmp_path, monkeypatch)
                             "part-0.parquet")
     assert f.metadata.num_rows == 300 * 31
     assert json.loads(f.schema_arrow.metadata[b"quyhoach"])["seed"] == 5
+    inputs = pq.ParquetFile(out / "sampled_inputs/province=lai_chau/plan=a_lai_chau/"
+                                  "scenario=high/part-0.parquet")
+    assert inputs.metadata.num_rows == 300 * 31
+    assert inputs.schema_arrow.names[:3] == ["draw", "region", "year"]
+    entry = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["tasks"]
+    assert entry["lai_chau/a_lai_chau/high"]["files"]["sampled_inputs"]["rows"] == 300 * 31
     assert not list(out.glob(".*spool*"))
 
 

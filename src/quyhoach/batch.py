@@ -6,6 +6,7 @@ Layout of a dataset directory::
     paths/province=<p>/plan=<file>/scenario=<s>/region=<r>/part-0.parquet
     bands/...        feasibility/...
     draws/province=<p>/plan=<file>/scenario=<s>/part-0.parquet   (only with keep_draws)
+    sampled_inputs/...   each kept draw's sampled inputs, the same keys (with keep_draws)
 
 ``plan`` is the plan file's name without ``.toml``, so several drafts of one province
 (``lai_chau.toml``, ``drafts/lai_chau_2021_06.toml``) share a dataset side by side.
@@ -243,6 +244,18 @@ def _by_region(df):
     return [(r, df[df["region"] == r]) for r in dict.fromkeys(df["region"])]
 
 
+def _stage_sampled_inputs(res, task: Task, staged: Path, meta: dict) -> dict:
+    """Write each kept draw's sampled inputs at ``staged/sampled_inputs/...``."""
+    from .misses import write_sampled_inputs
+
+    rel = f"sampled_inputs/{task.part()}"
+    path = staged / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = write_sampled_inputs(res, task.scenario, path,
+                                metadata={b"quyhoach": json.dumps(meta).encode()})
+    return {"rows": rows, "sha256": _sha256(path), "path": rel}
+
+
 def _publish_task(staged: Path, out: Path, files: dict) -> None:
     """Move a task's complete files from its private folder into their partitions."""
     for f in files.values():
@@ -256,7 +269,7 @@ def remove_task_files(out: Path, task: Task) -> None:
     the data of a task that failed."""
     if not task.safe:
         return
-    for name in (*TABLES, "draws"):
+    for name in (*TABLES, "draws", "sampled_inputs"):
         path = out / name / task.folder
         try:
             outdir.remove(path)
@@ -285,6 +298,7 @@ def _write_task(task: Task, out: Path, res, draws: int, seed: int) -> dict:
             files["draws"] = _stage_draws(
                 res.draws_dir / f"scenario={task.scenario}" / "part-0.parquet", staged,
                 f"draws/{task.part()}")
+            files["sampled_inputs"] = _stage_sampled_inputs(res, task, staged, meta)
         _publish_task(staged, out, files)
     finally:
         outdir.remove(staged)

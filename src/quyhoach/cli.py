@@ -103,7 +103,8 @@ def _parser() -> argparse.ArgumentParser:
                      default=None, metavar="N",
                      help="threads for the Monte Carlo (default: all cores)")
     run.add_argument("--keep-draws", action="store_true",
-                     help="also write every draw to draws/scenario=<name>/ (float32)")
+                     help="also write every draw to draws/scenario=<name>/ (float32) and "
+                          "what it sampled to sampled_inputs/scenario=<name>/")
     run.add_argument("--detail", action="store_true",
                      help="print the detail table of every scenario, not only the first")
     run.add_argument("--markdown", action="store_true",
@@ -214,7 +215,8 @@ def _parser() -> argparse.ArgumentParser:
                                                                   "up to 4 per core"),
                        default=None, metavar="N",
                        help="local worker processes (default: one per core)")
-    batch.add_argument("--keep-draws", action="store_true", help="also write every draw")
+    batch.add_argument("--keep-draws", action="store_true",
+                       help="also write every draw and what it sampled")
     batch.add_argument("--force", action="store_true",
                        help="replace an existing dataset made with another configuration")
     batch.add_argument("--engine", choices=("local", "dask"), default="local")

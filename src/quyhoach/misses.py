@@ -392,9 +392,10 @@ def _windows(plan, columns: list[Column]) -> np.ndarray:
     return out
 
 
-def _input_values(shape, own: dict, columns, windows, t_region, draws: int,
-                  seed: int) -> np.ndarray:
-    """(draws, targets, columns): each input as it bears on each target (``Sample``)."""
+def _input_paths(shape, own: dict, draws, seed: int):
+    """Yield (draw, inputs): every input's value in every region and year of one draw,
+    shape (regions, years, channels), file units (a factor's channel holds factor − 1).
+    The array is reused: copy what is kept."""
     from .kernels import montecarlo as mk
 
     n_regions, n_years = shape
@@ -405,6 +406,16 @@ def _input_values(shape, own: dict, columns, windows, t_region, draws: int,
     region_work = np.zeros((n_regions, 8))
     region_state = np.zeros(n_regions, np.uint64)
     args = [own[name] for name in montecarlo.UNCERTAINTY_ARGS]
+    for g in draws:
+        mk.draw_shocks(g, np.uint64(seed), ones, *args, shocks, 0, work, region_work,
+                       region_state)
+        yield g, shocks[0]
+
+
+def _input_values(shape, own: dict, columns, windows, t_region, draws: int,
+                  seed: int) -> np.ndarray:
+    """(draws, targets, columns): each input as it bears on each target (``Sample``)."""
+    n_regions, n_years = shape
     n_c = len(columns)
     first, last = windows[:, :, 0], windows[:, :, 1]
     empty = first > last
@@ -415,20 +426,90 @@ def _input_values(shape, own: dict, columns, windows, t_region, draws: int,
     region = np.asarray(t_region)[:, None]
     col = np.arange(n_c)[None, :]
     out = np.empty((draws, len(windows), n_c))
-    cum = np.zeros((n_regions, n_years + 1, width))
-    for g in range(draws):
-        mk.draw_shocks(g, np.uint64(seed), ones, *args, shocks, 0, work, region_work,
-                       region_state)
-        np.cumsum(shocks[0], axis=1, out=cum[:, 1:])
+    cum = np.zeros((n_regions, n_years + 1, own["e_depth"].shape[1]))
+    for g, inputs in _input_paths(shape, own, range(draws), seed):
+        np.cumsum(inputs, axis=1, out=cum[:, 1:])
         total = cum[region, last + 1, col] - cum[region, first, col]
         value = np.where(events, total, total / count)
         # a held parameter is the same in every year: read it, not an average
-        value = np.where(held, shocks[0][region, last, col], value)
+        value = np.where(held, inputs[region, last, col], value)
         out[g] = value
     factor = np.array([c.kind == "factor" for c in columns])
     out[:, :, factor] += 1.0
     out[:, empty] = np.nan
     return out
+
+
+def write_sampled_inputs(results, scenario: str, path, *, metadata=None,
+                         group_draws: int = 4096) -> int:
+    """Write every draw's sampled inputs of one scenario's run to a Parquet file.
+
+    The file sits beside the kept draws and has their keys: ``draw``, ``region`` (the
+    province first), ``year``; then one float32 column per sampled input, named as
+    ``Column.id`` (``"parameter growth.services"``, ``"shocks growth.industry_construction"``,
+    ``"disruption pandemic"``), file units: a parameter's offset (held over the years it
+    moves), a lognormal parameter's factor, a shock's value in that year, 1 in a
+    disruption's event years. A draw's inputs join its outputs on (draw, region, year).
+    They are recovered from the same counter-based streams as the run (``sample_inputs``),
+    so the file does not depend on threads or chunk size.
+
+    Parameters
+    ----------
+    results : quyhoach.Results
+        A simulated run with draws.
+    scenario : str
+    path : str or pathlib.Path
+        The file to write (its folder exists).
+    metadata : dict of bytes, optional
+        Schema metadata (the run's seed, engine version and hashes).
+    group_draws : int
+        Draws per row group.
+
+    Returns
+    -------
+    int
+        Rows written (draws × regions × years).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    plan = results.plan
+    sc = plan.scenario(scenario)
+    ua = montecarlo.uncertainty_arrays(plan, sc, results.baselines)
+    columns, own = _own_channels(ua, sc, _first_years(plan, sc, results.baselines))
+    shape = results._runs[scenario].inputs.rates.shape[:2]
+    order = plan.regions.order(plan.province)
+    index = np.array([len(order) - 1, *range(len(order) - 1)])  # the province first
+    names = pa.array([order[i] for i in index]).dictionary_encode().dictionary
+    n_regions, n_years = shape
+    factor = np.array([c.kind == "factor" for c in columns], dtype=np.float32)
+    fields = [c.id for c in columns]
+    rows = 0
+    block = np.empty((group_draws, n_regions, n_years, len(columns)), np.float32)
+    with pq.ParquetWriter(path, _inputs_schema(fields, metadata), compression="zstd") as out:
+        for start in range(0, results.draws, group_draws):
+            n = min(group_draws, results.draws - start)
+            for g, inputs in _input_paths(shape, own, range(start, start + n), results.seed):
+                block[g - start] = inputs[index][:, :, : len(columns)]
+            flat = (block[:n] + factor).reshape(-1, len(columns))
+            table = {"draw": np.repeat(np.arange(start, start + n, dtype=np.int32),
+                                       n_regions * n_years),
+                     "region": pa.DictionaryArray.from_arrays(
+                         np.tile(np.repeat(np.arange(n_regions, dtype=np.int32), n_years), n),
+                         names),
+                     "year": np.tile(plan.years.astype(np.int16), n * n_regions)}
+            table.update({f: flat[:, c] for c, f in enumerate(fields)})
+            out.write_table(pa.table(table, schema=_inputs_schema(fields, metadata)))
+            rows += n * n_regions * n_years
+    return rows
+
+
+def _inputs_schema(fields: list[str], metadata):
+    import pyarrow as pa
+
+    return pa.schema([("draw", pa.int32()), ("region", pa.dictionary(pa.int32(), pa.string())),
+                      ("year", pa.int16()), *((f, pa.float32()) for f in fields)],
+                     metadata=metadata)
 
 
 def _outcome(missed: float) -> str:

@@ -90,7 +90,9 @@ def manifest(results) -> dict:
 def write_results(results, directory, *, overwrite: bool = False, excel: bool = False,
                   charts=(), lang: str = "vi") -> Path:
     """Write ``paths``, ``feasibility``, ``bands`` (.parquet), ``manifest.json``, and
-    ``draws/scenario=<name>/`` when the run kept its draws.
+    ``draws/scenario=<name>/`` with ``sampled_inputs/scenario=<name>/`` (each draw's
+    sampled inputs, ``quyhoach.misses.write_sampled_inputs``) when the run kept its
+    draws.
 
     The folder is written whole under a temporary name beside it and renamed into place
     (``quyhoach.outdir.replacing``): one writer at a time, never half-written.
@@ -130,6 +132,7 @@ def write_results(results, directory, *, overwrite: bool = False, excel: bool = 
         files = _write_tables(results, meta, tmp)
         if results.draws_dir is not None:
             files.update(_place_draws(results.draws_dir, tmp, results.scenarios))
+            files.update(_sampled_inputs(results, meta, tmp))
         if excel:
             from .report import to_excel
 
@@ -181,6 +184,31 @@ def _place_draws(spool: Path, folder: Path, scenarios) -> dict:
         link_or_copy(part, dest)
         files[f"draws/{rel.as_posix()}"] = {"rows": pq.ParquetFile(dest).metadata.num_rows,
                                             "sha256": _sha256(dest)}
+    return files
+
+
+def _sampled_inputs(results, meta: dict, folder: Path) -> dict:
+    """Every kept draw's sampled inputs, ``sampled_inputs/scenario=<name>/part-0.parquet``:
+    recovered from the streams for a simulated run, linked from the directory a run
+    was read back from."""
+    files = {}
+    for name in results.scenarios:
+        rel = f"sampled_inputs/scenario={name}/part-0.parquet"
+        dest = folder / rel
+        if results.plan is not None:
+            from .misses import write_sampled_inputs
+
+            dest.parent.mkdir(parents=True)
+            write_sampled_inputs(results, name, dest, metadata={b"quyhoach": json.dumps(
+                {k: meta[k] for k in ("engine_version", "plan_sha256", "inputs_sha256",
+                                      "n_draws", "seed")}).encode()})
+        else:
+            source = results.draws_dir.parent / rel
+            if not source.is_file():
+                continue
+            dest.parent.mkdir(parents=True)
+            link_or_copy(source, dest)
+        files[rel] = {"rows": pq.ParquetFile(dest).metadata.num_rows, "sha256": _sha256(dest)}
     return files
 
 

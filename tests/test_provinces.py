@@ -56,13 +56,19 @@ def test_lang_son_observed_figures(lang_son):
     assert lang_son.values("base", "budget_import_export")[y.index(2024)] == 6600.0
 
 
-def test_lang_son_population_is_the_sum_of_its_localities_in_every_kept_draw(tmp_path):
+@pytest.fixture(scope="module")
+def lang_son_draws(tmp_path_factory):
+    """256 kept draws of Lạng Sơn's base scenario: population and urbanization."""
     res = quyhoach.simulate(LANG_SON, scenarios=["base"], draws=256, seed=4,
-                            keep_draws=True, spool_dir=tmp_path)
-    draws = pd.read_parquet(res.draws_dir / "scenario=base", columns=["draw", "region",
-                                                                          "year", "population"])
-    wide = draws.pivot_table(index=["draw", "year"], columns="region", values="population",
-                             observed=True)
+                            keep_draws=True, spool_dir=tmp_path_factory.mktemp("draws"))
+    return pd.read_parquet(res.draws_dir / "scenario=base",
+                           columns=["draw", "region", "year", "population",
+                                    "population_urban", "urbanization_rate"])
+
+
+def test_lang_son_population_is_the_sum_of_its_localities_in_every_kept_draw(lang_son_draws):
+    wide = lang_son_draws.pivot_table(index=["draw", "year"], columns="region",
+                                      values="population", observed=True)
     members = wide[list(LOCALITIES)].sum(axis=1)
     assert wide["lang_son"].std() > 0  # the draws differ
     np.testing.assert_allclose(wide["lang_son"], members, rtol=1e-6)  # float32 storage
@@ -75,6 +81,58 @@ def test_lang_son_population_is_the_sum_of_its_localities_in_every_kept_draw(tmp
         assert at["huu_lung"].nunique() > 1  # the split among localities is projected
     city_2022 = wide.xs(2022, level="year")["lang_son_city"]
     assert (city_2022 == np.float32(106.879)).all()  # a locality's own figure is kept
+
+
+def test_lang_son_urbanization_is_the_localities_urban_over_their_population(lang_son_draws):
+    """In every kept draw and year: the province's urban share = the 11 localities' urban
+    population over their population (and the city on its 2030 boundary likewise)."""
+    wide = lang_son_draws.pivot_table(index=["draw", "year"], columns="region",
+                                      values=["population", "population_urban",
+                                              "urbanization_rate"], observed=True)
+    pop, urban, share = (wide[v] for v in ("population", "population_urban",
+                                           "urbanization_rate"))
+    members = list(LOCALITIES)
+    np.testing.assert_allclose(urban["lang_son"], urban[members].sum(axis=1), rtol=1e-6)
+    np.testing.assert_allclose(share["lang_son"], 100 * urban[members].sum(axis=1)
+                               / pop[members].sum(axis=1), rtol=1e-5)  # float32 storage
+    for region in members:  # each locality's urban population is its share of its people
+        np.testing.assert_allclose(urban[region], share[region] / 100 * pop[region],
+                                   rtol=1e-5, err_msg=region)
+    both = ["lang_son_city", "cao_loc"]
+    np.testing.assert_allclose(share["lang_son_city_2030"], 100 * urban[both].sum(axis=1)
+                               / pop[both].sum(axis=1), rtol=1e-5)
+    at_2030 = share.xs(2030, level="year")
+    assert len(at_2030) == 256 and at_2030["lang_son"].nunique() > 200  # drawn
+    assert at_2030["huu_lung"].std() > 0 and at_2030["lang_son_city"].std() > 0
+    at_2019 = share.xs(2019, level="year")
+    assert at_2019["lang_son"].nunique() == 1  # the base year is the same in every draw
+
+
+def test_lang_son_2019_urban_shares_by_locality(lang_son):
+    """Hand check: the 2019 census split of 7 districts; the assumed shares of the city
+    (its 2022 share) and of Văn Lãng, Văn Quan and Bắc Sơn (the province's remainder)."""
+    census = {"trang_dinh": (4538, 59827), "binh_gia": (9060, 52689),
+              "cao_loc": (17575, 79873), "huu_lung": (10165, 121735),
+              "chi_lang": (12407, 75063), "loc_binh": (19111, 84740),
+              "dinh_lap": (6300, 28579)}
+    for region, (urban, total) in census.items():
+        assert lang_son.values("base", "urbanization_rate", region)[0] == \
+            pytest.approx(round(100 * urban / total, 2)), region
+    assumed = {a.region: a.value for a in lang_son.plan.assumed_data if a.region}
+    assert assumed == {"lang_son_city": 72.3, "van_lang": 3.68, "van_quan": 3.68,
+                       "bac_son": 3.68}
+    assert round(100 * 77275 / 106879, 1) == 72.3  # the city's 2022 split
+    remainder = lang_son.history.series("population_urban_remainder")[2019]
+    seven = sum(urban for urban, _ in census.values()) / 1000
+    assert remainder == pytest.approx(160.3 - seven) and seven == pytest.approx(79.156)
+    three = (49696 + 54202 + 71967) / 1000
+    assert round(100 * (remainder - 0.723 * 103.284) / three, 2) == 3.68
+    for region, value in assumed.items():
+        assert lang_son.values("base", "urbanization_rate", region)[0] == pytest.approx(value)
+    urban_2019 = lang_son.values("base", "population_urban")[0]
+    assert urban_2019 == pytest.approx(160.3, abs=0.01)  # GSO's 2019 urban population
+    assert lang_son.values("base", "urbanization_rate")[0] == \
+        pytest.approx(100 * urban_2019 / 781.655)
 
 
 def test_quang_ninh_observed_figures():

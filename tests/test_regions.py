@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import quyhoach
-from conftest import LAI_CHAU, ROOT, localise
+from conftest import LAI_CHAU, ROOT, check, localise
 from quyhoach import montecarlo
 from quyhoach.assemble import build_baselines
 from quyhoach.registry import BLOCK_OF_HISTORY, BLOCKS, BY_NAME, HISTORY, MODEL_UNITS, VARIABLES
@@ -290,3 +290,101 @@ def test_a_group_of_members_is_their_sum_and_is_not_counted_twice(tmp_path):
     with pytest.raises(quyhoach.PlanError) as err:
         quyhoach.load_plan(plan)
     assert "parts: 'west' is not a member; a group sums members that project" in str(err.value)
+
+
+SCENARIOS_RULE = "# ---------------------------------------------------------------- scenarios"
+
+
+def assumed_for(region: str, year: int = 2020, value: float = 30.0) -> str:
+    """An [[assumed_data]] entry of a member's urban share, before the scenarios."""
+    return (f'[[assumed_data]]\nindicator = "urbanization_rate"\nregion = "{region}"\n'
+            f'year = {year}\nvalue = {value}\nunit = "%"\nnote = "test: the member\'s share"'
+            f"\n\n{SCENARIOS_RULE}")
+
+
+def without_rows(plan, indicator: str, region: str) -> None:
+    """Drop a member's rows of one indicator from the plan's copied history."""
+    path = plan.parent / "inputs" / "history.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    kept = [ln for ln in lines if not (ln.startswith(f"{indicator},") and
+                                       ln.endswith(f",{region}"))]
+    assert len(kept) < len(lines)
+    path.write_text("\n".join(kept) + "\n", encoding="utf-8")
+
+
+def test_an_assumed_figure_may_belong_to_a_member(tmp_path):
+    plan = split_plan(tmp_path, ("population", "urbanization"),
+                      edits=[(SCENARIOS_RULE, assumed_for("south"))])
+    without_rows(plan, "urbanization_rate", "south")
+    res = quyhoach.simulate(plan, scenarios=["base"])
+    assert res.plan.assumed_data[-1].region == "south"
+    assert res.values("base", "urbanization_rate", "south")[0] == pytest.approx(30.0)
+    assert res.values("base", "urbanization_rate", "north")[0] == pytest.approx(14.66)
+    assert res.values("base", "urbanization_rate")[0] == pytest.approx(  # the province
+        (0.5 * 14.66 + 0.3 * 14.66 + 0.2 * 30.0) / 1.0)
+    rows = res.history.table
+    row = rows[(rows["region"] == "south") & (rows["indicator"] == "urbanization_rate")]
+    assert list(row["status"]) == ["assumed"] and list(row["year"]) == [2020]
+
+
+def test_an_assumed_figure_of_a_member_the_inputs_observe_is_refused(tmp_path):
+    plan = split_plan(tmp_path, ("population", "urbanization"),
+                      edits=[(SCENARIOS_RULE, assumed_for("south"))])
+    with pytest.raises(quyhoach.PlanError) as err:
+        quyhoach.simulate(plan, scenarios=["base"])
+    check(err.value, plan, "assumed_data[1]", "urbanization_rate 2020 of region south is "
+          "already observed in the inputs (14.66)", "remove the assumption")
+
+
+def test_an_assumed_figures_region_must_be_a_member_that_projects_it(tmp_path):
+    plan = split_plan(tmp_path, ("population", "urbanization"),
+                      edits=[(SCENARIOS_RULE, assumed_for("nort"))])
+    with pytest.raises(quyhoach.PlanError) as err:
+        quyhoach.load_plan(plan)
+    check(err.value, plan, "assumed_data[1].region", "no member region 'nort' in "
+          "[[regions.members]]", "did you mean 'north'", "leave region out for a figure of "
+          "the province")
+
+    (tmp_path / "group").mkdir()
+    (tmp_path / "population").mkdir()
+    group = ('\n[[regions.members]]\nid = "upland"\nname_vi = "Vùng cao"\nname_en = "Upland"\n'
+             'parts = ["north", "centre"]\n\n[[assumed_data]]')
+    plan = split_plan(tmp_path / "group", ("population", "urbanization"),
+                      edits=[("\n[[assumed_data]]", group),
+                             (SCENARIOS_RULE, assumed_for("upland"))])
+    with pytest.raises(quyhoach.PlanError) as err:
+        quyhoach.load_plan(plan)
+    check(err.value, plan, "assumed_data[1].region", "'upland' is a group of members: its "
+          "figures are the sums of its parts (north, centre)", "assume the parts' figures")
+
+    plan = split_plan(tmp_path / "population", ("population",),
+                      edits=[(SCENARIOS_RULE, assumed_for("south"))])
+    with pytest.raises(quyhoach.PlanError) as err:
+        quyhoach.load_plan(plan)
+    check(err.value, plan, "assumed_data[1].region", "'urbanization_rate' is read by the "
+          "urbanization block, which the members do not project (regions.blocks = "
+          '["population"])', "add 'urbanization' to regions.blocks", "or leave region out")
+
+
+def test_an_assumed_figure_of_a_member_needs_members(tmp_path):
+    path = tmp_path / "plan.toml"
+    path.write_text(localise(LAI_CHAU.read_text(encoding="utf-8")).replace(
+        SCENARIOS_RULE, assumed_for("north", 2021), 1), encoding="utf-8")
+    with pytest.raises(quyhoach.PlanError) as err:
+        quyhoach.load_plan(path)
+    check(err.value, path, "assumed_data[1].region", "'north', but the plan declares no "
+          "[[regions.members]]", "leave region out for a figure of the province")
+
+
+def test_a_member_without_the_jump_off_of_a_block_it_projects_is_refused(tmp_path):
+    """The province's figure would be the members' sum with one member blank."""
+    plan = split_plan(tmp_path, ("population", "urbanization"))
+    without_rows(plan, "urbanization_rate", "south")
+    with pytest.raises(quyhoach.InputDataError) as err:
+        quyhoach.simulate(plan, scenarios=["base"])
+    message = str(err.value)
+    assert "urbanization_rate [region south]" in message
+    assert ("missing base-year data: no urbanization_rate figure for south in 2020-2024, "
+            "but the urbanization block is projected by member") in message
+    assert "add a row with region 'south' to the inputs, or an [[assumed_data]] entry " \
+           'with region = "south"' in message

@@ -260,9 +260,33 @@ def build_baselines(plan: Plan, history: History) -> Baselines:
         name = "" if root else f"{structure.name(region, 'en')}: "
         notes.extend(name + note for note in part.notes)
     problems.raise_if_any(InputDataError)
+    _members_have_what_the_province_has(plan, history, order, parts, structure, problems)
     if structure.members:
         notes.extend(_members_against_province(plan, history, structure))
     return Baselines(order, parts, structure, notes)
+
+
+def _members_have_what_the_province_has(plan: Plan, history: History, order: list[str],
+                                        parts: list, structure: Regions,
+                                        problems: Problems) -> None:
+    """A series the province observes is its members' sum where they project its block,
+    so each of them needs its own jump-off figure (else the sum would be blank)."""
+    years = range(plan.base_year, plan.last_actual_year + 1)
+    observed = {name for name in HISTORY_CHANNELS
+                if any(y in years for y in history.series(name))}
+    for r, region in enumerate(order[:-1]):
+        stepped = set(structure.stepped(r))
+        for name, h in HISTORY_CHANNELS.items():
+            if BLOCK_OF_HISTORY[name] in stepped and name in observed \
+                    and parts[r].jump[h] < 0:
+                problems.add(f"{name} [region {region}]", (
+                    f"missing base-year data: no {name} figure for {region} in "
+                    f"{plan.base_year}-{plan.last_actual_year}, but the "
+                    f"{BLOCK_OF_HISTORY[name]} block is projected by member, so the "
+                    f"province's figure is its members' sum; add a row with region "
+                    f"'{region}' to the inputs, or an [[assumed_data]] entry with "
+                    f"region = \"{region}\""))
+    problems.raise_if_any(InputDataError)
 
 
 def _pin_members(plan: Plan, history: History, part: Baseline) -> None:

@@ -192,13 +192,16 @@ class History:
             if a.unit != MODEL_UNITS[a.indicator]:
                 problems.add(f"{w}.unit", f"expected '{MODEL_UNITS[a.indicator]}', found "
                              f"'{a.unit}'")
-            if self.series(a.indicator).get(a.year) is not None:
-                problems.add(w, f"{a.indicator} {a.year} is already observed in the inputs "
-                             f"({self.series(a.indicator)[a.year]:g}); remove the assumption")
+            region = a.region  # a member's figure, or "" (the province)
+            observed = (self.for_region(region) if region else self).series(a.indicator)
+            if observed.get(a.year) is not None:
+                whose = f" of region {region}" if region else ""
+                problems.add(w, f"{a.indicator} {a.year}{whose} is already observed in the "
+                             f"inputs ({observed[a.year]:g}); remove the assumption")
             rows.append({"indicator": a.indicator, "year": a.year, "value": a.value,
                          "unit": a.unit, "status": "assumed",
                          "source": f"assumed in {Path(plan_path).name}", "note": a.note,
-                         REGION: ""})
+                         REGION: region})
         problems.raise_if_any(PlanError)
         if not rows:
             return self

@@ -44,6 +44,7 @@ from .periods import as_number, expand, parse_period
 from .regions import Regions
 from .regions import parse as parse_regions
 from .registry import (
+    BLOCK_OF_HISTORY,
     BY_NAME,
     FORMS,
     INDICATORS,
@@ -81,7 +82,7 @@ PLAN_KEYS = {"province", "name_vi", "name_en", "inputs", "base_year", "last_actu
 TARGET_KEYS = {"id", "indicator", "region", "kind", "year", "period", "comparison", "value",
                "tolerance", "label_vi", "label_en", "source", "note", "confirm"}
 UNTRACKED_KEYS = {"label_vi", "label_en", "target", "source", "reason"}
-ASSUMED_KEYS = {"indicator", "year", "value", "unit", "note"}
+ASSUMED_KEYS = {"indicator", "year", "value", "unit", "note", "region"}
 CONFIRMABLE = {*PARAMETER_BY_PATH, *(f"indicators.{i}.speed" for i in INDICATORS)}
 
 # Limits that keep a hostile or mistaken file from exhausting memory or time.
@@ -190,13 +191,18 @@ class UntrackedTarget:
 
 @dataclass(frozen=True)
 class AssumedFigure:
-    """A figure the plan assumes where the inputs have none (flagged in every output)."""
+    """A figure the plan assumes where the inputs have none (flagged in every output).
+
+    ``region`` is a member region's id for a figure of that member (a locality's base-year
+    urban share), "" for the province.
+    """
 
     indicator: str
     year: int
     value: float
     unit: str
     note: str
+    region: str = ""
 
 
 @dataclass(frozen=True)
@@ -564,7 +570,7 @@ def _parse(doc: dict, path: Path, problems: Problems, sha: str) -> Plan:
         _check_model_forms(model, scenarios, problems)
     targets = _parse_targets(doc.get("targets", []), h.base, h.horizon, problems, regions.ids)
     untracked = _parse_untracked(doc.get("untracked_targets", []), problems)
-    assumed = _parse_assumed(doc.get("assumed_data", []), h.base, h.last, problems)
+    assumed = _parse_assumed(doc.get("assumed_data", []), h.base, h.last, problems, regions)
     return Plan(path=path, province=h.province, name_vi=h.name_vi, name_en=h.name_en,
                 inputs_dir=h.inputs_dir, base_year=h.base, last_actual_year=h.last,
                 horizon=h.horizon, scenarios=tuple(scenarios), targets=tuple(targets),
@@ -1568,7 +1574,9 @@ def _parse_untracked(items, problems) -> list[UntrackedTarget]:
     return out
 
 
-def _parse_assumed(items, first, last, problems) -> list[AssumedFigure]:
+def _parse_assumed(items, first, last, problems, regions: Regions | None = None
+                   ) -> list[AssumedFigure]:
+    regions = regions if regions is not None else Regions()
     out = []
     for i, t in enumerate(_array_of_tables(items, "assumed_data", problems)):
         w = f"assumed_data[{i}]"
@@ -1590,8 +1598,39 @@ def _parse_assumed(items, first, last, problems) -> list[AssumedFigure]:
                                       f"{first}-{last}; assumed data only fills history")
         if ind in MODEL_UNITS:
             _check_assumed_value(ind, value, f"{w}.value", problems)
-        out.append(AssumedFigure(ind, year, value, unit, note))
+        region = _get(t, "region", str, w, problems, "", required=False)
+        if region:
+            region = _assumed_region(region, ind, f"{w}.region", regions, problems)
+        out.append(AssumedFigure(ind, year, value, unit, note, region))
     return out
+
+
+def _assumed_region(region: str, indicator: str, where: str, regions: Regions,
+                    problems) -> str:
+    """The member an assumed figure belongs to: one that projects the indicator's block
+    (a group's figures are its parts' sums; a block not split by member reads none)."""
+    name = shown(region)[1:-1]
+    if not regions.members:
+        problems.add(where, f"'{name}', but the plan declares no [[regions.members]]; "
+                     "leave region out for a figure of the province, or declare the member")
+        return region
+    groups = {m.id: m.parts for m in regions.members if m.parts}
+    if region in groups:
+        problems.add(where, f"'{name}' is a group of members: its figures are the sums of "
+                     f"its parts ({', '.join(groups[region])}); assume the parts' figures "
+                     "instead")
+    elif region not in regions.leaf_ids:
+        problems.add(where, f"no member region '{name}' in [[regions.members]]"
+                     + did_you_mean(region, regions.leaf_ids)
+                     + "; leave region out for a figure of the province")
+    elif indicator in BLOCK_OF_HISTORY and BLOCK_OF_HISTORY[indicator] not in regions.blocks:
+        block = BLOCK_OF_HISTORY[indicator]
+        split = ", ".join(f'"{b}"' for b in regions.blocks)
+        problems.add(where, f"'{indicator}' is read by the {block} block, which the members "
+                     f"do not project (regions.blocks = [{split}]); add "
+                     f"'{block}' to regions.blocks, or leave region out for a figure of the "
+                     "province")
+    return region
 
 
 def _check_assumed_value(indicator: str, value: float, where: str, problems) -> None:

@@ -7,7 +7,8 @@ one is stated) and projection, the members' sum against the province (for levels
 which add up), and the probability that the targets of the group are met together in
 the same draw. Indicators projected by member without any target are shown in the last
 target year, so the province can see what each member contributes before it sets their
-targets.
+targets; a ratio's level beside it (the urban population beside urbanization), whose
+members' sum is the province's.
 """
 
 from __future__ import annotations
@@ -72,10 +73,7 @@ def table(results) -> pd.DataFrame:
         for name in results.scenarios:
             rows += _group_rows(results, name, targets, feas, results.joint_probability(name, g))
     year = results._last_target_year
-    for h in HISTORY:
-        indicator = h.pins[0]
-        if indicator in covered or not _by_member(plan, indicator) or h.derived_from:
-            continue
+    for indicator in _untargeted(plan, covered):
         if not np.isfinite(results.values(results.scenarios[0], indicator)).any():
             continue
         probe = Target(f"{indicator}_{year}", indicator, "level", ">=", np.nan, 0.0, year,
@@ -83,6 +81,25 @@ def table(results) -> pd.DataFrame:
         for name in results.scenarios:
             rows += _group_rows(results, name, [probe], None, np.nan)
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _untargeted(plan, covered: set) -> list[str]:
+    """Indicators projected by member without a target, shown in the last target year:
+    each one history pins and, after a ratio (urbanization = urban / total population),
+    the level it is the ratio of, whose members' sum is the province's."""
+    out: list[str] = []
+    for h in HISTORY:
+        indicator = h.pins[0]
+        if indicator in covered or not _by_member(plan, indicator) or h.derived_from:
+            continue
+        out.append(indicator)
+        parent = BY_NAME[indicator].parent
+        if parent.rule == "ratio":
+            numerator = parent.of[0]
+            if BY_NAME[numerator].parent.rule == "sum" and _by_member(plan, numerator) \
+                    and numerator not in covered:
+                out.append(numerator)
+    return list(dict.fromkeys(out))
 
 
 def _group_rows(results, scenario: str, targets: list, feas, together: float) -> list[dict]:

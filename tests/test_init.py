@@ -297,3 +297,91 @@ def test_the_init_command(tmp_path, capsys):
     assert main(["init", "lai chau", "--boundaries", "pre2025", "--national-structure",
                  "--out", str(tmp_path)]) == 0
     assert (tmp_path / "scenarios" / "lai_chau.toml").is_file()
+
+
+# ------------------------------------------------------------------------ the country
+
+@pytest.mark.parametrize("name", ["Việt Nam", "vietnam", "viet_nam", "toàn quốc", "cả nước"])
+def test_the_country_by_any_of_its_names(name):
+    for boundaries, groups in (("2025", 23), ("pre2025", 0)):
+        country = resolve_province(name, boundaries, CROSSWALK)
+        assert country.key == "viet_nam" and country.country
+        assert len(country.members) == 63 and len(country.groups) == groups
+    merged = resolve_province("Việt Nam", "2025", CROSSWALK)
+    assert {p for g in merged.groups for p in g.members} < set(merged.members)
+    assert merged.population_2022 == pytest.approx(
+        sum(p.population_2022 for p in _CW.provinces.values()))
+
+
+def test_the_common_share_of_provinces_shocks():
+    """Identical yearly changes in every province: all common; independent: about none."""
+    import numpy as np
+    import pandas as pd
+
+    from quyhoach.init import common_shock_share
+
+    rng = np.random.default_rng(1)
+    years = np.arange(2000, 2031)
+    common = rng.normal(0, 0.01, len(years)).cumsum()
+
+    def panel(own_sd):
+        return pd.DataFrame([
+            {"province": f"p{i}", "indicator": "population", "year": int(y),
+             "value": 100 * (1 + i) * np.exp(common[t] + 0.002 * i * t
+                                             + rng.normal(0, own_sd))}
+            for i in range(40) for t, y in enumerate(years)])
+
+    share, how = common_shock_share(panel(0.0))
+    assert share == 1.0 and "40 provinces" in how and "2000-2030" in how
+    assert common_shock_share(panel(1.0))[0] <= 0.1
+
+
+@pytest.mark.slow
+def test_the_country_is_the_sum_of_its_provinces_in_every_draw(tmp_path):
+    """Việt Nam (2025 boundaries): 63 former provinces, the merged provinces of 2025 as
+    groups; the 2022 population agrees with the crosswalk, and the country and every
+    group are their parts' sums in every kept draw."""
+    import pandas as pd
+
+    res = init("Việt Nam", "2025", tmp_path, national_structure=True)
+    doc = tomllib.loads(res.plan.read_text(encoding="utf-8"))
+    assert 0 < doc["regions"]["shock_share"] < 1  # estimated, not assumed
+    run = quyhoach.simulate(res.plan, scenarios=["trend"], draws=40, seed=2,
+                            keep_draws=True)
+    draws = pd.read_parquet(run.draws_dir / "scenario=trend" / "part-0.parquet",
+                            columns=["draw", "region", "year", "population"])
+    wide = draws.pivot_table(index=["draw", "year"], columns="region", values="population",
+                             observed=True)
+    country = resolve_province("Việt Nam", "2025", CROSSWALK)
+    leaves = [m.key for m in country.members]
+    assert wide[leaves].sum(axis=1).to_numpy() == pytest.approx(
+        wide["viet_nam"].to_numpy(), rel=1e-6)  # float32 draws
+    for g in country.groups:
+        assert wide[[m.key for m in g.members]].sum(axis=1).to_numpy() == pytest.approx(
+            wide[g.key].to_numpy(), rel=1e-6)
+    assert run.values("trend", "population", "viet_nam")[0] == pytest.approx(
+        country.population_2022, abs=0.05)
+
+
+def test_init_all_refuses_one_provinces_structure_file(tmp_path, capsys):
+    from quyhoach.cli import main
+
+    structure = tmp_path / "s.csv"
+    structure.write_text("indicator,year,value,unit,status,source,note,region\n",
+                         encoding="utf-8")
+    assert main(["init", "all", "--structure", str(structure), "--out",
+                 str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "--structure FILE is one province's" in err and "--national-structure" in err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_init_all_writes_every_province_and_the_country(tmp_path):
+    from quyhoach.init import init_all
+
+    written, failed = init_all("2025", tmp_path, national_structure=True, **DATA)
+    assert not failed
+    keys = [p.key for p in _CW.provinces.values()]
+    assert sorted(r.province for r in written) == sorted([*keys, "viet_nam"])
+    assert len(list((tmp_path / "scenarios").glob("*.toml"))) == 35

@@ -146,7 +146,9 @@ def _parser() -> argparse.ArgumentParser:
     ini = sub.add_parser("init", help="write a province's inputs, calibrated model and "
                                       "starter plan from the all-province and GSO tables")
     ini.add_argument("province", help='a province, with or without diacritics ("Thái '
-                                      'Nguyên", "thai nguyen")')
+                                      'Nguyên", "thai nguyen"), "Việt Nam" (the country, '
+                                      'its provinces as regions), or "all" (every '
+                                      'province and the country)')
     ini.add_argument("--boundaries", choices=("2025", "pre2025"), default="2025",
                      help="the 34 provinces since 1 July 2025 (merged ones as regions of "
                           "their former provinces) or the 63 before (default 2025)")
@@ -272,13 +274,26 @@ def _os_error(exc: OSError) -> str:
 
 
 def _init(args) -> int:
-    from .init import init_province
+    from .errors import OptionError
+    from .init import init_all, init_province
 
-    result = init_province(args.province, args.boundaries, Path(args.out), args.force,
-                           national_structure=args.national_structure,
-                           structure=args.structure)
-    print(result.summary())
-    return 0
+    if args.province.strip().lower() != "all":
+        result = init_province(args.province, args.boundaries, Path(args.out), args.force,
+                               national_structure=args.national_structure,
+                               structure=args.structure)
+        print(result.summary())
+        return 0
+    if args.structure:
+        raise OptionError("--structure FILE is one province's: init them one by one, or "
+                          "use --national-structure with all")
+    written, failed = init_all(args.boundaries, Path(args.out), args.force,
+                               national_structure=args.national_structure, progress=True)
+    print(f"{len(written)} plans written under {args.out}/scenarios "
+          f"({args.boundaries} boundaries, and viet_nam: the country, its provinces as "
+          f"regions); {len(failed)} could not start")
+    for key, why in failed.items():
+        print(f"  {key}: {why}")
+    return 1 if failed else 0
 
 
 def _diff(args) -> int:

@@ -80,6 +80,11 @@ RECENT = 5               # years of history a trend averages (vital rates, popul
 SHARES = tuple(f"share_{s}" for s in SECTORS)
 SHARE_UNIT = MODEL_UNITS["share_agriculture"]
 MERGED_SUFFIX = "_2025"  # thai_nguyen_2025 = bac_kan + thai_nguyen
+# The whole country as one plan: the 63 former provinces are its members (and, with 2025
+# boundaries, the 23 merged provinces groups of them), so national totals are sums in
+# every draw.
+COUNTRY = "viet_nam"
+COUNTRY_NAMES = {"viet_nam", "vietnam", "ca_nuoc", "toan_quoc", "national", "country"}
 CROSSWALK_TOLERANCE = 0.05  # thousand persons: rounding of the crosswalk's derived sums
 
 # indicator in history.csv <- (panel indicator, note)
@@ -164,10 +169,15 @@ class Province:
     members: tuple[Former, ...]
     population_2022: float | None
     basis: str
+    groups: tuple[Province, ...] = ()
 
     @property
     def merged(self) -> bool:
         return len(self.members) > 1
+
+    @property
+    def country(self) -> bool:
+        return self.key == COUNTRY
 
 
 @dataclass(frozen=True)
@@ -302,6 +312,8 @@ def resolve_province(name: str, boundaries: str = "2025", crosswalk=None) -> Pro
                           "since 1 July 2025) or 'pre2025' (the 63 before)")
     cw = _crosswalk(str(find_crosswalk(crosswalk).resolve()))
     key = normalise_province(str(name))
+    if key in COUNTRY_NAMES:
+        return _country(cw, boundaries)
     if boundaries == "2025" and key.endswith(MERGED_SUFFIX):
         key = normalise_province(key.removesuffix(MERGED_SUFFIX))
     if boundaries == "pre2025":
@@ -322,6 +334,44 @@ def resolve_province(name: str, boundaries: str = "2025", crosswalk=None) -> Pro
                           "former province")
     raise OptionError(f"unknown province {shown(str(name))} (2025 boundaries, 34 provinces)"
                       + did_you_mean(key, cw.provinces))
+
+
+def _country(cw: Crosswalk, boundaries: str) -> Province:
+    """Việt Nam: the 63 former provinces as members; with 2025 boundaries the merged
+    provinces are groups of them (an unmerged province is a member as it is)."""
+    formers = tuple(sorted(cw.formers.values(), key=lambda f: f.code))
+    groups: tuple[Province, ...] = ()
+    known = None
+    if boundaries == "2025":
+        groups = tuple(p for p in cw.provinces.values() if p.merged)
+        sizes = [p.population_2022 for p in cw.provinces.values()]
+        known = sum(sizes) if all(v is not None for v in sizes) else None  # type: ignore[misc]
+    return Province(COUNTRY, "Việt Nam", "Viet Nam", boundaries, formers, known,
+                    f"the 63 provinces before 1 July 2025 ({cw.source})", groups)
+
+
+def common_shock_share(panel: pd.DataFrame, indicator: str = "population") -> tuple[float, str]:
+    """The share of a yearly shock's variance common to all provinces, and how it was got.
+
+    Each province's yearly log change of ``indicator`` is standardised (less its mean, over
+    its sd); with n provinces the variance of their cross-province mean is
+    ``(1 + (n - 1) rho) / n``, so the mean pairwise correlation ``rho`` (method of
+    moments, clipped to [0, 1]) is the common share: the kernel's members' shocks
+    correlate by it.
+    """
+    import numpy as np
+
+    wide = panel[panel["indicator"] == indicator].pivot_table(
+        index="year", columns="province", values="value")
+    change = np.log(wide).diff().dropna(how="all").dropna(axis=1)
+    z = (change - change.mean()) / change.std(ddof=1)
+    n = z.shape[1]
+    rho = (n * float(z.mean(axis=1).var(ddof=1)) - 1.0) / (n - 1)
+    share = min(max(rho, 0.0), 1.0)
+    how = (f"estimated: mean pairwise correlation of the {n} provinces' yearly {indicator} "
+           f"changes {change.index.min() - 1}-{change.index.max()} (standardised by "
+           f"province; method of moments on their cross-province mean), {rho:.3f}")
+    return round(share, 2), how
 
 
 # ------------------------------------------------------------------------ the tables
@@ -629,6 +679,7 @@ class Setup:
     icor: float                         # national ICOR (geometric mean)
     missing: list[str] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)
+    shock_share: tuple[float, str] | None = None  # the country's estimate, and how
 
 
 @dataclass(frozen=True)
@@ -679,6 +730,8 @@ class InitResult:
     def summary(self) -> str:
         """A few lines for the command line."""
         members = f" = {' + '.join(self.members)}" if len(self.members) > 1 else ""
+        if len(self.members) > 5:
+            members = f" = {len(self.members)} former provinces"
         lines = [f"{self.plan}: {self.name_vi} ({self.boundaries} boundaries{members}), base "
                  f"year {self.base_year}, projects {', '.join(self.blocks)}"
                  + (f" (by former province: {', '.join(self.by_member)})" if self.by_member
@@ -751,6 +804,39 @@ def init_province(name: str, boundaries: str = "2025", out: Path = Path("."),
     return _write(setup, out, targets, Path(gso_dir), Path(all_dir), Path(band_scales), check)
 
 
+def init_all(boundaries: str = "2025", out: Path = Path("."), force: bool = False, *,
+             national_structure: bool = False, progress: bool = False,
+             **tables) -> tuple[list[InitResult], dict[str, str]]:
+    """Start every province of ``boundaries`` and the whole country (``viet_nam``).
+
+    A national team's starting point: ``quyhoach batch OUT/scenarios`` then runs every
+    province and the country, whose members are the provinces, so its national totals
+    are sums in every draw. Parameters as :func:`init_province` (``tables``: its
+    ``gso_dir``, ``all_dir``, ``crosswalk``, ``band_scales``).
+
+    Returns
+    -------
+    written : list of InitResult
+    failed : dict
+        Province key → why it could not start (the data it lacks); the others are
+        written.
+    """
+    cw = _crosswalk(str(find_crosswalk(tables.get("crosswalk")).resolve()))
+    keys = sorted(cw.provinces if boundaries == "2025" else cw.formers) + [COUNTRY]
+    if progress:
+        from tqdm import tqdm
+
+        keys = tqdm(keys, unit="province", desc="init")
+    written, failed = [], {}
+    for key in keys:
+        try:
+            written.append(init_province(key, boundaries, out, force,
+                                         national_structure=national_structure, **tables))
+        except (InputDataError, ResultsError) as exc:
+            failed[key] = str(exc)
+    return written, failed
+
+
 def _targets(out: Path, key: str) -> dict[str, Path]:
     return {"history": out / "inputs" / key / "history.csv",
             "readme": out / "inputs" / key / "README.md",
@@ -789,6 +875,8 @@ def build_setup(province: Province, gso_dir: Path, all_dir: Path, national_struc
     setup = Setup(province, rows, base, last, by_member, ("economy", "investment", "population"),
                   not own, nat, {}, _weights(rows, ids, merged, base),
                   _national_icor(str(gso_dir.resolve())))
+    if province.country:
+        setup.shock_share = common_shock_share(panel)
     setup.trends = _trends(setup)
     setup.missing = missing_data(setup)
     setup.checks = population_checks(setup)
@@ -1239,6 +1327,8 @@ def _national_icor(gso_dir: str) -> float:
 def _header(setup: Setup) -> list[str]:
     p = setup.province
     members = (f" = {' + '.join(m.name_vi for m in p.members)}" if p.merged else "")
+    if p.country:
+        members = f" = the {len(p.members)} provinces before 1 July 2025"
     today = datetime.now(UTC).date().isoformat()
     lines = [f"# Starter plan file: {p.name_vi} ({p.boundaries} boundaries{members}).",
              *_comment(f"Written by `quyhoach init {p.key} --boundaries {p.boundaries}"
@@ -1304,20 +1394,33 @@ def _regions(setup: Setup) -> list[str]:
                "population by former province; the economy province-wide, because its base-"
                "year structure is a national stand-in that the plan states for the province "
                "only (its GRDP rows are the former provinces' sum)")
+    since = (f"{p.name_vi}: {p.basis}." if p.country
+             else f"{p.name_vi} since 1 July 2025 ({p.basis}).")
     lines = ["", "# ---------------------------------------------------------------- former "
-             "provinces", f"# {p.name_vi} since 1 July 2025 ({p.basis}).",
-             *_comment(f"Projected: {economy}."),
+             "provinces", f"# {since}", *_comment(f"Projected: {economy}."),
              "# Other blocks: no former province has data from the base year on (README).",
              "[regions]", 'label_vi = "Tỉnh cũ (trước 1/7/2025)"',
              'label_en = "Former provinces (before 1 July 2025)"',
-             f"blocks = {json.dumps(list(setup.by_member))}",
-             "# 1 (assumed): the former provinces' yearly shocks move together, so their sum has",
-             "# the spread of one province, as the calibrated model (one province's history)",
-             "shock_share = 1.0"]
+             f"blocks = {json.dumps(list(setup.by_member))}"]
+    if setup.shock_share is not None:
+        share, how = setup.shock_share
+        lines += [*_comment(f"{share:g} ({how}): the provinces' yearly shocks partly move "
+                            "together, so the country's spread is not one province's"),
+                  f"shock_share = {share:g}"]
+    else:
+        lines += ["# 1 (assumed): the former provinces' yearly shocks move together, so their "
+                  "sum has", "# the spread of one province, as the calibrated model (one "
+                  "province's history)", "shock_share = 1.0"]
     for m in p.members:
+        note = (f"GSO code {m.code}; since 1 July 2025 part of {m.new_key}" if p.country
+                else f"GSO code {m.code}; part of {p.name_vi} since 1 July 2025")
         lines += ["", "[[regions.members]]", f"id = {_q(m.key)}", f"name_vi = {_q(m.name_vi)}",
-                  f"name_en = {_q(m.name_en)}",
-                  f"note = {_q(f'GSO code {m.code}; part of {p.name_vi} since 1 July 2025')}"]
+                  f"name_en = {_q(m.name_en)}", f"note = {_q(note)}"]
+    for g in p.groups:  # a province of 2025: the sum of its former provinces in every draw
+        lines += ["", "[[regions.members]]", f"id = {_q(g.key)}", f"name_vi = {_q(g.name_vi)}",
+                  f"name_en = {_q(g.name_en)}",
+                  f"parts = {json.dumps([m.key for m in g.members])}",
+                  f"note = {_q(f'since 1 July 2025 ({g.basis})')}"]
     return lines
 
 
@@ -1404,7 +1507,12 @@ def readme_text(setup: Setup) -> str:
              "note). Rows marked `estimate` are GSO preliminary (Prel.) figures.", "",
              f"Plan: base year {setup.base}, last actual year {setup.last} "
              f"(`scenarios/{p.key}.toml`); calibrated model `models/{p.key}.toml`."]
-    if p.merged:
+    if p.country:
+        lines += ["", f"{p.name_vi}: {p.basis}. Each province's rows carry its key in the "
+                  "`region` column; the country is their sum in every draw"
+                  + (", and each province of 2025 the sum of its former provinces."
+                     if p.groups else ".")]
+    elif p.merged:
         lines += ["", f"{p.name_vi} = " + " + ".join(m.name_vi for m in p.members)
                   + f" since 1 July 2025 ({p.basis}). Each former province's rows carry its "
                   "key in the `region` column; the province is their sum in every draw."]

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import quyhoach
-from conftest import LAI_CHAU, two_provinces, write_plan
+from conftest import LAI_CHAU, ROOT, two_provinces, write_plan
 from quyhoach.batch import plan_tasks, run_batch, run_task
 from quyhoach.cli import main
 
@@ -186,6 +186,30 @@ def test_dask_engine_on_a_local_cluster(plans, tmp_path):
     assert len(s.done) == 8 and s.ok
     run_batch([plans], tmp_path / "local", draws=300, seed=5, workers=2)
     assert file_hashes(tmp_path / "dask") == file_hashes(tmp_path / "local")
+
+
+def test_a_national_subset_is_byte_identical_through_dask(tmp_path):
+    """Plans written by ``quyhoach init`` (a merged province with its former provinces as
+    regions, and an unmerged one), run through the local pool and a Dask LocalCluster:
+    the same bytes."""
+    distributed = pytest.importorskip("distributed")
+    from quyhoach.init import find_crosswalk, init_province
+
+    data = {"gso_dir": ROOT / "inputs" / "gso", "all_dir": ROOT / "inputs" / "all_provinces",
+            "band_scales": ROOT / "models" / "band_scales.toml", "crosswalk": find_crosswalk()}
+    for name in ("Thái Nguyên", "Điện Biên"):
+        init_province(name, "2025", tmp_path / "national", national_structure=True, **data)
+    plans = tmp_path / "national" / "scenarios"
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=":0") as cluster, \
+            distributed.Client(cluster) as client:
+        s = run_batch([plans], tmp_path / "dask", draws=200, seed=11, engine="dask",
+                      scheduler=client)
+    assert len(s.done) == 6 and s.ok
+    run_batch([plans], tmp_path / "local", draws=200, seed=11, workers=2, keep_draws=False)
+    hashes = file_hashes(tmp_path / "dask")
+    assert any("region=bac_kan" in f for f in hashes)  # a former province's own files
+    assert hashes == file_hashes(tmp_path / "local")
 
 
 def test_cli_batch_exit_codes(plans, tmp_path, capsys):

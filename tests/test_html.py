@@ -66,9 +66,11 @@ def test_every_section_is_there(drawn, page):
 
 def test_what_drives_each_off_track_target(drawn, page):
     """Beside the effort: every off-track target, in the first scenario where it is off
-    track, has its condition (misses.miss_conditions on the run's draws) and its
-    tornado chart."""
-    from quyhoach import misses
+    track, has the lever's value for an 80 % chance (analysis.effort), its main sources
+    of variance (analysis.drivers), its condition (misses.miss_conditions on the run's
+    draws) and its tornado chart."""
+    from quyhoach import analysis, misses
+    from quyhoach.explain import drivers_text, effort_lines
 
     effort = _sections(page)[2]
     assert WORDS["vi"]["drives"] in effort and "200 lần mô phỏng đầu tiên" in _text(effort)
@@ -91,6 +93,11 @@ def test_what_drives_each_off_track_target(drawn, page):
         part = effort[effort.index(heading):]
         part = part[:part.index("</figure>")]
         assert html.escape(conditions[name].loc[target.id, "text_vi"]) in part
+        e = analysis.effort(drawn, name, draws=200, seed=3, targets=[target.id]).iloc[0]
+        assert "<li>Để có 80 % khả năng đạt: " + html.escape("; ".join(effort_lines(e, "vi"))) \
+            in part
+        shares = analysis.drivers(drawn, name, draws=200, seed=3)
+        assert html.escape(drivers_text(shares, target.id)) in part
         assert f'alt="{html.escape(target.label_vi)}: tornado"' in part
         shown += 1
     assert shown == effort.count(': tornado"') >= 10
@@ -167,7 +174,7 @@ def test_run_html_and_report_of_the_results_directory(tmp_path, capsys):
     assert main(["report", str(out), "--force", "--lang", "en", "--charts", "tourists"]) == 0
     again = (out / REPORT_NAME).read_text(encoding="utf-8")
     assert "TARGET FEASIBILITY" in again and "Base (approved plan, 1585/QĐ-TTg)" in again
-    assert WORDS["en"]["drives_missing"] in html.unescape(again)  # stored: not rerun
+    assert WORDS["en"]["drives_missing"].format(p="80 %") in html.unescape(again)
     assert again.count("<img") == 2
     assert sorted(p.name for p in out.iterdir()) == [
         "bands.parquet", "fan_population.png", "feasibility.parquet", "manifest.json",
@@ -219,7 +226,7 @@ def test_read_back_with_the_recorded_plan_unchanged(tmp_path, drawn):
     assert why == "" and res.plan is not None and res.history is None
     page = render(res, charts=["population"])
     assert "Cơ sở (QĐ 1585/QĐ-TTg)" in page and 'class="missing"' not in page
-    assert html.escape(WORDS["vi"]["drives_missing"]) in page  # it would rerun the draws
+    assert html.escape(WORDS["vi"]["drives_missing"].format(p="80 %")) in page  # no rerun
     assert missing_words(res, why, "vi") == []
 
 

@@ -93,7 +93,7 @@ def _aim(target, central: float) -> tuple[str, float] | None:
 
 
 def effort(results, scenario: str | None = None, *, probability: float = 0.8,
-           draws: int = DRAWS, seed: int | None = None) -> pd.DataFrame:
+           draws: int = DRAWS, seed: int | None = None, targets=None) -> pd.DataFrame:
     """The lever shift that meets each target in ``probability`` of the draws.
 
     Parameters
@@ -107,6 +107,9 @@ def effort(results, scenario: str | None = None, *, probability: float = 0.8,
     draws, seed : int
         The Monte Carlo of each evaluation (the same draws every time); seed defaults
         to the run's.
+    targets : list of str, optional
+        Target ids to search for (default: every target); each search reruns the
+        Monte Carlo some ten times.
 
     Returns
     -------
@@ -119,7 +122,7 @@ def effort(results, scenario: str | None = None, *, probability: float = 0.8,
         probability_after (re-measured at the shift), needed_rate and its unit (what
         the target's own indicator then averages over the years left, central path),
         best_observed (the highest yearly rate in the inputs, for comparison), beyond_history
-        (the needed rate exceeds it) and note.
+        (the needed rate exceeds it), note and note_vi (English and Vietnamese).
     """
     if not 0.0 < probability < 1.0:
         raise ValueError(f"probability must lie strictly between 0 and 1, got {probability}")
@@ -132,9 +135,36 @@ def effort(results, scenario: str | None = None, *, probability: float = 0.8,
     rows = []
     base = montecarlo.target_draws(plan, run.inputs, ua, draws=draws, seed=seed)
     for j, t in enumerate(plan.targets):
-        rows.append(_effort_row(results, name, run, ua, j, t, base[:, j], probability,
-                                draws, seed))
+        if targets is None or t.id in targets:
+            rows.append(_effort_row(results, name, run, ua, j, t, base[:, j], probability,
+                                    draws, seed))
     return pd.DataFrame(rows)
+
+
+# Why an effort row has no shift, or what to read into it: (Vietnamese, English).
+NOTES = {
+    "no_lever": ("không có đòn bẩy nào của quy hoạch quyết định riêng chỉ tiêu này",
+                 "no single plan lever drives this indicator"),
+    "past": ("các năm của đòn bẩy đều trước năm mục tiêu (đã có số liệu)",
+             "the lever's years are all before the target year (history)"),
+    "inside": ("dự báo trung tâm đã nằm trong khoảng mục tiêu: độ phân tán của kết quả, "
+               "không phải đòn bẩy, giới hạn khả năng đạt",
+               "the central projection is inside the band already: the spread of outcomes, "
+               "not a lever, limits the chance"),
+    "out_of_reach": ("không thể đạt chỉ bằng đòn bẩy này",
+                     "out of reach by moving this lever alone"),
+    "narrow": ("khoảng mục tiêu (± {tolerance:g}) hẹp hơn độ phân tán của kết quả: ở biên "
+               "của nó trong {p:.0%} số lần, mục tiêu đạt trong {after:.0%}",
+               "the band (± {tolerance:g}) is narrower than the spread of outcomes: at its "
+               "edge in {p:.0%} of draws, the target is met in {after:.0%}"),
+    "spare": ("đã cao hơn khả năng cần: mức điều chỉnh là phần dư",
+              "already above the chance sought: the shift is the room to spare"),
+}
+
+
+def _note(row: dict, code: str, **values) -> None:
+    vi, en = NOTES[code]
+    row["note"], row["note_vi"] = en.format(**values), vi.format(**values)
 
 
 def _effort_row(results, name, run, ua, j, t, metric, probability, draws, seed) -> dict:
@@ -142,22 +172,21 @@ def _effort_row(results, name, run, ua, j, t, metric, probability, draws, seed) 
     row = {"target_id": t.id, "lever": "", "lever_unit": "", "shift": np.nan,
            "lever_mean": np.nan, "probability_before": float(np.mean(tg.is_met(t, metric))),
            "probability_after": np.nan, "needed_rate": np.nan, "needed_unit": "",
-           "best_observed": np.nan, "beyond_history": False, "note": ""}
+           "best_observed": np.nan, "beyond_history": False, "note": "", "note_vi": ""}
     lever = _lever(t, plan.scenario(name), plan, results.baselines)
     if not lever:
-        row["note"] = "no single plan lever drives this indicator"
+        _note(row, "no_lever")
         return row
     end = t.year - plan.base_year
     lever = [x for x in lever if x[3] <= end]
     if not lever:
-        row["note"] = "the lever's years are all before the target year (history)"
+        _note(row, "past")
         return row
     row["lever"] = ", ".join(x[0] for x in lever)
     row["lever_unit"] = lever_unit(lever[0][0], plan.scenario(name))
     aim = _aim(t, float(run.metrics[j]))
     if aim is None:
-        row["note"] = ("the central projection is inside the band already: the spread of "
-                       "outcomes, not a lever, limits the chance")
+        _note(row, "inside")
         return row
     comparison, value = aim
     q = 1.0 - probability if comparison == ">=" else probability
@@ -170,7 +199,7 @@ def _effort_row(results, name, run, ua, j, t, metric, probability, draws, seed) 
 
     delta = _root(gap, _step(lever[0][0]))
     if delta is None:
-        row["note"] = "out of reach by moving this lever alone"
+        _note(row, "out_of_reach")
         return row
     shifted = _shifted(run.inputs, lever, delta, end)
     after = montecarlo.target_draws(plan, shifted, ua, draws=draws, seed=seed)[:, j]
@@ -178,11 +207,10 @@ def _effort_row(results, name, run, ua, j, t, metric, probability, draws, seed) 
                probability_after=float(np.mean(tg.is_met(t, after))))
     row.update(_needed(results, name, t, shifted))
     if t.comparison == "about" and row["probability_after"] < probability - 0.02:
-        row["note"] = (f"the band (± {t.tolerance:g}) is narrower than the spread of "
-                       f"outcomes: at its edge in {probability:.0%} of draws, the target is "
-                       f"met in {row['probability_after']:.0%}")
+        _note(row, "narrow", tolerance=t.tolerance, p=probability,
+              after=row["probability_after"])
     elif row["probability_before"] > probability:
-        row["note"] = "already above the chance sought: the shift is the room to spare"
+        _note(row, "spare")
     return row
 
 

@@ -55,23 +55,39 @@ def format_explain(results, scenario: str | None = None, *, probability: float =
         e = effort.loc[target.id]
         label = target.label_vi if lang == "vi" else target.label_en
         lines.append(f"- {label} [{target.id}]: {t['now']} {e['probability_before']:.0%}")
-        if not math.isnan(e["shift"]):
-            mean = "" if math.isnan(e["lever_mean"]) else f" (→ {e['lever_mean']:.3g})"
-            lines.append(f"    {t['lever']} {e['lever']}: {t['shift']} {e['shift']:+.3g} "
-                         f"{e['lever_unit']}{mean}; {t['needed']} "
-                         f"{e['needed_rate']:.3g} {e['needed_unit']}"
-                         + (f" ({t['best']}: {e['best_observed']:.3g}"
-                            + (f"; {t['beyond']}" if e["beyond_history"] else "") + ")"
-                            if not math.isnan(e["best_observed"]) else ""))
-        if e["note"]:
-            lines.append(f"    {e['note']}")
-        mine = shares[shares["target_id"] == target.id].dropna(subset=["share"])
-        mine = mine[mine["share"] > 0.01].sort_values("share", ascending=False).head(top)
-        if len(mine):
-            lines.append(f"    {t['drivers']}: " + ", ".join(
-                f"{r.source} {r.share:.0%}" for r in mine.itertuples()))
+        lines += [f"    {line}" for line in effort_lines(e, lang)]
+        sources = drivers_text(shares, target.id, top)
+        if sources:
+            lines.append(f"    {t['drivers']}: {sources}")
         c = conditions.loc[target.id]
         if c["status"] != "always_met":
             lines.append(f"    {t['condition']}: {c[f'text_{lang}']}")
     lines += ["", t["method"].format(draws=draws, seed=used)]
     return "\n".join(lines)
+
+
+def effort_lines(e, lang: str) -> list[str]:
+    """One target's ``analysis.effort`` row in words: the lever's shift, what the
+    indicator then needs against the best year observed, and the note."""
+    t = TEXT[lang]
+    lines = []
+    if not math.isnan(e["shift"]):
+        mean = "" if math.isnan(e["lever_mean"]) else f" (→ {e['lever_mean']:.3g})"
+        lever = ", ".join(misses.path_name(k, lang) for k in str(e["lever"]).split(", "))
+        lines.append(f"{t['lever']} {lever}: {t['shift']} {e['shift']:+.3g} "
+                     f"{e['lever_unit']}{mean}; {t['needed']} "
+                     f"{e['needed_rate']:.3g} {e['needed_unit']}"
+                     + (f" ({t['best']}: {e['best_observed']:.3g}"
+                        + (f"; {t['beyond']}" if e["beyond_history"] else "") + ")"
+                        if not math.isnan(e["best_observed"]) else ""))
+    note = e["note_vi"] if lang == "vi" else e["note"]
+    if note:
+        lines.append(str(note))
+    return lines
+
+
+def drivers_text(shares, target_id: str, top: int = 3) -> str:
+    """The ``top`` sources of a target's variance over 1 %: 'shocks growth 96%, ...'."""
+    mine = shares[shares["target_id"] == target_id].dropna(subset=["share"])
+    mine = mine[mine["share"] > 0.01].sort_values("share", ascending=False).head(top)
+    return ", ".join(f"{r.source} {r.share:.0%}" for r in mine.itertuples())

@@ -46,6 +46,7 @@ REPORT_NAME = "report.html"
 GENERATOR = f'<meta name="generator" content="quyhoach {__version__}">'
 MARKER = b'<meta name="generator" content="quyhoach '  # how a report is recognised
 HEADLINE_CHARTS = ("grdp_real", "population", "budget_revenue", "tourists")
+EFFORT_CHANCE = 0.8  # the chance the report's "what it would take" seeks
 WORDS = {
     "vi": {"heading": "Báo cáo khả năng đạt mục tiêu", "charts": "Biểu đồ dự báo",
            "compare": "Tăng trưởng GRDP theo kịch bản",
@@ -56,14 +57,20 @@ WORDS = {
            "no_years": "– (kỳ đã qua)",
            "effort_note": "Mỗi ô: mức bình quân kịch bản dự báo trong cùng các năm, tô màu "
                           "theo đánh giá của kịch bản.",
-           "drives": "Điều gì quyết định việc đạt hay không đạt",
+           "drives": "Cần gì để đạt, và điều gì quyết định việc đạt hay không đạt",
+           "chance": "Để có {p} khả năng đạt",
            "drives_note": "Mỗi mục tiêu chệch hướng, trong kịch bản đầu tiên mà nó chệch "
-                          "hướng: điều kiện (thuật toán PRIM) là một hay hai khoảng giá trị "
+                          "hướng: mức đòn bẩy của quy hoạch (tăng trưởng ngành, lượng khách, "
+                          "...) cho {p} khả năng đạt, tìm trên cùng một bộ mô phỏng, và mức "
+                          "chỉ tiêu khi đó cần đạt so với năm cao nhất trong số liệu; các "
+                          "nguồn bất định chính (tỷ trọng phương sai mất đi khi cố định riêng "
+                          "nguồn đó); điều kiện (thuật toán PRIM) là một hay hai khoảng giá trị "
                           "của các yếu tố bất định nơi tập trung các lần không đạt, hoặc các "
                           "lần đạt khi mục tiêu hiếm khi đạt; biểu đồ tornado cho thấy ảnh "
                           "hưởng của từng yếu tố. Tính trên {draws} lần mô phỏng đầu tiên của "
                           "lần chạy (seed {seed}).",
-           "drives_missing": "Điều kiện và biểu đồ tornado của các mục tiêu chệch hướng cần "
+           "drives_missing": "Mức cần cho {p} khả năng, nguồn bất định, điều kiện và biểu "
+                             "đồ tornado của các mục tiêu chệch hướng cần "
                              "chính lần chạy (quyhoach run PLAN --html): báo cáo từ kết quả "
                              "đã lưu không chạy lại mô phỏng.",
            "run": "Thông tin lần chạy", "missing": "Báo cáo này thiếu",
@@ -88,13 +95,19 @@ WORDS = {
            "no_years": "– (the period is past)",
            "effort_note": "Each cell: the average the scenario projects over the same "
                           "years, coloured by the scenario's verdict.",
-           "drives": "What drives a miss",
+           "drives": "What it would take, and what drives a miss",
+           "chance": "For a {p} chance",
            "drives_note": "Each off-track target, in the first scenario where it is off "
-                          "track: the condition (PRIM) is one or two ranges of the sampled "
+                          "track: the plan lever's value (sector growth, visitors, ...) that "
+                          "gives it a {p} chance, searched on the same draws, and what the "
+                          "indicator then needs against the best year in the inputs; the main "
+                          "sources of its uncertainty (the variance that fixing each alone "
+                          "removes); the condition (PRIM) is one or two ranges of the sampled "
                           "inputs where its misses concentrate, or the draws that meet it "
                           "when few do; the tornado chart shows each input's effect. From "
                           "the run's first {draws} draws (seed {seed}).",
-           "drives_missing": "The conditions and tornado charts of the off-track targets "
+           "drives_missing": "The effort for a {p} chance, the sources, conditions and "
+                             "tornado charts of the off-track targets "
                              "need the run itself (quyhoach run PLAN --html): a report of "
                              "stored results does not rerun the Monte Carlo.",
            "run": "The run", "missing": "This report lacks",
@@ -270,42 +283,56 @@ def _effort(results, info, lang: str) -> str:
 
 
 def _drives(results, info, lang: str) -> str:
-    """What drives each off-track target's miss, in the first scenario where it is off
-    track: the PRIM condition (``misses.miss_conditions``) and the tornado chart, on
-    the run's first ``analysis.DRAWS`` draws ("" without draws)."""
+    """What it would take and what drives each off-track target, in the first scenario
+    where it is off track: the lever's value for an ``EFFORT_CHANCE`` chance
+    (``analysis.effort``), the main sources of its variance (``analysis.drivers``), the
+    PRIM condition (``misses.miss_conditions``) and the tornado chart, on the run's
+    first ``analysis.DRAWS`` draws ("" without draws)."""
     if not results.draws:
         return ""
     words = WORDS[lang]
     head = f"<h3>{_e(words['drives'])}</h3>"
     if results.plan is None or any(s not in results._runs for s in results.scenarios):
-        return head + f'<p class="note">{_e(words["drives_missing"])}</p>'
+        missing = words["drives_missing"].format(p=f"{EFFORT_CHANCE:.0%}".replace("%", " %"))
+        return head + f'<p class="note">{_e(missing)}</p>'
     from . import analysis, misses
     from .charts import TEXT as CHART_TEXT
     from .charts import tornado_figure
+    from .explain import TEXT as EXPLAIN_TEXT
+    from .explain import drivers_text, effort_lines
 
     draws = min(results.draws, analysis.DRAWS)
-    samples: dict = {}
-    conditions: dict = {}
-    note = (words["drives_note"].format(draws=_count(draws, lang), seed=results.seed) + " "
+    behind: dict[str, list] = {}  # scenario → its off-track rows
+    for row in target_rows(results, lang, info):
+        late = [s for s in results.scenarios if _behind(results, row.outcomes[s])]
+        if late:
+            behind.setdefault(late[0], []).append(row)
+    note = (words["drives_note"].format(draws=_count(draws, lang), seed=results.seed,
+                                        p=f"{EFFORT_CHANCE:.0%}".replace("%", " %")) + " "
             + CHART_TEXT[lang]["how"].format(tail=f"{misses.TAIL:.0%}".replace("%", " %")))
     parts = [head, f'<p class="note">{_e(note)}</p>']
-    for row in target_rows(results, lang, info):
-        behind = [s for s in results.scenarios if _behind(results, row.outcomes[s])]
-        if not behind:
-            continue
-        name = behind[0]
-        if name not in samples:  # one Monte Carlo per scenario, shared by its targets
-            samples[name] = misses.sample_inputs(results, name, draws=draws,
-                                                   seed=results.seed)
-            conditions[name] = misses.miss_conditions(
-                results, name, sample=samples[name]).set_index("target_id")
-        tid = str(row.first["target_id"])
-        text = conditions[name].loc[tid, f"text_{lang}"]
-        parts += [f"<h3>{row.number}. {_e(row.label)} — {_e(info.label(name, lang))}</h3>",
-                  f"<p>{_e(text)}</p>",
-                  _img(tornado_figure(results, tid, lang=lang, scenario=name,
-                                      sample=samples[name], note=False),
-                       f"{row.label}: tornado")]
+    said = EXPLAIN_TEXT[lang]
+    for name, rows in behind.items():  # one Monte Carlo per scenario, shared by its targets
+        ids = [str(row.first["target_id"]) for row in rows]
+        sample = misses.sample_inputs(results, name, draws=draws, seed=results.seed)
+        conditions = misses.miss_conditions(results, name, sample=sample).set_index(
+            "target_id")
+        effort = analysis.effort(results, name, probability=EFFORT_CHANCE, draws=draws,
+                                 seed=results.seed, targets=ids).set_index("target_id")
+        shares = analysis.drivers(results, name, draws=draws, seed=results.seed)
+        for row, tid in zip(rows, ids, strict=True):
+            chance = words["chance"].format(p=f"{EFFORT_CHANCE:.0%}".replace("%", " %"))
+            items = [f"{chance}: " + "; ".join(
+                effort_lines(effort.loc[tid], lang))]
+            sources = drivers_text(shares, tid)
+            if sources:
+                items.append(f"{said['drivers']}: {sources}")
+            items.append(f"{said['condition']}: {conditions.loc[tid, f'text_{lang}']}")
+            parts += [f"<h3>{row.number}. {_e(row.label)} — {_e(info.label(name, lang))}</h3>",
+                      "<ul>" + "".join(f"<li>{_e(i)}</li>" for i in items) + "</ul>",
+                      _img(tornado_figure(results, tid, lang=lang, scenario=name,
+                                          sample=sample, note=False),
+                           f"{row.label}: tornado")]
     return "".join(parts)
 
 

@@ -22,3 +22,12 @@ def test_batch_benchmark_smoke_run():
                            "--smoke"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "resume (all done)" in proc.stdout and "speed-up" in proc.stdout
+
+
+@pytest.mark.slow  # ~30 s: two provinces written by init, batched at 1 and 2 workers
+def test_national_benchmark_smoke_run():
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_national.py"),
+                           "--smoke"], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    assert "datasets identical across worker counts: True" in proc.stdout
+    assert "projected 16 workers" in proc.stdout

@@ -119,9 +119,19 @@ def test_self_contained_and_prints_well(page):
 
 
 def test_english_report(drawn):
-    page = render(drawn, lang="en", charts=["population"])
+    """In English, and with another chance sought for the off-track targets."""
+    from quyhoach import analysis
+    from quyhoach.explain import effort_lines
+
+    page = render(drawn, lang="en", charts=["population"], chance=0.5)
     assert '<html lang="en">' in page and "TARGET FEASIBILITY" in page
     assert "Off-track targets: what they need" in page and "12.5 %/yr (2025-2030)" in page
+    feas = drawn.feasibility()
+    off = feas[feas["verdict"] == "off track"].iloc[0]  # in plan and scenario order
+    first = feas[(feas["target_id"] == off["target_id"]) & (feas["verdict"] == "off track")]
+    e = analysis.effort(drawn, str(first["scenario"].iloc[0]), probability=0.5, draws=200,
+                        seed=3, targets=[str(off["target_id"])]).iloc[0]
+    assert "<li>For a 50 % chance: " + html.escape("; ".join(effort_lines(e, "en"))) in page
     with pytest.raises(ValueError, match="lang must be 'vi' or 'en'"):
         render(drawn, lang="fr")
 
@@ -339,3 +349,12 @@ def test_a_headless_browser_renders_the_table_and_the_charts(tmp_path, drawn, pa
     _chromium(tmp_path, "--no-pdf-header-footer", f"--print-to-pdf={pdf}", report.as_uri())
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page[^s]", data)) >= 5
+
+
+def test_the_chance_sought_must_be_a_percentage(tmp_path, capsys):
+    from quyhoach.cli import main
+
+    assert main(["run", str(LAI_CHAU), "--html", "--chance", "120", "--out",
+                 str(tmp_path / "r")]) == 2
+    assert "'120': give a percentage strictly between 0 and 100" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()

@@ -8,6 +8,7 @@ nothing written.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
@@ -120,6 +121,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--html", action="store_true",
                      help="also write report.html, the committee report (one self-contained "
                           "file: table, charts, effort, assumptions, the run)")
+    run.add_argument("--chance", type=_percentage, default=80.0, metavar="PCT",
+                     help="with --html: the chance (%%) each off-track target's lever is "
+                          "searched for (default 80)")
     run.add_argument("--force", action="store_true",
                      help="replace an existing results directory")
 
@@ -486,13 +490,25 @@ def _run(args) -> int:
     return 0
 
 
+def _percentage(text: str) -> float:
+    """A percentage strictly between 0 and 100 (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < 100:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a percentage strictly between 0 "
+                                         "and 100, e.g. 80")
+    return value
+
+
 def _html_page(res, args) -> str | None:
     """The committee report of ``run --html`` (None without it)."""
     if not args.html:
         return None
     from .html import render
 
-    return render(res, lang=args.lang, charts=args.charts or None)
+    return render(res, lang=args.lang, charts=args.charts or None, chance=args.chance / 100)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -46,7 +46,7 @@ REPORT_NAME = "report.html"
 GENERATOR = f'<meta name="generator" content="quyhoach {__version__}">'
 MARKER = b'<meta name="generator" content="quyhoach '  # how a report is recognised
 HEADLINE_CHARTS = ("grdp_real", "population", "budget_revenue", "tourists")
-EFFORT_CHANCE = 0.8  # the chance the report's "what it would take" seeks
+EFFORT_CHANCE = 0.8  # the chance the report's "what it would take" seeks by default
 WORDS = {
     "vi": {"heading": "Báo cáo khả năng đạt mục tiêu", "charts": "Biểu đồ dự báo",
            "compare": "Tăng trưởng GRDP theo kịch bản",
@@ -259,7 +259,7 @@ def _charts(results, lang: str, charts) -> str:
     return "".join(parts)
 
 
-def _effort(results, info, lang: str) -> str:
+def _effort(results, info, lang: str, chance: float = EFFORT_CHANCE) -> str:
     """Every target off track in some scenario (not met, without draws): what it needs
     in the years left, beside what each scenario projects over the same years."""
     t, words = TEXT[lang], WORDS[lang]
@@ -279,12 +279,13 @@ def _effort(results, info, lang: str) -> str:
     header = ["#", t["indicator"], t["target"], t["required"],
               *(f"{words['rate']}: {info.label(s, lang)}" for s in results.scenarios)]
     return (f"<h2>{_e(title)}</h2>" + _table(header, rows, 3)
-            + f'<p class="note">{_e(words["effort_note"])}</p>' + _drives(results, info, lang))
+            + f'<p class="note">{_e(words["effort_note"])}</p>'
+            + _drives(results, info, lang, chance))
 
 
-def _drives(results, info, lang: str) -> str:
+def _drives(results, info, lang: str, chance: float = EFFORT_CHANCE) -> str:
     """What it would take and what drives each off-track target, in the first scenario
-    where it is off track: the lever's value for an ``EFFORT_CHANCE`` chance
+    where it is off track: the lever's value for a ``chance`` chance
     (``analysis.effort``), the main sources of its variance (``analysis.drivers``), the
     PRIM condition (``misses.miss_conditions``) and the tornado chart, on the run's
     first ``analysis.DRAWS`` draws ("" without draws)."""
@@ -293,7 +294,7 @@ def _drives(results, info, lang: str) -> str:
     words = WORDS[lang]
     head = f"<h3>{_e(words['drives'])}</h3>"
     if results.plan is None or any(s not in results._runs for s in results.scenarios):
-        missing = words["drives_missing"].format(p=f"{EFFORT_CHANCE:.0%}".replace("%", " %"))
+        missing = words["drives_missing"].format(p=_chance(chance))
         return head + f'<p class="note">{_e(missing)}</p>'
     from . import analysis, misses
     from .charts import TEXT as CHART_TEXT
@@ -308,7 +309,7 @@ def _drives(results, info, lang: str) -> str:
         if late:
             behind.setdefault(late[0], []).append(row)
     note = (words["drives_note"].format(draws=_count(draws, lang), seed=results.seed,
-                                        p=f"{EFFORT_CHANCE:.0%}".replace("%", " %")) + " "
+                                        p=_chance(chance)) + " "
             + CHART_TEXT[lang]["how"].format(tail=f"{misses.TAIL:.0%}".replace("%", " %")))
     parts = [head, f'<p class="note">{_e(note)}</p>']
     said = EXPLAIN_TEXT[lang]
@@ -317,13 +318,12 @@ def _drives(results, info, lang: str) -> str:
         sample = misses.sample_inputs(results, name, draws=draws, seed=results.seed)
         conditions = misses.miss_conditions(results, name, sample=sample).set_index(
             "target_id")
-        effort = analysis.effort(results, name, probability=EFFORT_CHANCE, draws=draws,
+        effort = analysis.effort(results, name, probability=chance, draws=draws,
                                  seed=results.seed, targets=ids).set_index("target_id")
         shares = analysis.drivers(results, name, draws=draws, seed=results.seed)
+        sought = words["chance"].format(p=_chance(chance))
         for row, tid in zip(rows, ids, strict=True):
-            chance = words["chance"].format(p=f"{EFFORT_CHANCE:.0%}".replace("%", " %"))
-            items = [f"{chance}: " + "; ".join(
-                effort_lines(effort.loc[tid], lang))]
+            items = [f"{sought}: " + "; ".join(effort_lines(effort.loc[tid], lang))]
             sources = drivers_text(shares, tid)
             if sources:
                 items.append(f"{said['drivers']}: {sources}")
@@ -334,6 +334,11 @@ def _drives(results, info, lang: str) -> str:
                                           sample=sample, note=False),
                            f"{row.label}: tornado")]
     return "".join(parts)
+
+
+def _chance(p: float) -> str:
+    """0.8 → '80 %'."""
+    return f"{p:.0%}".replace("%", " %")
 
 
 def _behind(results, r) -> bool:
@@ -390,7 +395,8 @@ def _run(results, info, lang: str) -> str:
     return f"<h2>{_e(WORDS[lang]['run'])}</h2>" + _table([t["key"], t["value"]], rows)
 
 
-def render(results, *, lang: str = "vi", charts=None, missing=()) -> str:
+def render(results, *, lang: str = "vi", charts=None, missing=(),
+           chance: float = EFFORT_CHANCE) -> str:
     """The committee report as one HTML page.
 
     Parameters
@@ -402,6 +408,9 @@ def render(results, *, lang: str = "vi", charts=None, missing=()) -> str:
         Variables with a fan chart; default ``default_charts(results)``.
     missing : sequence of str
         What the report lacks, said at its top (``load_run`` finds it).
+    chance : float
+        The chance (0-1) each off-track target's lever is searched for (a simulated run
+        only: results read back are not rerun).
 
     Returns
     -------
@@ -418,7 +427,7 @@ def render(results, *, lang: str = "vi", charts=None, missing=()) -> str:
         notice = (f'<div class="missing"><b>{_e(WORDS[lang]["missing"])}:</b><ul>'
                   + "".join(f"<li>{_e(m)}</li>" for m in missing) + "</ul></div>")
     sections = [_feasibility(results, info, lang) + _detail(results, info, lang),
-                _charts(results, lang, charts), _effort(results, info, lang),
+                _charts(results, lang, charts), _effort(results, info, lang, chance),
                 _untracked(info, lang) + _assumptions(results, info, lang),
                 _reconciliation(results, info, lang), _run(results, info, lang)]
     title = f"{WORDS[lang]['heading']} — {info.name(lang)}"

@@ -28,18 +28,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-
-RUN = """
-import json, re, resource, sys, time
-from quyhoach.batch import run_batch
-t = time.perf_counter()
-s = run_batch([sys.argv[1]], sys.argv[2], draws=int(sys.argv[3]), seed=1,
-              workers=int(sys.argv[4]))
-hwm = int(re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read()).group(1))
-print(json.dumps({"seconds": time.perf_counter() - t, "done": len(s.done),
-                  "failed": len(s.failed), "coordinator_mb": hwm / 1024,
-                  "worker_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
-"""
+sys.path.insert(0, str(HERE))
+from bench_batch import RUN  # noqa: E402  (a batch in a fresh process, with its memory)
 
 
 def write_plans(folder: Path, smoke: bool) -> Path:

@@ -341,11 +341,11 @@ def _country(cw: Crosswalk, boundaries: str) -> Province:
     provinces are groups of them (an unmerged province is a member as it is)."""
     formers = tuple(sorted(cw.formers.values(), key=lambda f: f.code))
     groups: tuple[Province, ...] = ()
-    known = None
+    known: float | None = None
     if boundaries == "2025":
         groups = tuple(p for p in cw.provinces.values() if p.merged)
         sizes = [p.population_2022 for p in cw.provinces.values()]
-        known = sum(sizes) if all(v is not None for v in sizes) else None  # type: ignore[misc]
+        known = math.fsum(v for v in sizes if v is not None) if None not in sizes else None
     return Province(COUNTRY, "Việt Nam", "Viet Nam", boundaries, formers, known,
                     f"the 63 provinces before 1 July 2025 ({cw.source})", groups)
 

@@ -15,6 +15,7 @@ import quyhoach
 from conftest import LAI_CHAU, ROOT, two_provinces, write_plan
 from quyhoach.batch import plan_tasks, run_batch, run_task
 from quyhoach.cli import main
+from quyhoach.errors import OptionError
 
 
 def file_hashes(out):
@@ -44,7 +45,7 @@ def test_batch_writes_a_hive_dataset_and_reports_the_failing_plan(plans, tmp_pat
             "part-0.parquet") in files
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["config"] == {"seed": 5, "n_draws": 300, "keep_draws": False,
-                                  "layout": "province/plan/scenario/region"}
+                                  "bands": "reported", "layout": "province/plan/scenario/region"}
     entry = manifest["tasks"]["lai_chau/a_lai_chau/low"]
     assert entry["status"] == "done"
     assert entry["files"]["paths/region=lai_chau"]["rows"] > 1000
@@ -577,3 +578,24 @@ def test_a_plan_file_name_that_cannot_name_a_folder_is_refused(plans, tmp_path):
     tasks, failed = plan_tasks([odd])
     assert not tasks
     assert "file name 'Lai Châu draft'" in failed[str(odd)] and "identifiers" in failed[str(odd)]
+
+
+def test_bands_of_a_batch_are_part_of_its_configuration(plans, tmp_path):
+    """``bands="all"`` computes every band (the reported ones with the same bits); a
+    dataset of one setting is never resumed with the other."""
+    import pandas as pd
+
+    one = plans / "a_lai_chau.toml"
+    run_batch([one], tmp_path / "some", draws=200, seed=5, workers=1)
+    run_batch([one], tmp_path / "all", draws=200, seed=5, workers=1, bands="all")
+    some = quyhoach.read_results(tmp_path / "some", scenario="base").bands()
+    every = quyhoach.read_results(tmp_path / "all", scenario="base").bands()
+    assert len(every) > len(some)
+    keys = ["region", "variable", "year"]
+    both = some.merge(every, on=keys, suffixes=("", "_all"))
+    assert len(both) == len(some)
+    pd.testing.assert_series_equal(both["q05"], both["q05_all"], check_names=False)
+    with pytest.raises(quyhoach.ResultsError, match="'bands': 'all'"):
+        run_batch([one], tmp_path / "some", draws=200, seed=5, workers=1, bands="all")
+    with pytest.raises(OptionError, match="bands must be 'reported', 'all'"):
+        run_batch([one], tmp_path / "x", draws=200, seed=5, bands="every")

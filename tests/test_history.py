@@ -89,7 +89,8 @@ def _without_growth(tmp_path, years) -> quyhoach.plan.Plan:
 
 def test_a_year_without_observed_growth_is_projected_and_a_later_level_reanchors(tmp_path):
     plan = _without_growth(tmp_path, (2021,))
-    res = quyhoach.simulate(plan, scenarios=["base"], draws=200, seed=3)
+    res = quyhoach.simulate(plan, scenarios=["base"], draws=200, seed=3,
+                            bands=["grdp_nominal"])  # its band at every year
     status = res._runs["base"].status
     y = list(plan.years)
     assert status["grdp_growth"][y.index(2021)] == "projected"

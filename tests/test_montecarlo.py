@@ -80,12 +80,13 @@ def test_probabilities_in_unit_interval_and_quantiles_ordered(lai_chau_mc):
     assert set(f["verdict"]) <= {"likely", "at risk", "unlikely", "off track"}
 
 
-def test_thread_count_and_chunk_size_do_not_change_a_bit():
+@pytest.mark.parametrize("which", ["reported", "all"])
+def test_thread_count_and_chunk_size_do_not_change_a_bit(which):
     def run(threads, chunk):
         numba.set_num_threads(threads)
         try:
             r = quyhoach.simulate(LAI_CHAU, scenarios=["high"], draws=1500, seed=42,
-                                  chunk_size=chunk)
+                                  chunk_size=chunk, bands=which)
         finally:
             numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
         return r.bands(), r.feasibility()
@@ -252,3 +253,81 @@ def test_a_census_revision_moves_the_level_once(tmp_path):
     assert band.loc[drawn.years[start - 1], "q05"] == band.loc[drawn.years[start - 1], "q95"]
     # a normal revision of sd 3 %: the 90 % band spans about ±1.645 × 3 %
     assert (band.loc[year, "q95"] / band.loc[year, "q05"] - 1) == pytest.approx(0.099, rel=0.1)
+
+
+@pytest.fixture(scope="module")
+def reported_and_all():
+    """One Lai Châu scenario with the reported bands and with every band, same draws."""
+    return tuple(quyhoach.simulate(LAI_CHAU, scenarios=["recent_trend"], draws=1200, seed=5,
+                                   bands=bands) for bands in ("reported", "all"))
+
+
+def test_reported_bands_are_every_bands_rows_to_the_bit(reported_and_all):
+    part, every = reported_and_all
+    keys = ["scenario", "region", "variable", "year"]
+    a, b = part.bands(), every.bands()
+    assert 0 < len(a) < len(b)
+    both = a.merge(b, on=keys, how="left", suffixes=("", "_all"), indicator=True)
+    assert (both["_merge"] == "both").all()  # every reported row is one of every band's
+    for col in ("mean", "sd", "q05", "q25", "q50", "q75", "q95", "mcse_mean", "central"):
+        np.testing.assert_array_equal(both[col].to_numpy(), both[f"{col}_all"].to_numpy(),
+                                      err_msg=col)
+    pd.testing.assert_frame_equal(part.feasibility(), every.feasibility(), check_exact=True)
+
+
+def test_reported_bands_hold_milestones_targets_and_charts(reported_and_all):
+    from quyhoach.html import HEADLINE_CHARTS, default_charts
+
+    part, every = reported_and_all
+    b = part.bands()
+    years = set(b["year"])
+    base, horizon = part.plan.base_year, part.plan.horizon
+    milestones = {*range(base, horizon + 1, 5), horizon, *(t.year for t in part.plan.targets)}
+    assert milestones <= years
+    # every variable with a band at all has one at every milestone year
+    at = b[b["year"].isin(milestones)].groupby("variable", observed=True)["year"].nunique()
+    everywhere = every.bands()
+    for name, n in at.items():
+        want = everywhere[(everywhere["variable"] == name)
+                          & everywhere["year"].isin(milestones)]["year"].nunique()
+        assert n == want, name
+    # the fan charts drawn by default have every year (the CLI's default charts too)
+    from quyhoach.cli import CHARTS
+
+    assert set(HEADLINE_CHARTS) | set(CHARTS) <= set(quyhoach.montecarlo.CHART_VARIABLES)
+    for name in default_charts(part):
+        got = b[(b["variable"] == name) & (b["region"] == part.province)]
+        want = everywhere[(everywhere["variable"] == name)
+                          & (everywhere["region"] == part.province)]
+        assert sorted(got["year"]) == sorted(want["year"]), name
+
+
+def test_bands_may_name_variables_to_keep_at_every_year():
+    res = quyhoach.simulate(LAI_CHAU, scenarios=["base"], draws=300, seed=1,
+                            bands=["investment_rate"])
+    b = res.bands("investment_rate")
+    assert sorted(b["year"]) == list(range(2021, 2051))  # 2020 has no investment
+
+
+@pytest.mark.parametrize("bands, message", [
+    ("al", "did you mean 'all'"), (["grdp_reel"], "did you mean 'grdp_real'")])
+def test_an_unknown_bands_option_is_refused(bands, message):
+    from quyhoach.errors import OptionError
+
+    with pytest.raises(OptionError, match=message):
+        quyhoach.simulate(LAI_CHAU, draws=100, seed=1, bands=bands)
+
+
+def test_blocks_a_region_does_not_model_are_not_reduced():
+    from quyhoach.assemble import BLOCK_RANGES
+    from quyhoach.kernels import projection as pk
+
+    plan = quyhoach.load_plan(LAI_CHAU)
+    n = len(plan.years) * len(quyhoach.registry.VARIABLES)
+    mode = np.full((1, len(BLOCK_RANGES)), pk.MODE_STEP)
+    mode[0, 6] = pk.MODE_ABSENT
+    every = quyhoach.montecarlo.band_series(plan, "all", mode)
+    v = every[every < n] % len(quyhoach.registry.VARIABLES)
+    assert not np.isin(v, np.arange(*BLOCK_RANGES[6])).any()
+    assert len(every) == n - len(plan.years) * (BLOCK_RANGES[6][1] - BLOCK_RANGES[6][0]) \
+        + len(plan.targets)

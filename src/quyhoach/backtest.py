@@ -348,7 +348,8 @@ def run_engine(province: str, cutoff: int, values: dict, families: dict, uncerta
             chunks.append(block[:, : n_years * n_vars].reshape(-1, n_years, n_vars).copy())
         return on_chunk
 
-    res = simulate(plan_path, draws=draws, seed=seed, on_draws=collect)
+    res = simulate(plan_path, draws=draws, seed=seed, on_draws=collect,
+                   bands=list(families))  # every year of what is scored
     every = np.concatenate(chunks)
     out = {}
     for name in families:

@@ -306,7 +306,7 @@ def _write_task(task: Task, out: Path, res, draws: int, seed: int) -> dict:
 
 
 def _simulate_task(task: Task, out: Path, draws: int, seed: int, keep_draws: bool,
-                   threads: int | None, chunk_size: int) -> tuple[str, dict]:
+                   threads: int | None, chunk_size: int, bands) -> tuple[str, dict]:
     """Simulate one task and write its partitions; (inputs hash, manifest entries)."""
     import numba
 
@@ -324,7 +324,7 @@ def _simulate_task(task: Task, out: Path, draws: int, seed: int, keep_draws: boo
         raise ResultsError(f"{task.plan_file} changed while the batch was running")
     out.mkdir(parents=True, exist_ok=True)
     res = simulate(plan, [task.scenario], draws=draws, seed=seed if draws else None,
-                   chunk_size=chunk_size, keep_draws=keep_draws, spool_dir=out)
+                   chunk_size=chunk_size, keep_draws=keep_draws, spool_dir=out, bands=bands)
     try:
         return res.history.sha256, _write_task(task, out, res, draws, seed)
     finally:
@@ -333,19 +333,21 @@ def _simulate_task(task: Task, out: Path, draws: int, seed: int, keep_draws: boo
 
 
 def run_task(task: Task, out: str, draws: int, seed: int, keep_draws: bool,
-             threads: int | None = None, chunk_size: int = 32768) -> dict:
+             threads: int | None = None, chunk_size: int = 32768,
+             bands="reported") -> dict:
     """Simulate one task and write its partitions; runs in a worker process.
 
     ``threads`` limits numba's threads for this task (1 when a pool of processes shares
-    the cores). Returns a manifest entry: status, seconds, files (rows, sha256), or the
-    error. A task that fails leaves no partition files.
+    the cores); ``bands`` is ``quyhoach.simulate``'s. Returns a manifest entry:
+    status, seconds, files (rows, sha256), or the error. A task that fails leaves no
+    partition files.
     """
     start = time.perf_counter()
     folder = Path(out)
     entry: dict = {"plan_file": task.plan_file, "plan_sha256": task.plan_sha256}
     try:
         inputs_sha256, files = _simulate_task(task, folder, draws, seed, keep_draws,
-                                              threads, chunk_size)
+                                              threads, chunk_size, bands)
         entry.update(status="done", inputs_sha256=inputs_sha256, files=files)
     except Exception as exc:  # a failure of one task must not stop the others
         entry.update(_failure(exc, folder))
@@ -546,7 +548,8 @@ def _check_engine(engine: str, scheduler, workers) -> None:
 
 
 def run_batch(paths, out, *, draws: int = 0, seed: int = 20210604, workers: int | None = None,
-              keep_draws: bool = False, force: bool = False, engine: str = "local",
+              keep_draws: bool = False, bands="reported", force: bool = False,
+              engine: str = "local",
               scheduler: str | None = None, progress: bool = False) -> BatchSummary:
     """Run every plan × scenario and write (or resume) one dataset.
 
@@ -563,7 +566,11 @@ def run_batch(paths, out, *, draws: int = 0, seed: int = 20210604, workers: int 
         Local processes (default: one per core); each task then runs numba on one
         thread, so tasks, not threads, use the cores.
     keep_draws : bool
-        Also write every draw (float32) under ``draws/``.
+        Also write every draw (float32) under ``draws/`` and what it sampled under
+        ``sampled_inputs/``.
+    bands : "reported", "all" or a list of variable names
+        The bands each task computes (``quyhoach.simulate``); part of the dataset's
+        configuration.
     force : bool
         Replace an existing quyhoach output of another configuration (anything else is
         refused).
@@ -584,6 +591,8 @@ def run_batch(paths, out, *, draws: int = 0, seed: int = 20210604, workers: int 
         file-size limit, read-only or forbidden dataset): the batch stops starting tasks,
         keeps the finished ones, and the same call resumes it.
     """
+    from .simulate import check_bands
+
     start = time.perf_counter()
     out = Path(out)
     target = outdir.output_path(out)
@@ -593,7 +602,9 @@ def run_batch(paths, out, *, draws: int = 0, seed: int = 20210604, workers: int 
     if not tasks and not failed:
         raise ResultsError("no plan files found; give plan files or directories holding "
                            "*.toml plan files")
-    config = {"seed": seed, "n_draws": draws, "keep_draws": keep_draws, "layout": LAYOUT}
+    check_bands(bands)
+    config = {"seed": seed, "n_draws": draws, "keep_draws": keep_draws,
+              "bands": bands if isinstance(bands, str) else sorted(bands), "layout": LAYOUT}
     with outdir.OutputLock(target):
         manifest, old = _prepare(target, config, tasks, force)
         todo: list[Task] = []
@@ -602,7 +613,7 @@ def run_batch(paths, out, *, draws: int = 0, seed: int = 20210604, workers: int 
             entry = manifest.data["tasks"].get(t.id, {})
             (skipped if _complete(target, entry, t) else todo).append(t)
         done = _run_tasks(todo, target, manifest, failed, draws, seed, keep_draws, workers,
-                          engine, scheduler, progress)
+                          engine, scheduler, progress, bands)
         if not todo:
             manifest.save()
         if old is not None and all(t.id in done or t in skipped for t in tasks):
@@ -615,7 +626,7 @@ def run_batch(paths, out, *, draws: int = 0, seed: int = 20210604, workers: int 
 
 
 def _run_tasks(todo, out, manifest, failed, draws, seed, keep_draws, workers, engine,
-               scheduler, progress) -> list:
+               scheduler, progress, bands="reported") -> list:
     """Run the tasks, recording each in the manifest as it finishes; the ids done.
 
     A write the environment refuses (full disk, quota, file-size limit, read-only or
@@ -630,7 +641,8 @@ def _run_tasks(todo, out, manifest, failed, draws, seed, keep_draws, workers, en
         from tqdm import tqdm
 
         bar = tqdm(total=len(todo), unit="task", file=sys.stderr, desc="batch")
-    events = _execute(todo, out, draws, seed, keep_draws, workers, engine, scheduler, stop)
+    events = _execute(todo, out, draws, seed, keep_draws, workers, engine, scheduler, stop,
+                      bands)
     try:
         for task, entry in events:
             fix = entry.pop("stop", None)
@@ -707,7 +719,8 @@ def _stop_workers(pool) -> None:
         process.kill()
 
 
-def _execute(todo, out, draws, seed, keep_draws, workers, engine, scheduler, stop=None):
+def _execute(todo, out, draws, seed, keep_draws, workers, engine, scheduler, stop=None,
+             bands="reported"):
     """Yield (task, manifest entry) as tasks finish, on the chosen engine.
 
     Once ``stop`` is non-empty (the consumer sets it between two yields) no further
@@ -717,7 +730,7 @@ def _execute(todo, out, draws, seed, keep_draws, workers, engine, scheduler, sto
     if not todo:
         return
     if engine == "dask":
-        yield from _execute_dask(todo, out, draws, seed, keep_draws, scheduler, stop)
+        yield from _execute_dask(todo, out, draws, seed, keep_draws, scheduler, stop, bands)
         return
     n = workers or os.cpu_count() or 1
     if n == 1:  # one worker: this process, one thread (as each pool worker)
@@ -728,11 +741,11 @@ def _execute(todo, out, draws, seed, keep_draws, workers, engine, scheduler, sto
             for t in todo:
                 if stop:
                     return
-                yield t, run_task(t, str(out), draws, seed, keep_draws, 1)
+                yield t, run_task(t, str(out), draws, seed, keep_draws, 1, bands=bands)
         finally:
             numba.set_num_threads(before)
         return
-    yield from _execute_pool(todo, out, (draws, seed, keep_draws, 1), n, stop)
+    yield from _execute_pool(todo, out, (draws, seed, keep_draws, 1, 32768, bands), n, stop)
 
 
 def _execute_pool(todo, out, args: tuple, n: int, stop: dict):
@@ -784,7 +797,7 @@ def _fill(pool, queue, running: dict, n: int, args: tuple, stop: dict) -> list:
     return lost
 
 
-def _execute_dask(todo, out, draws, seed, keep_draws, scheduler, stop: dict):
+def _execute_dask(todo, out, draws, seed, keep_draws, scheduler, stop: dict, bands):
     """Tasks on a dask cluster. After a stop the tasks not yet finished are cancelled
     (one already running on a worker may still write its files: the next run redoes it)."""
     try:
@@ -794,7 +807,7 @@ def _execute_dask(todo, out, draws, seed, keep_draws, scheduler, stop: dict):
                            "pip install 'quyhoach[dask]'") from exc
     client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
     futures = {client.submit(run_task, t, str(Path(out).resolve()), draws, seed, keep_draws,
-                             1, pure=False): t for t in todo}
+                             1, bands=bands, pure=False): t for t in todo}
     for f in as_completed(futures):
         yield futures[f], f.result()
         if stop:

@@ -124,6 +124,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--chance", type=_percentage, default=80.0, metavar="PCT",
                      help="with --html: the chance (%%) each off-track target's lever is "
                           "searched for (default 80)")
+    run.add_argument("--bands", choices=("reported", "all"), default="reported",
+                     help="bands to compute: 'reported' (default: every variable at the "
+                          "milestone years, the targets' and the charts' variables at every "
+                          "year) or 'all' (every variable × year × region; slower)")
     run.add_argument("--force", action="store_true",
                      help="replace an existing results directory")
 
@@ -223,6 +227,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="local worker processes (default: one per core)")
     batch.add_argument("--keep-draws", action="store_true",
                        help="also write every draw and what it sampled")
+    batch.add_argument("--bands", choices=("reported", "all"), default="reported",
+                       help="bands each task computes: 'reported' (default: milestone years, "
+                            "targets' and charts' variables at every year) or 'all'")
     batch.add_argument("--force", action="store_true",
                        help="replace an existing dataset made with another configuration")
     batch.add_argument("--engine", choices=("local", "dask"), default="local")
@@ -439,7 +446,8 @@ def _batch(args) -> int:
     from .batch import run_batch
 
     summary = run_batch(args.plans, args.out, draws=args.draws, seed=args.seed,
-                        workers=args.workers, keep_draws=args.keep_draws, force=args.force,
+                        workers=args.workers, keep_draws=args.keep_draws, bands=args.bands,
+                        force=args.force,
                         engine=args.engine, scheduler=args.scheduler, progress=True)
     print(summary.describe())
     return 0 if summary.ok else 1
@@ -468,9 +476,11 @@ def _run(args) -> int:
     # One writer per folder from the first draw to the last file; kept draws are spooled
     # beside the output, so a killed run leaves nothing in the system's temp folder.
     with outdir.OutputLock(out):
+        # the charts asked for are drawn from bands at every year
+        bands = args.bands if args.bands == "all" or not args.charts else list(args.charts)
         res = simulate(plan, args.scenarios, draws=draws, seed=args.seed,
                        chunk_size=args.chunk_size, keep_draws=args.keep_draws,
-                       spool_dir=outdir.output_path(out).parent, progress=True)
+                       spool_dir=outdir.output_path(out).parent, progress=True, bands=bands)
         style = "markdown" if args.markdown else "text"
         print(format_feasibility(res, args.lang, style,
                                  detail=res.scenarios if args.detail else None))

@@ -26,6 +26,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -164,9 +165,16 @@ class History:
         return dict(zip(rows["year"].astype(int), rows["value"].astype(float), strict=True))
 
     def status(self, indicator: str, year: int) -> str:
-        rows = self.table[(self.table["indicator"] == indicator) & (self.table["year"] == year)
-                          & (self.table[REGION] == "")]
-        return str(rows["status"].iloc[0]) if len(rows) else ""
+        """The status column of the province's row of (indicator, year); "" if none."""
+        return self._statuses.get((indicator, int(year)), "")
+
+    @cached_property
+    def _statuses(self) -> dict:
+        """{(indicator, year): status} of the province's rows (one lookup table instead
+        of a scan of the table per figure: the compile step asks for every figure)."""
+        rows = self.table[self.table[REGION] == ""]
+        return {(str(i), int(y)): str(s) for i, y, s in
+                zip(rows["indicator"], rows["year"], rows["status"], strict=True)}
 
     @property
     def regions(self) -> list[str]:

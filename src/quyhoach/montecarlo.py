@@ -1,12 +1,17 @@
 """Monte Carlo driver: uncertainty → kernel arrays, chunked runs, statistics.
 
 Memory is bounded by one chunk: each chunk is reduced into histograms and per-block
-sums as it goes. Quantiles are read from a 256-bin histogram per series whose range is
-set by a pilot (the first 2048 draws, always the same ones), interpolating linearly
-within a bin: the quantile error is at most one bin width, 1.5 × (pilot range) / 256,
-i.e. 0.6 % of the pilot's range (tested against exact quantiles of kept draws).
-256 bins keep each thread's histograms (1.3 MB for Lai Châu) in cache: 512 bins
-measured 18 % slower.
+sums as it goes. Only the series the outputs use are reduced (``band_series``: the
+milestone years, the default fan charts' variables, the targets; every series with
+``bands="all"``); a series' statistics do not depend on which others are reduced.
+Quantiles are read from a 256-bin histogram per series whose range is set by a pilot
+(the first 2048 draws, always the same ones), interpolating linearly within a bin: the
+quantile error is at most one bin width, 1.5 × (pilot range) / 256, i.e. 0.6 % of the
+pilot's range (tested against exact quantiles of kept draws). 256 bins keep each
+thread's histograms (1.3 MB for Lai Châu) in cache: 512 bins measured 18 % slower. The
+targets' quantiles (the feasibility table's median and 5-95 % band) are read from 256
+finer bins around the pilot's estimate wherever the histogram's bin is wider than about
+two Monte Carlo standard errors (``_refine``; ``benchmarks/bench_quantiles.py``).
 """
 
 from __future__ import annotations
@@ -18,10 +23,19 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
-from .assemble import CHANNELS, FORM_SCALE, PERCENT, Baselines, KernelInputs, first_projected_index
+from .assemble import (
+    BLOCK_RANGES,
+    CHANNELS,
+    FORM_SCALE,
+    PERCENT,
+    Baselines,
+    KernelInputs,
+    first_projected_index,
+)
 from .errors import PlanError, Problems
 from .kernels import layout as L
 from .kernels import montecarlo as mk
+from .kernels import projection as pk
 from .kernels import rng
 from .reconcile import groups as reconciliation_groups
 from .registry import BY_NAME, INDICATORS, SECTORS, VARIABLE_INDEX
@@ -32,7 +46,15 @@ BLOCK = 256  # draws per block: fixes the summation order, so never change it li
 N_BINS = 256
 PILOT = 2048
 QUANTILES = (0.05, 0.25, 0.50, 0.75, 0.95)
+BANDS = ("reported", "all")  # what ``run`` reduces into bands by default, or everything
+# Fan charts drawn by default (``quyhoach.html.HEADLINE_CHARTS``, ``quyhoach.cli.CHARTS``;
+# with every target's variable): their bands are reduced at every year in the province.
+CHART_VARIABLES = ("grdp_real", "population", "budget_revenue", "tourists")
 GROUP = 32  # draws simulated before they are reduced series by series (cache locality)
+# Targets' quantiles: finer bins around the pilot's estimate of each (see ``_refine``)
+N_FINE = 256
+ZOOM_HALF = 6.0  # half the window, in Monte Carlo standard errors of the pilot's quantile
+BIN_LIMITED = 2.0  # a quantile's bin holds more draws than this × the rank's sd: refine
 KEEP_BYTES = 2**28  # kept draws of one chunk, at most (float64 before the float32 spool)
 DIST_CODES = {"normal": rng.DIST_NORMAL, "truncnormal": rng.DIST_TRUNCNORMAL,
               "lognormal": rng.DIST_LOGNORMAL, "uniform": rng.DIST_UNIFORM,
@@ -209,15 +231,26 @@ TARGET_ARGS = ("t_region", "t_kind", "t_var", "t_start", "t_end", "t_factor", "t
 
 
 class _Driver:
-    """One scenario's arrays for ``kernels.montecarlo.run_chunk``, and its scratch."""
+    """One scenario's arrays for ``kernels.montecarlo.run_chunk``, and its scratch.
 
-    def __init__(self, plan, inputs: KernelInputs, ua: dict, seed: int):
+    ``sel`` (increasing series indices, every target's among them; default: the
+    targets only) are the series the kernel reduces; ``keep`` still receives every
+    series.
+    """
+
+    def __init__(self, plan, inputs: KernelInputs, ua: dict, seed: int, sel=None):
         self.ta = target_arrays(plan)
         self.n_targets = len(plan.targets)
         self.n_groups = len(self.ta["g_ptr"]) - 1
         n_regions, n_years = inputs.rates.shape[:2]
         self.n_path = n_regions * n_years * L.N_VARIABLES
         self.n_series = self.n_path + self.n_targets
+        targets = np.arange(self.n_path, self.n_series, dtype=np.int64)
+        self.sel = targets if sel is None else np.ascontiguousarray(sel, dtype=np.int64)
+        if not np.array_equal(self.sel[len(self.sel) - self.n_targets:], targets) or \
+                np.any(np.diff(self.sel) <= 0) or (len(self.sel) and self.sel[0] < 0):
+            raise ValueError("sel must be increasing series indices ending with every target")
+        self.n_sel = len(self.sel)
         self.seed = np.uint64(seed)
         self.model = (inputs.rates, *inputs.kernel_args())
         self.unc = tuple(ua[name] for name in UNCERTAINTY_ARGS)
@@ -225,28 +258,44 @@ class _Driver:
         threads = numba.config.NUMBA_NUM_THREADS
         self.scratch_shocks = np.zeros((threads, n_regions, n_years, L.N_CHANNELS))
         self.scratch_out = np.empty((threads, n_regions, n_years, L.N_VARIABLES))
+        self.flat_out = self.scratch_out.reshape(threads, self.n_path)  # the same memory
+        self.real = np.empty((threads, n_regions, L.N_SECTORS))
+        self.price = np.empty((threads, n_regions, L.N_SECTORS))
+        self.pinned = np.zeros((threads, n_regions), np.bool_)
         self.work = np.zeros((threads, 4, L.N_CHANNELS))
         self.region_work = np.zeros((threads, n_regions, 8))
         self.region_state = np.zeros((threads, n_regions), np.uint64)
         self.met_now = np.zeros((threads, max(self.n_targets, 1)), np.bool_)
-        # a group of draws reduced series by series (GROUP x series per thread)
-        self.buf = np.empty((threads, GROUP, self.n_series))
-        self.low = np.full((threads, self.n_series), np.inf)
-        self.high = np.full((threads, self.n_series), -np.inf)
+        self.metrics = np.zeros((threads, max(self.n_targets, 1)))
+        # a group of draws reduced series by series (GROUP x reduced series per thread)
+        self.buf = np.empty((threads, GROUP, self.n_sel))
+        self.low = np.full((threads, self.n_sel), np.inf)
+        self.high = np.full((threads, self.n_sel), -np.inf)
+        nq = len(QUANTILES)
+        self.no_zoom = (np.zeros((0, nq)), np.zeros((0, nq)),
+                        np.zeros((threads, 0, nq), np.int64),
+                        np.zeros((threads, 0, nq, 1), np.int32))
+        self.no_metrics = np.empty((0, self.n_targets))
 
-    def reduce(self, first, n, lo, inv_width, shift, counts, keep):
-        """Draws first..first+n-1: per-block sums, met and joint counts (and ``keep``);
-        ``low`` and ``high`` keep the extremes of every draw reduced so far."""
+    def reduce(self, first, n, lo, inv_width, shift, counts, keep, keep_metrics=None,
+               zoom=None):
+        """Draws first..first+n-1: per-block sums of the reduced series, met and joint
+        counts (and ``keep``: every series; ``keep_metrics``: every target's metric;
+        ``zoom``: the targets' finer bins, see ``run_chunk``); ``low`` and ``high`` keep
+        the extremes of every draw reduced so far."""
+        zoom = self.no_zoom if zoom is None else zoom
+        keep_metrics = self.no_metrics if keep_metrics is None else keep_metrics
         n_blocks = -(-n // BLOCK)
-        bsum = np.empty((n_blocks, self.n_series))
-        bsq = np.empty((n_blocks, self.n_series))
+        bsum = np.empty((n_blocks, self.n_sel))
+        bsq = np.empty((n_blocks, self.n_sel))
         bmet = np.empty((n_blocks, self.n_targets), np.int64)
         bjoint = np.empty((n_blocks, self.n_groups), np.int64)
-        mk.run_chunk(first, n, BLOCK, self.seed, *self.model, *self.unc, *self.tgt, lo,
-                     inv_width, shift, counts, self.low, self.high, bsum, bsq, bmet, bjoint,
-                     self.scratch_shocks,
-                     self.scratch_out, self.work, self.region_work, self.region_state,
-                     self.met_now, self.buf, keep)
+        mk.run_chunk(first, n, BLOCK, self.seed, *self.model, *self.unc, *self.tgt,
+                     self.sel, *zoom, lo, inv_width, shift, counts, self.low, self.high,
+                     bsum, bsq, bmet, bjoint, self.scratch_shocks, self.scratch_out,
+                     self.flat_out, self.real, self.price, self.pinned, self.work,
+                     self.region_work, self.region_state, self.met_now, self.metrics,
+                     self.buf, keep, keep_metrics)
         return bsum, bsq, bmet, bjoint
 
 
@@ -259,13 +308,14 @@ def target_draws(plan, inputs: KernelInputs, ua: dict, *, draws: int,
     numbers), since each source has its own stream.
     """
     driver = _Driver(plan, inputs, ua, seed)
-    keep = np.empty((draws, driver.n_series))
-    dummy = np.zeros(driver.n_series)
-    counts = np.zeros((numba.config.NUMBA_NUM_THREADS, driver.n_series, 1), np.int32)
+    metrics = np.empty((draws, driver.n_targets))
+    dummy = np.zeros(driver.n_sel)
+    counts = np.zeros((numba.config.NUMBA_NUM_THREADS, driver.n_sel, 1), np.int32)
+    none = np.empty((0, driver.n_series))
     for first in range(0, draws, PILOT):
         n = min(PILOT, draws - first)
-        driver.reduce(first, n, dummy, dummy, dummy, counts, keep[first:first + n])
-    return keep[:, driver.n_path:]
+        driver.reduce(first, n, dummy, dummy, dummy, counts, none, metrics[first:first + n])
+    return metrics
 
 
 def central(plan, inputs: KernelInputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -281,15 +331,74 @@ def central(plan, inputs: KernelInputs) -> tuple[np.ndarray, np.ndarray, np.ndar
     """
     driver = _Driver(plan, inputs, no_uncertainty(plan), 0)
     keep = np.empty((1, driver.n_series))
-    dummy = np.zeros(driver.n_series)
-    counts = np.zeros((numba.config.NUMBA_NUM_THREADS, driver.n_series, 1), np.int32)
+    dummy = np.zeros(driver.n_sel)
+    counts = np.zeros((numba.config.NUMBA_NUM_THREADS, driver.n_sel, 1), np.int32)
     _, _, met, _ = driver.reduce(0, 1, dummy, dummy, dummy, counts, keep)
     paths = keep[0, :driver.n_path].reshape(inputs.rates.shape[0], inputs.rates.shape[1], -1)
     return paths, keep[0, driver.n_path:], met[0].astype(bool)
 
 
+def band_series(plan, bands="reported", mode=None) -> np.ndarray:
+    """The series a Monte Carlo reduces into bands (increasing series indices; every
+    target's series among them): see ``BANDS``.
+
+    Parameters
+    ----------
+    bands : "reported", "all" or a collection of variable names
+        "reported": the targets' series (each target's metric), every variable in every
+        region at the milestone years (the base year, every fifth year after it, the
+        horizon, and the first and last year of every target), and what the fan charts
+        draw by default (``quyhoach.html.default_charts``: ``CHART_VARIABLES`` and the
+        variable of every level or share target of the province) at every year in the
+        province. "all": every region × year × variable. Variable names: the reported
+        series and these variables at every year in every region.
+    mode : numpy.ndarray, optional
+        ``KernelInputs.mode``: a block not modelled in a region (NaN in every draw, so
+        NaN statistics whether reduced or not) is left out.
+    """
+    order = plan.regions.order(plan.province)
+    n_regions, n_years, n_vars = len(order), len(plan.years), L.N_VARIABLES
+    n_path = n_regions * n_years * n_vars
+    targets = np.arange(n_path, n_path + len(plan.targets), dtype=np.int64)
+    mask = np.zeros((n_regions, n_years, n_vars), np.bool_)
+    extra = [] if isinstance(bands, str) else list(bands)
+    if isinstance(bands, str) and bands == "all":
+        mask[:] = True
+        return _modelled(mask, mode, targets)
+    if isinstance(bands, str) and bands != "reported":
+        raise ValueError(f"bands must be 'reported', 'all' or variable names, got {bands!r}")
+    unknown = [v for v in extra if v not in VARIABLE_INDEX]
+    if unknown:
+        raise ValueError(f"bands: unknown variable(s) {', '.join(map(repr, unknown))}")
+    t = np.arange(n_years)
+    milestone = (t % 5 == 0) | (t == n_years - 1)
+    province = order.index(plan.province)
+    # what the fan charts draw by default (quyhoach.html.default_charts)
+    charted = [*CHART_VARIABLES, *(x.indicator for x in plan.targets
+                                   if x.kind in ("level", "share")
+                                   and (x.region or plan.province) == plan.province)]
+    for x in plan.targets:
+        _, start, end = kernel_terms(x, plan.base_year)
+        milestone[[i for i in (start, end) if 0 <= i < n_years]] = True
+    mask[:, milestone, :] = True
+    mask[province, :, [VARIABLE_INDEX[v] for v in charted]] = True
+    if extra:
+        mask[:, :, [VARIABLE_INDEX[v] for v in extra]] = True
+    return _modelled(mask, mode, targets)
+
+
+def _modelled(mask: np.ndarray, mode, targets: np.ndarray) -> np.ndarray:
+    """Series indices of ``mask`` (region, year, variable) without the blocks a region
+    does not model, then the targets'."""
+    if mode is not None:
+        for r, b in zip(*np.nonzero(mode == pk.MODE_ABSENT), strict=True):
+            mask[r, :, BLOCK_RANGES[b, 0]:BLOCK_RANGES[b, 1]] = False
+    return np.concatenate([np.flatnonzero(mask.ravel()).astype(np.int64), targets])
+
+
 def run(plan, scenario, inputs: KernelInputs, baseline, *, draws: int, seed: int,
-        chunk_size: int = 32768, on_chunk=None, progress: bool = False) -> Summary:
+        chunk_size: int = 32768, on_chunk=None, progress: bool = False,
+        bands="reported") -> Summary:
     """Monte Carlo of one scenario.
 
     Parameters
@@ -305,6 +414,9 @@ def run(plan, scenario, inputs: KernelInputs, baseline, *, draws: int, seed: int
         (draws in chunk, n_series): every draw, for ``--keep-draws``.
     progress : bool
         Show a progress bar (stderr) when the run takes more than a second.
+    bands : "reported", "all" or a collection of variable names
+        The series reduced into bands (``band_series``); the others' statistics are NaN.
+        Every series reduced has the same statistics, to the bit, whichever are reduced.
 
     Returns
     -------
@@ -312,8 +424,9 @@ def run(plan, scenario, inputs: KernelInputs, baseline, *, draws: int, seed: int
     """
     if draws < 2:
         raise ValueError(f"draws must be at least 2, got {draws}")
-    driver = _Driver(plan, inputs, uncertainty_arrays(plan, scenario, baseline), seed)
-    n_series = driver.n_series
+    driver = _Driver(plan, inputs, uncertainty_arrays(plan, scenario, baseline), seed,
+                     band_series(plan, bands, inputs.mode))
+    n_series, n_sel = driver.n_series, driver.n_sel
     chunk = max(BLOCK, -(-chunk_size // BLOCK) * BLOCK)
     if on_chunk:  # kept draws: a chunk's values stay under KEEP_BYTES (results unchanged)
         chunk = min(chunk, max(BLOCK, KEEP_BYTES // (8 * n_series) // BLOCK * BLOCK))
@@ -325,22 +438,28 @@ def run(plan, scenario, inputs: KernelInputs, baseline, *, draws: int, seed: int
     # value: with member regions the series run to tens of thousands.
     n_pilot = min(draws, PILOT)
     first_draw = np.empty((1, n_series))
-    dummy = np.zeros(n_series)
-    no_counts = np.zeros((max_threads, n_series, 1), np.int32)
-    driver.reduce(0, 1, dummy, dummy, dummy, no_counts, first_draw)
-    driver.reduce(1, n_pilot - 1, dummy, dummy, dummy, no_counts, np.empty((0, n_series)))
+    dummy = np.zeros(n_sel)
+    no_counts = np.zeros((max_threads, n_sel, 1), np.int32)
+    pilot_metrics = np.empty((n_pilot, driver.n_targets))  # the targets' pilot draws
+    driver.reduce(0, 1, dummy, dummy, dummy, no_counts, first_draw, pilot_metrics[:1])
+    driver.reduce(1, n_pilot - 1, dummy, dummy, dummy, no_counts, np.empty((0, n_series)),
+                  pilot_metrics[1:])
+    z_lo, z_inv = _zoom_windows(pilot_metrics)
+    zoom = (z_lo, z_inv, np.zeros((max_threads, driver.n_targets, len(QUANTILES)), np.int64),
+            np.zeros((max_threads, driver.n_targets, len(QUANTILES), N_FINE), np.int32))
     with np.errstate(all="ignore"):
         pmin, pmax = driver.low.min(axis=0), driver.high.max(axis=0)
         # Sums are of x - shift with shift = draw 0's value: near the mean (stable), and
         # a series is constant exactly when every x - shift is 0.
-        shift = np.where(np.isfinite(first_draw[0]), first_draw[0], 0.0)
+        x0 = first_draw[0, driver.sel]
+        shift = np.where(np.isfinite(x0), x0, 0.0)
         span = np.where(np.isfinite(pmax - pmin), pmax - pmin, 0.0)
         lo = np.where(np.isfinite(pmin), pmin - 0.25 * span, 0.0)
         inv_width = np.where(span > 0, N_BINS / (1.5 * span), 0.0)
 
-    counts = np.zeros((max_threads, n_series, N_BINS), np.int32)
-    total = np.zeros(n_series)
-    total_sq = np.zeros(n_series)
+    counts = np.zeros((max_threads, n_sel, N_BINS), np.int32)
+    total = np.zeros(n_sel)
+    total_sq = np.zeros(n_sel)
     total_met = np.zeros(driver.n_targets, np.int64)
     total_joint = np.zeros(driver.n_groups, np.int64)
     bar = _progress(draws, progress, scenario.name, threads)
@@ -349,7 +468,7 @@ def run(plan, scenario, inputs: KernelInputs, baseline, *, draws: int, seed: int
             n = min(chunk, draws - first)
             keep = np.empty((n, n_series)) if on_chunk else np.empty((0, n_series))
             bsum, bsq, bmet, bjoint = driver.reduce(first, n, lo, inv_width, shift, counts,
-                                                    keep)
+                                                    keep, zoom=zoom)
             for b in range(bsum.shape[0]):  # block order: independent of chunking
                 total += bsum[b]
                 total_sq += bsq[b]
@@ -363,9 +482,65 @@ def run(plan, scenario, inputs: KernelInputs, baseline, *, draws: int, seed: int
         if bar is not None:
             bar.close()
     counts = counts.sum(axis=0, dtype=np.int64)
-    stats = _statistics(total, total_sq, counts.sum(axis=1), shift, counts, lo, inv_width,
-                        driver.low.min(axis=0), driver.high.max(axis=0))
+    stats = np.full((n_series, len(STAT_COLUMNS)), np.nan)
+    low, high = driver.low.min(axis=0), driver.high.max(axis=0)
+    reduced = _statistics(total, total_sq, counts.sum(axis=1), shift, counts, lo, inv_width,
+                          low, high)
+    t = slice(n_sel - driver.n_targets, n_sel)  # the targets' rows
+    _refine(reduced[t], counts[t], inv_width[t], z_lo, z_inv,
+            zoom[2].sum(axis=0), zoom[3].sum(axis=0, dtype=np.int64), low[t], high[t])
+    stats[driver.sel] = reduced
     return Summary(stats, total_met, draws, total_joint)
+
+
+def _zoom_windows(pilot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per target and quantile, the window of finer bins: the pilot draws' quantile ±
+    ``ZOOM_HALF`` Monte Carlo standard errors of it (an empty window, never used, where
+    the pilot's draws are all equal or NaN). Returns (z_lo, z_inv), shape (targets, 5)."""
+    n_targets, nq = pilot.shape[1], len(QUANTILES)
+    z_lo, z_inv = np.full((n_targets, nq), np.inf), np.zeros((n_targets, nq))
+    for j in range(n_targets):
+        x = np.sort(pilot[:, j][~np.isnan(pilot[:, j])])
+        if len(x) < 2 or not np.isfinite(x).all() or x[0] == x[-1]:
+            continue
+        for i, q in enumerate(QUANTILES):
+            d = np.sqrt(q * (1 - q) / len(x))
+            below, centre, above = np.quantile(x, [max(q - d, 0.0), q, min(q + d, 1.0)])
+            half = ZOOM_HALF * (above - below) / 2
+            if half > 0:
+                z_lo[j, i] = centre - half
+                z_inv[j, i] = N_FINE / (2 * half)
+    return z_lo, z_inv
+
+
+def _refine(stats, counts, inv_width, z_lo, z_inv, z_below, z_counts, low, high) -> None:
+    """Targets' quantiles from their finer bins where the histogram limits them.
+
+    A quantile read from the 256-bin histogram is kept unless its bin holds more than
+    ``BIN_LIMITED`` times the sd of the quantile's rank (sqrt(n q (1 - q)) draws): there
+    the bin is wider than about two Monte Carlo standard errors of the quantile, and the
+    quantile is read instead from the finer bins around the pilot's estimate (when the
+    rank falls in them), clipped to the draws' range. Both are integer counts of the same
+    draws: the thread count and chunking change nothing. ``stats`` is changed in place.
+    """
+    n = counts.sum(axis=1)
+    cum = np.cumsum(counts, axis=1)
+    for j in range(stats.shape[0]):
+        if n[j] == 0 or inv_width[j] <= 0 or stats[j, 1] == 0:
+            continue
+        for i, q in enumerate(QUANTILES):
+            rank = q * n[j]
+            b = int(np.argmax(cum[j] >= rank))
+            if counts[j, b] <= BIN_LIMITED * np.sqrt(n[j] * q * (1 - q)) or z_inv[j, i] <= 0:
+                continue
+            fine = np.cumsum(z_counts[j, i]) + z_below[j, i]
+            if not z_below[j, i] < rank <= fine[-1]:
+                continue  # the quantile is outside the window: the histogram's stands
+            f = int(np.argmax(fine >= rank))
+            before = fine[f - 1] if f > 0 else z_below[j, i]
+            frac = (rank - before) / z_counts[j, i, f]
+            value = z_lo[j, i] + (f + frac) / z_inv[j, i]
+            stats[j, 2 + i] = min(max(value, low[j]), high[j])
 
 
 def _progress(draws, progress, name, threads):

@@ -324,6 +324,11 @@ class Results:
         Quantiles are read from a 256-bin histogram: error under one bin width
         (0.6 % of the range of the pilot draws).
 
+        Rows: what the run reduced (``simulate(bands=...)``): by default every variable
+        at the milestone years and the fan charts' variables at every year in the
+        province (``quyhoach.montecarlo.band_series``); with ``bands="all"`` every
+        region × variable × year.
+
         A run without draws has no bands, and says so (``to_parquet`` then writes an
         empty ``bands.parquet`` with these columns).
 

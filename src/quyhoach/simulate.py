@@ -47,7 +47,7 @@ def run_kernel(inputs: KernelInputs, shocks: np.ndarray) -> np.ndarray:
 
 def simulate(plan, scenarios=None, *, draws: int = 0, seed: int | None = None,
              chunk_size: int = 32768, keep_draws: bool = False, spool_dir=None,
-             progress: bool = False, on_draws=None) -> Results:
+             progress: bool = False, on_draws=None, bands="reported") -> Results:
     """Project every scenario of a plan: the central path and, with draws, a Monte Carlo.
 
     Parameters
@@ -77,6 +77,16 @@ def simulate(plan, scenarios=None, *, draws: int = 0, seed: int | None = None,
         chunk of draws (values float64, shape (draws in chunk, n_series), engine units;
         the first n_regions × n_years × n_variables series in that order): the draws
         themselves, in memory (``quyhoach.backtest`` scores them). Not with keep_draws.
+    bands : "reported", "all" or a list of variable names
+        Which bands the Monte Carlo computes (target probabilities and every target's
+        quantiles are always computed, from every draw). "reported" (default): every
+        variable at the milestone years (the base year, every fifth year, the horizon,
+        the targets' years), every target's variable at every year in its region, and
+        the fan charts' variables at every year in the province
+        (``montecarlo.band_series``). "all": every region × variable × year (the
+        reduction then costs about a third of the run). Variable names: the reported
+        bands and these variables at every year. A band computed either way has the
+        same bits.
 
     Returns
     -------
@@ -88,6 +98,7 @@ def simulate(plan, scenarios=None, *, draws: int = 0, seed: int | None = None,
         With every problem found across the plan, its inputs and all scenarios.
     """
     _check_options(draws, seed, chunk_size)
+    check_bands(bands)
     compiled = compile_plan(plan, scenarios)
     plan, history, baseline, runs = (compiled.plan, compiled.history, compiled.baselines,
                                      compiled.runs)
@@ -100,7 +111,7 @@ def simulate(plan, scenarios=None, *, draws: int = 0, seed: int | None = None,
         summaries[run.scenario.name] = montecarlo.run(
             plan, run.scenario, cast(KernelInputs, run.inputs), baseline, draws=draws,
             seed=cast(int, seed),
-            chunk_size=chunk_size, on_chunk=sink, progress=progress)
+            chunk_size=chunk_size, on_chunk=sink, progress=progress, bands=bands)
         if spool:
             spool.close()
     return Results(plan, history, baseline, runs, summaries, draws, seed, spool)
@@ -139,6 +150,22 @@ def _check_options(draws, seed, chunk_size) -> None:
         raise OptionError(f"the seed must be a whole number from 0 to 2**64 - 1, got {seed!r}")
     if not _whole(chunk_size) or chunk_size < 1:
         raise OptionError(f"chunk_size must be a whole number >= 1, got {chunk_size!r}")
+
+
+def check_bands(bands) -> None:
+    """Refuse a ``bands`` option that names nothing the Monte Carlo can reduce."""
+    from .errors import did_you_mean
+    from .registry import VARIABLE_INDEX
+
+    if isinstance(bands, str):
+        if bands not in montecarlo.BANDS:
+            raise OptionError(f"bands must be 'reported', 'all' or a list of variable "
+                              f"names, got {bands!r}" + did_you_mean(bands, montecarlo.BANDS))
+        return
+    for name in bands:
+        if name not in VARIABLE_INDEX:
+            raise OptionError(f"bands: unknown variable {name!r}"
+                              + did_you_mean(str(name), VARIABLE_INDEX))
 
 
 def _whole(x) -> bool:

@@ -75,9 +75,17 @@ def draw_shocks(g, seed, rates, p_key, p_dist, p_args, p_channel, p_scale, p_mul
     # AR(1) shocks, correlated within a group: s[t] = phi s[t-1] + A z[t]
     mix_common = math.sqrt(common)
     mix_own = math.sqrt(1.0 - common)
+    shared = True  # no region draws its own innovations: one path for every region
+    for r in range(n_regions):
+        if region_key[r] != 0:
+            shared = False
     for q in range(s_key.shape[0]):
         state = stream_state(seed, s_key[q], g)
         k = s_dim[q]
+        if shared:
+            ar_shared(state, k, s_factor[q], s_phi[q], s_channel[q], s_first[q], shocks, w,
+                      z, work[3])
+            continue
         for r in range(n_regions):
             if region_key[r] != 0:
                 region_state[r] = stream_state(seed, s_key[q] ^ region_key[r], g)
@@ -118,6 +126,38 @@ def draw_shocks(g, seed, rates, p_key, p_dist, p_args, p_channel, p_scale, p_mul
 
 
 @njit(cache=True, error_model="numpy")
+def ar_shared(state, k, factor, phi, channel, first, shocks, w, z, level):
+    """One AR(1) group's shocks where every region takes the group's own path (no region
+    draws innovations of its own): the path once, added to every region. The same
+    operations, in the same order, as the general loop in ``draw_shocks``; a one-shock
+    group (most of them) is unrolled."""
+    n_regions, n_years = shocks.shape[1], shocks.shape[2]
+    if k == 1:
+        f = factor[0, 0]
+        c = channel[0]
+        x = 0.0
+        for t in range(first, n_years):
+            state, z0 = normal(state)
+            x = phi * x + (0.0 + f * z0)
+            for r in range(n_regions):
+                shocks[w, r, t, c] += x
+        return
+    for i in range(k):
+        level[i] = 0.0
+    for t in range(first, n_years):
+        for i in range(k):
+            state, z[i] = normal(state)
+        for i in range(k):
+            e = 0.0
+            for j in range(i + 1):
+                e += factor[i, j] * z[j]
+            level[i] = phi * level[i] + e
+        for r in range(n_regions):
+            for i in range(k):
+                shocks[w, r, t, channel[i]] += level[i]
+
+
+@njit(cache=True, error_model="numpy")
 def target_metric(out, w, r, kind, var, start, end, factor):
     """One target's metric for region r of the draw in out[w] (table units).
 
@@ -149,25 +189,44 @@ def is_met(x, cmp, value, tol):
     return abs(x - value) <= tol + 1e-12
 
 
-@njit(cache=True, inline="always", error_model="numpy")
-def accumulate(x, s, i, b, w, lo, inv_width, shift, counts, block_sum, block_sumsq, low,
-               high, keep):
-    """Add value x of series s (draw i of the chunk, block b, thread w) to the reduction:
-    its histogram bin, its block's sums, and the thread's lowest and highest value."""
-    if keep.shape[0] > 0:
-        keep[i, s] = x
-    if math.isnan(x):
-        return
-    if x < low[w, s]:
-        low[w, s] = x
-    if x > high[w, s]:
-        high[w, s] = x
-    dx = x - shift[s]
-    block_sum[b, s] += dx
-    block_sumsq[b, s] += dx * dx
-    k = int((x - lo[s]) * inv_width[s])
-    k = min(max(k, 0), counts.shape[2] - 1)
-    counts[w, s, k] += 1
+@njit(cache=True, error_model="numpy")
+def reduce_group(group, n, b, w, lo, inv_width, shift, counts, block_sum, block_sumsq, low,
+                 high):
+    """Add the first n draws of ``group`` (draws × reduced series, in draw order) to the
+    reduction of block b by thread w: each series' histogram, its block's sums of
+    ``x - shift`` and the thread's lowest and highest value (NaN is skipped).
+
+    Series by series: a series' histogram row stays in cache for the whole group, and
+    its running sums and extremes stay in registers; the draws are still added in draw
+    order, so the sums have the same bits as adding one draw at a time.
+    """
+    top = counts.shape[2] - 1
+    for k in range(group.shape[1]):
+        total = block_sum[b, k]
+        total_sq = block_sumsq[b, k]
+        least = low[w, k]
+        most = high[w, k]
+        origin = shift[k]
+        edge = lo[k]
+        scale = inv_width[k]
+        for i in range(n):
+            x = group[i, k]
+            if math.isnan(x):
+                continue
+            if x < least:
+                least = x
+            if x > most:
+                most = x
+            dx = x - origin
+            total += dx
+            total_sq += dx * dx
+            j = int((x - edge) * scale)
+            j = min(max(j, 0), top)
+            counts[w, k, j] += 1
+        block_sum[b, k] = total
+        block_sumsq[b, k] = total_sq
+        low[w, k] = least
+        high[w, k] = most
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -179,34 +238,50 @@ def run_chunk(first_draw, n_draws, block, seed,
               s_key, s_dim, s_channel, s_factor, s_phi, s_first,
               e_key, e_prob, e_depth, e_recovery, e_first, active, region_key, common,
               t_region, t_kind, t_var, t_start, t_end, t_factor, t_cmp, t_value, t_tol,
-              g_ptr, g_idx,
+              g_ptr, g_idx, sel, z_lo, z_inv, z_below, z_counts,
               lo, inv_width, shift, counts, low, high,
               block_sum, block_sumsq, block_met, block_joint,
-              scratch_shocks, scratch_out, work, region_work, region_state, met_now, buf,
-              keep):
+              scratch_shocks, scratch_out, flat_out, real, price, pinned, work, region_work,
+              region_state, met_now, metrics, buf, keep, keep_metrics):
     """Simulate draws first_draw .. first_draw + n_draws - 1 and reduce them.
 
     Series ``s`` are ``(region * n_years + year) * n_variables + variable`` followed by
-    one per target. Per thread: ``counts[thread, s, bin]`` (histogram of non-NaN values,
-    whose total is their number). Per block of ``block`` draws (in chunk order):
-    ``block_sum``/``block_sumsq`` of ``value - shift[s]``, ``block_met`` (draws that
-    meet each target) and ``block_joint`` (draws that meet every target of group g:
-    ``g_idx[g_ptr[g]:g_ptr[g + 1]]``). Per thread, ``low``/``high[thread, s]``: the
-    lowest and highest value met (quantiles are clipped to them). ``keep`` (draws ×
-    series) receives every value
-    when it has ``n_draws`` rows (pilot, central path or ``keep_draws``); give it 0 rows
-    otherwise. ``buf[thread]`` (draws of a group × series) holds a group of draws'
-    values before they are reduced series by series.
+    one per target. Only the series ``sel`` (increasing; every target's series among
+    them) are reduced: reduced series ``k`` is series ``sel[k]``, and every reduction
+    array below is indexed by k. Per thread: ``counts[thread, k, bin]`` (histogram of
+    non-NaN values, whose total is their number). Per block of ``block`` draws (in
+    chunk order): ``block_sum``/``block_sumsq`` of ``value - shift[k]``, ``block_met``
+    (draws that meet each target) and ``block_joint`` (draws that meet every target of
+    group g: ``g_idx[g_ptr[g]:g_ptr[g + 1]]``). Per thread, ``low``/``high[thread, k]``:
+    the lowest and highest value met (quantiles are clipped to them). ``keep`` (draws
+    × every series) receives every value of every series when it has ``n_draws`` rows
+    (pilot, central path or ``keep_draws``); give it 0 rows otherwise. ``buf[thread]``
+    (draws of a group × reduced series) holds a group of draws' values before they are
+    reduced series by series. Per-thread scratch, reused from draw to draw:
+    ``scratch_shocks``, ``scratch_out`` (and ``flat_out``, the same memory as
+    (threads, series)), ``real``/``price`` (regions × sectors), ``pinned`` (regions),
+    ``work``, ``region_work``, ``region_state``, ``met_now`` and ``metrics`` (targets).
+
+    Finer bins for the targets' quantiles (``z_lo`` has a row per target, or none): per
+    target j and quantile i, ``z_counts[thread, j, i, bin]`` counts the metrics in the
+    window ``z_lo[j, i] + [0, n_bins) / z_inv[j, i]`` and ``z_below[thread, j, i]``
+    those under it. ``keep_metrics`` (draws × targets) receives every target's metric
+    when it has ``n_draws`` rows; give it 0 rows otherwise.
     """
-    n_regions, n_years, n_vars = scratch_out.shape[1], scratch_out.shape[2], scratch_out.shape[3]
-    n_path = n_regions * n_years * n_vars
+    n_path = flat_out.shape[1]
+    n_targets = t_kind.shape[0]
+    n_sel_path = sel.shape[0] - n_targets
     n_blocks = (n_draws + block - 1) // block
+    keeping = keep.shape[0] > 0
+    keeping_metrics = keep_metrics.shape[0] > 0
+    n_zoom = z_lo.shape[0]
+    n_fine = z_counts.shape[3]
     for b in prange(n_blocks):
         w = get_thread_id()
-        for s in range(block_sum.shape[1]):
-            block_sum[b, s] = 0.0
-            block_sumsq[b, s] = 0.0
-        for j in range(t_kind.shape[0]):
+        for k in range(block_sum.shape[1]):
+            block_sum[b, k] = 0.0
+            block_sumsq[b, k] = 0.0
+        for j in range(n_targets):
             block_met[b, j] = 0
         for q in range(g_ptr.shape[0] - 1):
             block_joint[b, q] = 0
@@ -223,18 +298,27 @@ def run_chunk(first_draw, n_draws, block, seed,
                 simulate_draw(w, rates, scratch_shocks, growth_actual, nominal_actual,
                               per_capita_actual, anchor_shares, grdp0, hist, jump, ind_form,
                               ind_lower, ind_upper, mode, blocks, child_ptr, child_idx,
-                              agg_rule, agg_a, agg_b, agg_scale, scratch_out)
+                              agg_rule, agg_a, agg_b, agg_scale, real[w], price[w],
+                              pinned[w], scratch_out)
+                values = flat_out[w]
                 row = buf[w, i - first]
-                s = 0
-                for r in range(n_regions):
-                    for t in range(n_years):
-                        for v in range(n_vars):
-                            row[s] = scratch_out[w, r, t, v]
-                            s += 1
-                for j in range(t_kind.shape[0]):
+                for k in range(n_sel_path):
+                    row[k] = values[sel[k]]
+                metric = metrics[w]
+                for j in range(n_targets):
                     x = target_metric(scratch_out, w, t_region[j], t_kind[j], t_var[j],
                                       t_start[j], t_end[j], t_factor[j])
-                    row[n_path + j] = x
+                    metric[j] = x
+                    row[n_sel_path + j] = x
+                    if j < n_zoom and not math.isnan(x):
+                        for qi in range(z_lo.shape[1]):
+                            d = x - z_lo[j, qi]
+                            if d < 0.0:
+                                z_below[w, j, qi] += 1
+                            else:
+                                f = d * z_inv[j, qi]
+                                if f < n_fine:
+                                    z_counts[w, j, qi, int(f)] += 1
                     met = is_met(x, t_cmp[j], t_value[j], t_tol[j])
                     met_now[w, j] = met
                     if met:
@@ -245,9 +329,13 @@ def run_chunk(first_draw, n_draws, block, seed,
                         together = together and met_now[w, g_idx[m]]
                     if together:
                         block_joint[b, q] += 1
-            # reduce series by series: a series' histogram row stays in cache for the
-            # whole group of draws, and its sums still add the draws in draw order
-            for s in range(block_sum.shape[1]):
-                for i in range(first, last):
-                    accumulate(buf[w, i - first, s], s, i, b, w, lo, inv_width, shift,
-                               counts, block_sum, block_sumsq, low, high, keep)
+                if keeping:
+                    for s in range(n_path):
+                        keep[i, s] = values[s]
+                    for j in range(n_targets):
+                        keep[i, n_path + j] = metric[j]
+                if keeping_metrics:
+                    for j in range(n_targets):
+                        keep_metrics[i, j] = metric[j]
+            reduce_group(buf[w], last - first, b, w, lo, inv_width, shift, counts,
+                         block_sum, block_sumsq, low, high)

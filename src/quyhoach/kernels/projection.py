@@ -462,20 +462,21 @@ def step_region(d, r, t, rates, shocks, growth_actual, nominal_actual, per_capit
 @njit(cache=True, error_model="numpy")
 def simulate_draw(d, rates, shocks, growth_actual, nominal_actual, per_capita_actual,
                   anchor_shares, grdp0, hist, jump, ind_form, ind_lower, ind_upper,
-                  mode, blocks, child_ptr, child_idx, agg_rule, agg_a, agg_b, agg_scale, out):
+                  mode, blocks, child_ptr, child_idx, agg_rule, agg_a, agg_b, agg_scale,
+                  real, price, pinned, out):
     """Fill out[d] (all regions, years and variables) for one draw.
 
     Year by year: first every region's population (a parent pins its children to its own
     observed population before any sum is taken), then every other block, children first.
+    ``real``, ``price`` (regions × sectors) and ``pinned`` (regions) are scratch,
+    overwritten here (the Monte Carlo reuses one set per thread across draws).
     """
     n_regions, n_years = rates.shape[0], rates.shape[1]
-    real = np.empty((n_regions, N_SECTORS))
-    price = np.empty((n_regions, N_SECTORS))
     for r in range(n_regions):
         for s in range(N_SECTORS):
             real[r, s] = anchor_shares[r, 0, s] * grdp0[r]
             price[r, s] = 1.0
-    pinned = np.zeros(n_regions, dtype=np.bool_)
+        pinned[r] = False
     for t in range(n_years):
         # population: the regions that project it, then each parent's pin of its
         # children to its own observation, then the sums (a group of members, reported
@@ -548,8 +549,12 @@ def simulate_paths(rates, shocks, growth_actual, nominal_actual, per_capita_actu
     out : float64[n_draws, n_regions, n_years, n_variables]
         Filled with every variable (fractions for shares and rates).
     """
+    n_regions = rates.shape[0]
     for d in prange(out.shape[0]):
+        real = np.empty((n_regions, N_SECTORS))
+        price = np.empty((n_regions, N_SECTORS))
+        pinned = np.empty(n_regions, dtype=np.bool_)
         simulate_draw(d, rates, shocks, growth_actual, nominal_actual, per_capita_actual,
                       anchor_shares, grdp0, hist, jump, ind_form, ind_lower, ind_upper,
                       mode, blocks, child_ptr, child_idx, agg_rule, agg_a, agg_b, agg_scale,
-                      out)
+                      real, price, pinned, out)

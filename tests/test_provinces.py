@@ -98,9 +98,13 @@ def test_lang_son_urbanization_is_the_localities_urban_over_their_population(lan
     for region in members:  # each locality's urban population is its share of its people
         np.testing.assert_allclose(urban[region], share[region] / 100 * pop[region],
                                    rtol=1e-5, err_msg=region)
-    both = ["lang_son_city", "cao_loc"]
-    np.testing.assert_allclose(share["lang_son_city_2030"], 100 * urban[both].sum(axis=1)
-                               / pop[both].sum(axis=1), rtol=1e-5)
+    both = ["lang_son_city", "cao_loc"]  # the city's boundary from 2030 (joins)
+    years = share.index.get_level_values("year")
+    merged = years >= 2030
+    np.testing.assert_allclose(share["lang_son_city_2030"][merged], 100 * urban[both].sum(
+        axis=1)[merged] / pop[both].sum(axis=1)[merged], rtol=1e-5)
+    np.testing.assert_allclose(share["lang_son_city_2030"][~merged],
+                               share["lang_son_city"][~merged], rtol=1e-6)
     at_2030 = share.xs(2030, level="year")
     assert len(at_2030) == 256 and at_2030["lang_son"].nunique() > 200  # drawn
     assert at_2030["huu_lung"].std() > 0 and at_2030["lang_son_city"].std() > 0
@@ -143,10 +147,14 @@ def test_quang_ninh_observed_figures():
     assert res.plan.regions.members == ()  # no common base year for its 13 localities
 
 
-def test_lang_son_city_on_its_2030_boundary_is_the_city_and_cao_loc(lang_son):
-    both = lang_son.values("base", "population", "lang_son_city") + \
-        lang_son.values("base", "population", "cao_loc")
-    np.testing.assert_allclose(lang_son.values("base", "population", "lang_son_city_2030"),
-                               both, rtol=1e-13)
-    assert lang_son.values("base", "population", "lang_son_city_2030")[0] == \
-        pytest.approx(103.284 + 79.873)
+def test_lang_son_city_absorbs_cao_loc_in_2030(lang_son):
+    """A scheduled boundary change: the city alone to 2029, with Cao Lộc from 2030."""
+    city = lang_son.values("base", "population", "lang_son_city")
+    both = city + lang_son.values("base", "population", "cao_loc")
+    group = lang_son.values("base", "population", "lang_son_city_2030")
+    merged = lang_son.years >= 2030
+    np.testing.assert_allclose(group[merged], both[merged], rtol=1e-13)
+    np.testing.assert_array_equal(group[~merged], city[~merged])
+    assert group[0] == pytest.approx(103.284)
+    growth = lang_son.values("base", "population_growth", "lang_son_city_2030")
+    assert growth[list(lang_son.years).index(2030)] > 0.5  # the boundary's jump

@@ -388,3 +388,32 @@ def test_a_member_without_the_jump_off_of_a_block_it_projects_is_refused(tmp_pat
             "but the urbanization block is projected by member") in message
     assert "add a row with region 'south' to the inputs, or an [[assumed_data]] entry " \
            'with region = "south"' in message
+
+
+def test_a_part_that_joins_its_group_later_counts_from_that_year(tmp_path):
+    group = ('\n[[regions.members]]\nid = "upland"\nname_vi = "Vùng cao"\nname_en = "Upland"\n'
+             'parts = ["north", "centre"]\njoins = { centre = 2030 }\n\n[[assumed_data]]')
+    plan = split_plan(tmp_path, ("population",), edits=[("\n[[assumed_data]]", group)])
+    res = quyhoach.simulate(plan, scenarios=["base"])
+    north, centre, upland = (res.values("base", "population", r)
+                             for r in ("north", "centre", "upland"))
+    later = res.years >= 2030
+    np.testing.assert_array_equal(upland[~later], north[~later])
+    np.testing.assert_allclose(upland[later], (north + centre)[later], rtol=1e-13)
+    province = res.values("base", "population")
+    assert np.isfinite(province).all()  # the province sums every member in every year
+
+
+@pytest.mark.parametrize("joins, where, words", [
+    ("{ south = 2030 }", "regions.members[3].joins",
+     "'south' is not one of this group's parts"),
+    ("{ centre = 2020 }", "regions.members[3].joins.centre", "2020 is outside 2021-2050"),
+    ('"2030"', "regions.members[3].joins", "expected a table of part = year"),
+])
+def test_a_groups_joins_are_checked(tmp_path, joins, where, words):
+    group = ('\n[[regions.members]]\nid = "upland"\nname_vi = "Vùng cao"\nname_en = "Upland"\n'
+             f'parts = ["north", "centre"]\njoins = {joins}\n\n[[assumed_data]]')
+    plan = split_plan(tmp_path, ("population",), edits=[("\n[[assumed_data]]", group)])
+    with pytest.raises(quyhoach.PlanError) as err:
+        quyhoach.load_plan(plan)
+    check(err.value, plan, where, words)

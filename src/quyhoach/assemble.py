@@ -581,7 +581,7 @@ def kernel_inputs(plan: Plan, scenario: Scenario, baselines: Baselines) -> Kerne
                         stacked["per_capita_actual"], stacked["anchor_shares"],
                         np.array([b.grdp0 for b in baselines.parts]), stacked["hist"], jump,
                         ind_form, ind_lower, ind_upper, baselines.structure.mode(),
-                        *baselines.structure.children())
+                        *baselines.structure.children(plan.base_year))
 
 
 def _region_inputs(plan: Plan, scenario: Scenario, baseline: Baseline) -> tuple:
@@ -735,7 +735,7 @@ def unmodelled(inputs: KernelInputs, region: int = -1) -> set[str]:
     mode = inputs.mode[region]
     if (mode == MODE_CHILDREN).any():
         lo, hi = inputs.child_ptr[region], inputs.child_ptr[region + 1]
-        below = set().union(*(unmodelled(inputs, int(c)) for c in inputs.child_idx[lo:hi]))
+        below = set().union(*(unmodelled(inputs, int(c)) for c in inputs.child_idx[lo:hi, 0]))
     absent: set[str] = set()
     for b, block in enumerate(BLOCKS):
         if mode[b] == MODE_ABSENT:

@@ -564,6 +564,7 @@ def _parse(doc: dict, path: Path, problems: Problems, sha: str) -> Plan:
         shared = merge_uncertainty(model.uncertainty, shared)
     shared = (shared, parse_uncertainty(shared, "uncertainty", problems))
     regions = parse_regions(doc.get("regions"), h.province, problems, head.get("blocks"))
+    _check_joins(regions, h.base, h.horizon, problems)
     scenarios = _parse_scenarios(doc.get("scenarios"), h.base, h.horizon, shared, problems,
                                  regions.leaf_ids)  # a group has no assumptions of its own
     if model is not None:
@@ -1572,6 +1573,16 @@ def _parse_untracked(items, problems) -> list[UntrackedTarget]:
                 ("label_vi", "label_en", "target", "source", "reason")]
         out.append(UntrackedTarget(*vals))
     return out
+
+
+def _check_joins(regions: Regions, base: int, horizon: int, problems) -> None:
+    """A part joins its group in a projected or observed year after the base year."""
+    for i, m in enumerate(regions.members):
+        for part, year in m.joins:
+            if not base < year <= horizon:
+                problems.add(f"regions.members[{i}].joins.{part}", f"{year} is outside "
+                             f"{base + 1}-{horizon} (after plan.base_year, to plan.horizon); "
+                             "a part that is in the group from the start needs no joins")
 
 
 def _parse_assumed(items, first, last, problems, regions: Regions | None = None

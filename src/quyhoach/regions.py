@@ -33,7 +33,7 @@ from .fields import check_identifier, check_keys, get
 from .registry import BLOCKS
 
 REGION_KEYS = {"label_vi", "label_en", "blocks", "shock_share", "members"}
-MEMBER_KEYS = {"id", "name_vi", "name_en", "note", "parts"}
+MEMBER_KEYS = {"id", "name_vi", "name_en", "note", "parts", "joins"}
 # What a block projected in a member needs there too (its inputs, or the weights by
 # which the province averages its members).
 NEEDS = {"economy": ("population",), "investment": ("economy",),
@@ -51,7 +51,9 @@ class Member:
     A member with ``parts`` is a group of other members (a city with the district it
     absorbs, the localities of a former province): its figures are its parts' sums in
     every draw, reported beside the province; it has no history or assumptions of its
-    own, and the province sums its parts, never the group.
+    own, and the province sums its parts, never the group. ``joins`` dates a part's
+    entry into the group (a district merged into the city in 2030): before that year
+    the group is the other parts alone, a boundary change reported as it happens.
     """
 
     id: str
@@ -59,6 +61,7 @@ class Member:
     name_en: str
     note: str = ""
     parts: tuple[str, ...] = ()
+    joins: tuple[tuple[str, int], ...] = ()  # (part, first calendar year in the group)
 
 
 @dataclass(frozen=True)
@@ -114,16 +117,21 @@ class Regions:
             mode[n, b] = MODE_CHILDREN if split else MODE_STEP
         return mode
 
-    def children(self) -> tuple[np.ndarray, np.ndarray]:
+    def children(self, base_year: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """(child_ptr, child_idx): a group's children are its parts; the province's are
-        every member that projects (not the groups, which would count them twice)."""
+        every member that projects (not the groups, which would count them twice).
+        ``child_idx[i]`` is (child, first year index it counts from: 0, or its
+        ``joins`` year less ``base_year``)."""
         index = {r: i for i, r in enumerate(self.ids)}
         groups = [m for m in self.members if m.parts]
-        lists: list[list[int]] = [[] for _ in self.leaf_ids]
-        lists += [[index[p] for p in g.parts] for g in groups]
-        lists.append(list(range(len(self.leaf_ids))))
+        lists: list[list[tuple[int, int]]] = [[] for _ in self.leaf_ids]
+        for g in groups:
+            joins = dict(g.joins)
+            lists.append([(index[p], max(joins.get(p, base_year) - base_year, 0))
+                          for p in g.parts])
+        lists.append([(i, 0) for i in range(len(self.leaf_ids))])
         ptr = np.cumsum([0, *(len(c) for c in lists)]).astype(np.int64)
-        return ptr, np.array([i for c in lists for i in c], dtype=np.int64)
+        return ptr, np.array([i for c in lists for i in c], dtype=np.int64).reshape(-1, 2)
 
     def stepped(self, region: int) -> set[str]:
         """Blocks projected in region ``region`` (kernel order)."""
@@ -182,7 +190,8 @@ def parse(table, province: str, problems: Problems, projected=None) -> Regions:
                               get(item, "name_en", str, w, problems, rid, required=False),
                               get(item, "note", str, w, problems, "", required=False,
                                    blank_ok=True),
-                              _parts(item.get("parts"), w, problems)))
+                              _parts(item.get("parts"), w, problems),
+                              _joins(item.get("joins"), w, problems)))
     _check_parts(members, problems)
     return Regions(tuple(members), blocks, share if isinstance(share, float) else 1.0,
                    get(table, "label_vi", str, "regions", problems, "Địa phương",
@@ -246,6 +255,18 @@ def _parts(raw, where: str, problems: Problems) -> tuple[str, ...]:
     return tuple(raw)
 
 
+def _joins(raw, where: str, problems: Problems) -> tuple[tuple[str, int], ...]:
+    """``joins = { part = year }``: the year each dated part enters its group."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict) or not all(isinstance(y, int) and not isinstance(y, bool)
+                                            for y in raw.values()):
+        problems.add(f"{where}.joins", f"expected a table of part = year, e.g. "
+                     f"{{ cao_loc = 2030 }}, found {shown(raw)}")
+        return ()
+    return tuple(raw.items())
+
+
 def _check_parts(members: list[Member], problems: Problems) -> None:
     """A group's parts are other members that project their blocks, each named once."""
     leaves = [m.id for m in members if not m.parts]
@@ -258,3 +279,8 @@ def _check_parts(members: list[Member], problems: Problems) -> None:
                              + did_you_mean(part, leaves))
         if len(set(m.parts)) < len(m.parts):
             problems.add(f"regions.members[{i}].parts", "a member is named twice")
+        for part, _ in m.joins:
+            if part not in m.parts:
+                problems.add(f"regions.members[{i}].joins", f"'{shown(part)[1:-1]}' is not "
+                             "one of this group's parts" + did_you_mean(part, m.parts)
+                             + "; a part joins the group from a year")

@@ -34,7 +34,7 @@ def region_statuses(years: np.ndarray, baselines, inputs, history) -> list[dict]
     for r, (region, part) in enumerate(zip(baselines.regions, baselines.parts, strict=True)):
         own = history if r == n - 1 else history.for_region(region)
         lo, hi = inputs.child_ptr[r], inputs.child_ptr[r + 1]
-        children = [out[c] for c in inputs.child_idx[lo:hi]]
+        children = [out[c] for c in inputs.child_idx[lo:hi, 0]]
         formed = {v.name for b, block in enumerate(BLOCKS) for v in block.outputs
                   if inputs.mode[r, b] == MODE_CHILDREN}
         given = {name: np.logical_and.reduce([c[name] != PROJECTED for c in children])

@@ -176,7 +176,8 @@ def from_children(out, d, r, t, first, end, child_ptr, child_idx, agg_rule, agg_
         if agg_rule[v] == AGG_SUM:
             total = 0.0
             for i in range(child_ptr[r], child_ptr[r + 1]):
-                total += out[d, child_idx[i], t, v]
+                if t >= child_idx[i, 1]:  # a part counts from the year it joins
+                    total += out[d, child_idx[i, 0], t, v]
             out[d, r, t, v] = total
     for v in range(first, end):
         rule = agg_rule[v]
@@ -191,7 +192,9 @@ def from_children(out, d, r, t, first, end, child_ptr, child_idx, agg_rule, agg_
             total = 0.0
             weight = 0.0
             for i in range(child_ptr[r], child_ptr[r + 1]):
-                c = child_idx[i]
+                if t < child_idx[i, 1]:
+                    continue
+                c = child_idx[i, 0]
                 total += out[d, c, t, agg_a[v]] * out[d, c, t, v]
                 weight += out[d, c, t, agg_a[v]]
             out[d, r, t, v] = total / weight
@@ -323,7 +326,7 @@ def rake_members(out, d, r, t, hist, jump, child_ptr, child_idx):
     fixed = 0.0
     free = 0.0
     for i in range(child_ptr[r], child_ptr[r + 1]):
-        c = child_idx[i]
+        c = child_idx[i, 0]  # the province's members: every year
         if t <= jump[c, H_POPULATION]:
             fixed += out[d, c, t, V_POPULATION]
         else:
@@ -333,7 +336,7 @@ def rake_members(out, d, r, t, hist, jump, child_ptr, child_idx):
         return False  # every child observed (their sum stands), or nothing to scale
     factor = left / free
     for i in range(child_ptr[r], child_ptr[r + 1]):
-        c = child_idx[i]
+        c = child_idx[i, 0]
         if t > jump[c, H_POPULATION]:
             out[d, c, t, V_POPULATION] *= factor
             if t > 0:
@@ -539,9 +542,11 @@ def simulate_paths(rates, shocks, growth_actual, nominal_actual, per_capita_actu
     blocks : int64[n_blocks, 2]
         First output and one past the last output of each block.
     child_ptr : int64[n_regions + 1]
-        Region r's children are ``child_idx[child_ptr[r]:child_ptr[r + 1]]`` (earlier in
-        the region order).
-    child_idx : int64[n_links]
+        Region r's children are ``child_idx[child_ptr[r]:child_ptr[r + 1], 0]`` (earlier
+        in the region order).
+    child_idx : int64[n_links, 2]
+        Each link's child and the first year index it counts in its parent from (a part
+        that joins a group later; 0 otherwise).
     agg_rule, agg_a, agg_b : int64[n_variables]
         ``AGG_*`` rule of each output and the outputs it reads (see ``from_children``).
     agg_scale : float64[n_variables]

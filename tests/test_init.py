@@ -318,7 +318,7 @@ def test_the_common_share_of_provinces_shocks():
     import numpy as np
     import pandas as pd
 
-    from quyhoach.init import common_shock_share
+    from quyhoach.calibrate import common_shock_share
 
     rng = np.random.default_rng(1)
     years = np.arange(2000, 2031)

@@ -333,8 +333,7 @@ def _simulate_task(task: Task, out: Path, draws: int, seed: int, keep_draws: boo
 
 
 def run_task(task: Task, out: str, draws: int, seed: int, keep_draws: bool,
-             threads: int | None = None, chunk_size: int = 32768,
-             bands="reported") -> dict:
+             bands="reported", threads: int | None = None, chunk_size: int = 32768) -> dict:
     """Simulate one task and write its partitions; runs in a worker process.
 
     ``threads`` limits numba's threads for this task (1 when a pool of processes shares
@@ -741,11 +740,11 @@ def _execute(todo, out, draws, seed, keep_draws, workers, engine, scheduler, sto
             for t in todo:
                 if stop:
                     return
-                yield t, run_task(t, str(out), draws, seed, keep_draws, 1, bands=bands)
+                yield t, run_task(t, str(out), draws, seed, keep_draws, bands, 1)
         finally:
             numba.set_num_threads(before)
         return
-    yield from _execute_pool(todo, out, (draws, seed, keep_draws, 1, 32768, bands), n, stop)
+    yield from _execute_pool(todo, out, (draws, seed, keep_draws, bands, 1), n, stop)
 
 
 def _execute_pool(todo, out, args: tuple, n: int, stop: dict):
@@ -807,7 +806,7 @@ def _execute_dask(todo, out, draws, seed, keep_draws, scheduler, stop: dict, ban
                            "pip install 'quyhoach[dask]'") from exc
     client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
     futures = {client.submit(run_task, t, str(Path(out).resolve()), draws, seed, keep_draws,
-                             1, bands=bands, pure=False): t for t in todo}
+                             bands, 1, pure=False): t for t in todo}
     for f in as_completed(futures):
         yield futures[f], f.result()
         if stop:

@@ -893,3 +893,25 @@ def _plain(value, where: str):
     if isinstance(value, str):
         return str(value)
     raise TypeError(f"model value {where}: cannot write {type(value).__name__} as TOML")
+
+
+def common_shock_share(panel: pd.DataFrame, indicator: str = "population") -> tuple[float, str]:
+    """The share of a yearly shock's variance common to all provinces, and how it was got.
+
+    Each province's yearly log change of ``indicator`` is standardised (less its mean, over
+    its sd); with n provinces the variance of their cross-province mean is
+    ``(1 + (n - 1) rho) / n``, so the mean pairwise correlation ``rho`` (method of
+    moments, clipped to [0, 1]) is the common share: the kernel's members' shocks
+    correlate by it.
+    """
+    wide = panel[panel["indicator"] == indicator].pivot_table(
+        index="year", columns="province", values="value")
+    change = np.log(wide).diff().dropna(how="all").dropna(axis=1)
+    z = (change - change.mean()) / change.std(ddof=1)
+    n = z.shape[1]
+    rho = (n * float(z.mean(axis=1).var(ddof=1)) - 1.0) / (n - 1)
+    share = min(max(rho, 0.0), 1.0)
+    how = (f"estimated: mean pairwise correlation of the {n} provinces' yearly {indicator} "
+           f"changes {change.index.min() - 1}-{change.index.max()} (standardised by "
+           f"province; method of moments on their cross-province mean), {rho:.3f}")
+    return round(share, 2), how

@@ -350,30 +350,6 @@ def _country(cw: Crosswalk, boundaries: str) -> Province:
                     f"the 63 provinces before 1 July 2025 ({cw.source})", groups)
 
 
-def common_shock_share(panel: pd.DataFrame, indicator: str = "population") -> tuple[float, str]:
-    """The share of a yearly shock's variance common to all provinces, and how it was got.
-
-    Each province's yearly log change of ``indicator`` is standardised (less its mean, over
-    its sd); with n provinces the variance of their cross-province mean is
-    ``(1 + (n - 1) rho) / n``, so the mean pairwise correlation ``rho`` (method of
-    moments, clipped to [0, 1]) is the common share: the kernel's members' shocks
-    correlate by it.
-    """
-    import numpy as np
-
-    wide = panel[panel["indicator"] == indicator].pivot_table(
-        index="year", columns="province", values="value")
-    change = np.log(wide).diff().dropna(how="all").dropna(axis=1)
-    z = (change - change.mean()) / change.std(ddof=1)
-    n = z.shape[1]
-    rho = (n * float(z.mean(axis=1).var(ddof=1)) - 1.0) / (n - 1)
-    share = min(max(rho, 0.0), 1.0)
-    how = (f"estimated: mean pairwise correlation of the {n} provinces' yearly {indicator} "
-           f"changes {change.index.min() - 1}-{change.index.max()} (standardised by "
-           f"province; method of moments on their cross-province mean), {rho:.3f}")
-    return round(share, 2), how
-
-
 # ------------------------------------------------------------------------ the tables
 
 @functools.lru_cache(maxsize=2)
@@ -876,6 +852,8 @@ def build_setup(province: Province, gso_dir: Path, all_dir: Path, national_struc
                   not own, nat, {}, _weights(rows, ids, merged, base),
                   _national_icor(str(gso_dir.resolve())))
     if province.country:
+        from .calibrate import common_shock_share
+
         setup.shock_share = common_shock_share(panel)
     setup.trends = _trends(setup)
     setup.missing = missing_data(setup)

@@ -16,6 +16,7 @@ import math
 
 from numba import get_thread_id, njit, prange
 
+from .jit import inlined, no_refcount
 from .layout import LAYOUT_STAMP as _CURRENT
 from .projection import simulate_draw
 from .rng import normal, sample, stream_state, uniform
@@ -38,7 +39,7 @@ CMP_LE = 1
 CMP_ABOUT = 2
 
 
-@njit(cache=True, error_model="numpy")
+@no_refcount
 def draw_shocks(g, seed, rates, p_key, p_dist, p_args, p_channel, p_scale, p_mult,
                 s_key, s_dim, s_channel, s_factor, s_phi, s_first,
                 e_key, e_prob, e_depth, e_recovery, e_first, active, region_key, common,
@@ -125,7 +126,7 @@ def draw_shocks(g, seed, rates, p_key, p_dist, p_args, p_channel, p_scale, p_mul
                                 shocks[w, r, t2, c] -= dc / rec
 
 
-@njit(cache=True, error_model="numpy")
+@no_refcount
 def ar_shared(state, k, factor, phi, channel, first, shocks, w, z, level):
     """One AR(1) group's shocks where every region takes the group's own path (no region
     draws innovations of its own): the path once, added to every region. The same
@@ -157,7 +158,7 @@ def ar_shared(state, k, factor, phi, channel, first, shocks, w, z, level):
                 shocks[w, r, t, channel[i]] += level[i]
 
 
-@njit(cache=True, error_model="numpy")
+@inlined
 def target_metric(out, w, r, kind, var, start, end, factor):
     """One target's metric for region r of the draw in out[w] (table units).
 
@@ -179,7 +180,7 @@ def target_metric(out, w, r, kind, var, start, end, factor):
     return total
 
 
-@njit(cache=True, error_model="numpy")
+@inlined
 def is_met(x, cmp, value, tol):
     """Whether a target's metric x meets it (NaN never does)."""
     if cmp == CMP_GE:
@@ -189,7 +190,7 @@ def is_met(x, cmp, value, tol):
     return abs(x - value) <= tol + 1e-12
 
 
-@njit(cache=True, error_model="numpy")
+@no_refcount
 def reduce_group(group, n, b, w, lo, inv_width, shift, counts, block_sum, block_sumsq, low,
                  high):
     """Add the first n draws of ``group`` (draws × reduced series, in draw order) to the

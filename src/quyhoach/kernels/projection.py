@@ -23,6 +23,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from .jit import inlined, no_refcount
 from .layout import (  # generated from quyhoach.registry
     B_BUDGET,
     B_ECONOMY,
@@ -116,7 +117,8 @@ FORM_PROPORTIONAL = 1  # x * (1 + speed)
 FORM_GAP_CLOSING = 2  # closes a fraction |speed| of the gap to the bound it moves to
 FORM_LOGISTIC = 3  # logit((x - lower) / (upper - lower)) + speed
 
-@njit(cache=True, error_model="numpy")
+
+@no_refcount
 def step_saturating(x, speed, form, lower, upper):
     """One year of a bounded indicator; result clipped to [lower, upper]."""
     if form == FORM_POINTS:
@@ -136,14 +138,14 @@ def step_saturating(x, speed, form, lower, upper):
     return min(max(y, lower), upper)
 
 
-@njit(cache=True, inline="always", error_model="numpy")
+@inlined
 def grow(level, factor):
     """level × factor (1 + the year's rate), floored at 0: nothing falls by more than
     all of it."""
     return level * max(factor, 0.0)
 
 
-@njit(cache=True, error_model="numpy")
+@no_refcount
 def step_urban_share(u, speed, reclassified):
     """Urban share after one year: logistic drift plus administrative reclassification."""
     u = min(max(u, 1e-9), 1.0 - 1e-9)
@@ -151,7 +153,7 @@ def step_urban_share(u, speed, reclassified):
     return min(max(1.0 / (1.0 + math.exp(-z)) + reclassified, 0.0), 1.0)
 
 
-@njit(cache=True, error_model="numpy")
+@inlined
 def follow_history(out, d, r, t, v, hist, h, jump):
     """Copy an observed value; return True while year t is still history for block h."""
     if jump[r, h] < 0:
@@ -163,7 +165,7 @@ def follow_history(out, d, r, t, v, hist, h, jump):
     return False
 
 
-@njit(cache=True, error_model="numpy")
+@no_refcount
 def from_children(out, d, r, t, first, end, child_ptr, child_idx, agg_rule, agg_a, agg_b,
                   agg_scale):
     """Outputs first..end-1 of region r in year t from its children's, in draw d.
@@ -200,7 +202,7 @@ def from_children(out, d, r, t, first, end, child_ptr, child_idx, agg_rule, agg_
             out[d, r, t, v] = total / weight
 
 
-@njit(cache=True, error_model="numpy")
+@inlined
 def not_stepped(out, d, r, t, b, mode, blocks, child_ptr, child_idx, agg_rule, agg_a, agg_b,
                 agg_scale):
     """Fill block b of region r in year t unless it is projected there; True if filled."""
@@ -216,7 +218,7 @@ def not_stepped(out, d, r, t, b, mode, blocks, child_ptr, child_idx, agg_rule, a
     return True
 
 
-@njit(cache=True, error_model="numpy")
+@inlined
 def step_budget(out, d, r, t, rates, shocks, hist, jump, total_nominal):
     """Budget revenue in year t: buoyancy on nominal GRDP, or the sum of its components.
 
@@ -245,7 +247,7 @@ def step_budget(out, d, r, t, rates, shocks, hist, jump, total_nominal):
     out[d, r, t, V_BUDGET_REVENUE_SHARE] = out[d, r, t, V_BUDGET_REVENUE] / total_nominal
 
 
-@njit(cache=True, error_model="numpy")
+@inlined
 def step_economy(out, d, r, t, rates, shocks, growth_actual, nominal_actual,
                  per_capita_actual, anchor_shares, real, price):
     """Real growth, sector prices and structure at current prices in year t.
@@ -316,7 +318,7 @@ def step_economy(out, d, r, t, rates, shocks, growth_actual, nominal_actual,
         out[d, r, t, V_GRDP_GROWTH] = np.nan
 
 
-@njit(cache=True, error_model="numpy")
+@no_refcount
 def rake_members(out, d, r, t, hist, jump, child_ptr, child_idx):
     """Pin region r's observed population in year t: its children whose population is
     projected that year are scaled so that all children add up to the observation
@@ -345,7 +347,7 @@ def rake_members(out, d, r, t, hist, jump, child_ptr, child_idx):
     return True
 
 
-@njit(cache=True, error_model="numpy")
+@no_refcount
 def population_from_children(d, r, t, pinned, hist, blocks, child_ptr, child_idx, agg_rule,
                              agg_a, agg_b, agg_scale, out):
     """Population of region r in year t as its children's sum; written as observed where
@@ -359,7 +361,7 @@ def population_from_children(d, r, t, pinned, hist, blocks, child_ptr, child_idx
                                                  / out[d, r, t - 1, V_POPULATION] - 1.0)
 
 
-@njit(cache=True, error_model="numpy")
+@inlined
 def step_population(d, r, t, rates, shocks, hist, jump, mode, blocks, child_ptr, child_idx,
                     agg_rule, agg_a, agg_b, agg_scale, out):
     """Population of region r in year t from crude-rate components (or NaN where the
@@ -382,7 +384,7 @@ def step_population(d, r, t, rates, shocks, hist, jump, mode, blocks, child_ptr,
         out[d, r, t, V_POPULATION_GROWTH] = np.nan
 
 
-@njit(cache=True, error_model="numpy")
+@inlined
 def step_region(d, r, t, rates, shocks, growth_actual, nominal_actual, per_capita_actual,
                 anchor_shares, hist, jump, ind_form, ind_lower, ind_upper, mode, blocks,
                 child_ptr, child_idx, agg_rule, agg_a, agg_b, agg_scale, real, price, out):
@@ -390,16 +392,17 @@ def step_region(d, r, t, rates, shocks, growth_actual, nominal_actual, per_capit
 
     ``real`` and ``price`` (per sector) carry the region's economy from year to year.
     """
-    agg = (child_ptr, child_idx, agg_rule, agg_a, agg_b, agg_scale)
     pop = out[d, r, t, V_POPULATION]
     # --- economy: real growth, sector prices, structure at current prices
-    if not not_stepped(out, d, r, t, B_ECONOMY, mode, blocks, *agg):
+    if not not_stepped(out, d, r, t, B_ECONOMY, mode, blocks, child_ptr, child_idx,
+                       agg_rule, agg_a, agg_b, agg_scale):
         step_economy(out, d, r, t, rates, shocks, growth_actual, nominal_actual,
                      per_capita_actual, anchor_shares, real, price)
     total_nominal = out[d, r, t, V_GRDP_NOMINAL]
 
     # --- investment need: ICOR x increase in real GRDP (none when GRDP falls)
-    if not not_stepped(out, d, r, t, B_INVESTMENT, mode, blocks, *agg):
+    if not not_stepped(out, d, r, t, B_INVESTMENT, mode, blocks, child_ptr, child_idx,
+                       agg_rule, agg_a, agg_b, agg_scale):
         if t > 0:
             icor = rates[r, t, C_ICOR] + shocks[d, r, t, C_ICOR]
             added = out[d, r, t, V_GRDP_REAL] - out[d, r, t - 1, V_GRDP_REAL]
@@ -413,7 +416,8 @@ def step_region(d, r, t, rates, shocks, growth_actual, nominal_actual, per_capit
             out[d, r, t, V_INVESTMENT_RATE] = np.nan
 
     # --- urbanization
-    if not not_stepped(out, d, r, t, B_URBANIZATION, mode, blocks, *agg):
+    if not not_stepped(out, d, r, t, B_URBANIZATION, mode, blocks, child_ptr, child_idx,
+                       agg_rule, agg_a, agg_b, agg_scale):
         if not follow_history(out, d, r, t, V_URBANIZATION_RATE, hist, H_URBAN, jump):
             out[d, r, t, V_URBANIZATION_RATE] = step_urban_share(
                 out[d, r, t - 1, V_URBANIZATION_RATE],
@@ -423,7 +427,8 @@ def step_region(d, r, t, rates, shocks, growth_actual, nominal_actual, per_capit
         out[d, r, t, V_POPULATION_RURAL] = pop - out[d, r, t, V_POPULATION_URBAN]
 
     # --- per capita: billion VND / thousand persons = million VND per person
-    if not not_stepped(out, d, r, t, B_INCOME, mode, blocks, *agg):
+    if not not_stepped(out, d, r, t, B_INCOME, mode, blocks, child_ptr, child_idx,
+                       agg_rule, agg_a, agg_b, agg_scale):
         gdp_pc = total_nominal / pop
         if t > 0 and not math.isnan(per_capita_actual[r, t]):
             gdp_pc = per_capita_actual[r, t]  # as observed, in every draw
@@ -437,11 +442,13 @@ def step_region(d, r, t, rates, shocks, growth_actual, nominal_actual, per_capit
             out[d, r, t, V_INCOME_PER_CAPITA] = previous * ratio ** elasticity
 
     # --- budget revenue
-    if not not_stepped(out, d, r, t, B_BUDGET, mode, blocks, *agg):
+    if not not_stepped(out, d, r, t, B_BUDGET, mode, blocks, child_ptr, child_idx,
+                       agg_rule, agg_a, agg_b, agg_scale):
         step_budget(out, d, r, t, rates, shocks, hist, jump, total_nominal)
 
     # --- tourism: arrivals x spending per visit (visits x million VND / 1000 = bn VND)
-    if not not_stepped(out, d, r, t, B_TOURISM, mode, blocks, *agg):
+    if not not_stepped(out, d, r, t, B_TOURISM, mode, blocks, child_ptr, child_idx,
+                       agg_rule, agg_a, agg_b, agg_scale):
         if not follow_history(out, d, r, t, V_TOURISTS, hist, H_TOURISTS, jump):
             growth = rates[r, t, C_TOURIST_GROWTH] + shocks[d, r, t, C_TOURIST_GROWTH]
             out[d, r, t, V_TOURISTS] = grow(out[d, r, t - 1, V_TOURISTS], 1.0 + growth)
@@ -453,7 +460,8 @@ def step_region(d, r, t, rates, shocks, growth_actual, nominal_actual, per_capit
         out[d, r, t, V_TOURISM_REVENUE] = out[d, r, t, V_TOURISTS] * spending / 1000.0
 
     # --- bounded indicators (as many as the plan models)
-    if not not_stepped(out, d, r, t, B_INDICATORS, mode, blocks, *agg):
+    if not not_stepped(out, d, r, t, B_INDICATORS, mode, blocks, child_ptr, child_idx,
+                       agg_rule, agg_a, agg_b, agg_scale):
         for i in range(ind_form.shape[0]):
             v = V_INDICATOR + i
             if not follow_history(out, d, r, t, v, hist, H_INDICATOR + i, jump):
@@ -462,7 +470,7 @@ def step_region(d, r, t, rates, shocks, growth_actual, nominal_actual, per_capit
                                                   ind_lower[i], ind_upper[i])
 
 
-@njit(cache=True, error_model="numpy")
+@no_refcount
 def simulate_draw(d, rates, shocks, growth_actual, nominal_actual, per_capita_actual,
                   anchor_shares, grdp0, hist, jump, ind_form, ind_lower, ind_upper,
                   mode, blocks, child_ptr, child_idx, agg_rule, agg_a, agg_b, agg_scale,

@@ -10,14 +10,16 @@ layer index and the value taken from different bits of one 64-bit number.
 import math
 
 import numpy as np
-from numba import njit, uint64
+from numba import uint64
+
+from .jit import inlined, no_refcount
 
 _GOLDEN = uint64(0x9E3779B97F4A7C15)
 _M1 = uint64(0xBF58476D1CE4E5B9)
 _M2 = uint64(0x94D049BB133111EB)
 
 
-@njit(cache=True, error_model="numpy")
+@inlined
 def mix64(z):
     """SplitMix64 finaliser: a bijective scramble of a 64-bit integer."""
     z = (z ^ (z >> uint64(30))) * _M1
@@ -25,20 +27,20 @@ def mix64(z):
     return z ^ (z >> uint64(31))
 
 
-@njit(cache=True, error_model="numpy")
+@inlined
 def stream_state(seed, key, draw):
     """Initial state of the stream of one source for one draw (all uint64)."""
     return mix64(mix64(seed ^ key) + uint64(draw) * _GOLDEN)
 
 
-@njit(cache=True, error_model="numpy")
+@inlined
 def next64(state):
     """Advance a SplitMix64 state; returns (new_state, 64 random bits)."""
     state = state + _GOLDEN
     return state, mix64(state)
 
 
-@njit(cache=True, error_model="numpy")
+@inlined
 def uniform(state):
     """(new_state, u) with u uniform on the open interval (0, 1)."""
     state, z = next64(state)
@@ -67,7 +69,7 @@ ZIG_K, ZIG_W, ZIG_F = _ziggurat_tables()
 _ZIG_R = 3.442619855899
 
 
-@njit(cache=True, error_model="numpy")
+@inlined
 def normal(state):
     """(new_state, z) with z standard normal (ziggurat; rare slow path out of line)."""
     state, z = next64(state)
@@ -78,7 +80,7 @@ def normal(state):
     return _normal_tail(state, hz, iz)
 
 
-@njit(cache=True, error_model="numpy")
+@no_refcount
 def _normal_tail(state, hz, iz):
     while True:
         x = hz * ZIG_W[iz]
@@ -101,7 +103,7 @@ def _normal_tail(state, hz, iz):
             return state, hz * ZIG_W[iz]
 
 
-@njit(cache=True, error_model="numpy")
+@no_refcount
 def gamma(state, shape):
     """(new_state, g) with g ~ Gamma(shape, 1), shape >= 1 (Marsaglia-Tsang)."""
     d = shape - 1.0 / 3.0
@@ -126,7 +128,7 @@ DIST_TRIANGULAR = 4  # a = min, b = mode, c = max
 DIST_PERT = 5  # a = min, b = mode, c = max (beta with lambda = 4)
 
 
-@njit(cache=True, error_model="numpy")
+@no_refcount
 def sample(state, dist, a, b, c):
     """(new_state, x): one variate of a parameter distribution."""
     if dist == DIST_NORMAL:

@@ -417,3 +417,26 @@ def test_a_groups_joins_are_checked(tmp_path, joins, where, words):
     with pytest.raises(quyhoach.PlanError) as err:
         quyhoach.load_plan(plan)
     check(err.value, plan, where, words)
+
+
+def test_a_region_draws_shocks_only_for_the_channels_its_blocks_read(tmp_path):
+    """Members that model population and urbanization draw no growth shocks of their own
+    (the province reads every channel; income also reads the exchange rate), and
+    drawing every channel everywhere changes no draw of any region."""
+    from quyhoach.kernels import layout as L
+
+    plan = quyhoach.load_plan(split_plan(tmp_path, ("population", "urbanization")))
+    reads = montecarlo.channels_read(plan.regions.mode())
+    member, province = reads[0], reads[-1]
+    read = {c for c in range(L.N_CHANNELS) if member[c]}
+    assert read == {L.C_BIRTH, L.C_DEATH, L.C_MIGRATION, L.C_REVISION, L.C_URBAN_SPEED,
+                    L.C_RECLASS}
+    assert province[L.C_GROWTH:L.C_GROWTH + 4].all() and province[L.C_FX]
+    res = quyhoach.simulate(plan, scenarios=["base"])
+    baselines = build_baselines(plan, res.history)
+    inputs = res._runs["base"].inputs
+    ua = montecarlo.uncertainty_arrays(plan, plan.scenario("base"), baselines)
+    everywhere = dict(ua, region_reads=np.ones_like(ua["region_reads"]))
+    np.testing.assert_array_equal(
+        montecarlo.target_draws(plan, inputs, ua, draws=300, seed=5),
+        montecarlo.target_draws(plan, inputs, everywhere, draws=300, seed=5))

@@ -405,7 +405,10 @@ def _input_paths(shape, own: dict, draws, seed: int):
     work = np.zeros((4, width))
     region_work = np.zeros((n_regions, 8))
     region_state = np.zeros(n_regions, np.uint64)
-    args = [own[name] for name in montecarlo.UNCERTAINTY_ARGS]
+    # every input in every region (its own channel here), read or not: as sampled
+    everywhere = np.ones((n_regions, width), np.bool_)
+    args = [everywhere if name == "region_reads" else own[name]
+            for name in montecarlo.UNCERTAINTY_ARGS]
     for g in draws:
         mk.draw_shocks(g, np.uint64(seed), ones, *args, shocks, 0, work, region_work,
                        region_state)

@@ -38,7 +38,7 @@ from .kernels import montecarlo as mk
 from .kernels import projection as pk
 from .kernels import rng
 from .reconcile import groups as reconciliation_groups
-from .registry import BY_NAME, INDICATORS, SECTORS, VARIABLE_INDEX
+from .registry import BLOCKS, BY_NAME, INDICATORS, SECTORS, VARIABLE_INDEX
 from .targets import CMP_CODES, kernel_terms
 from .uncertainty import DISTRIBUTIONS, stream_key
 
@@ -169,13 +169,27 @@ def uncertainty_arrays(plan, scenario, baseline: Baselines) -> dict:
         e["first"].append(max(hit_from))
     problems.raise_if_any(PlanError)
     region_key = [stream_key(f"region:{r}") for r in plan.regions.ids] + [0]
+    reads = channels_read(plan.regions.mode())
     active = sorted(set(p["channel"]) | {c for row, n in zip(s["channel"], s["dim"], strict=True)
                                          for c in row[:n]}
                     | {int(c) for d in e["depth"] for c in np.flatnonzero(d)})
-    return _as_arrays(p, s, e, active, region_key, float(plan.regions.shock_share))
+    return _as_arrays(p, s, e, active, region_key, reads, float(plan.regions.shock_share))
 
 
-def _as_arrays(p: dict, s: dict, e: dict, active, region_key, common: float) -> dict:
+def channels_read(mode: np.ndarray) -> np.ndarray:
+    """bool[n_regions, n_channels]: the rate channels each region's projected blocks read
+    (``mode``: ``Regions.mode()``). A region's shocks are drawn for these only: a member
+    that models its population draws no growth shocks of its own."""
+    reads = np.zeros((mode.shape[0], L.N_CHANNELS), np.bool_)
+    for b, block in enumerate(BLOCKS):
+        stepped = mode[:, b] == pk.MODE_STEP
+        for name, width in (*block.rates, *((name, 1) for name in block.reads)):
+            first = getattr(L, f"C_{name.upper()}")
+            reads[stepped, first:first + width] = True
+    return reads
+
+
+def _as_arrays(p: dict, s: dict, e: dict, active, region_key, reads, common: float) -> dict:
     """The kernel's uncertainty arrays from lists per source kind (see ``UNCERTAINTY_ARGS``)."""
     u64, i64, f64 = np.uint64, np.int64, np.float64
     return dict(
@@ -189,7 +203,8 @@ def _as_arrays(p: dict, s: dict, e: dict, active, region_key, common: float) -> 
         e_key=np.array(e["key"], u64), e_prob=np.array(e["prob"], f64),
         e_depth=np.array(e["depth"], f64).reshape(-1, L.N_CHANNELS),
         e_recovery=np.array(e["recovery"], i64), e_first=np.array(e["first"], i64),
-        active=np.array(active, i64), region_key=np.array(region_key, u64), common=common,
+        active=np.array(active, i64), region_key=np.array(region_key, u64),
+        region_reads=np.asarray(reads, np.bool_), common=common,
         # each source's name, for analyses that fix one source (quyhoach.analysis)
         p_name=np.array(p["name"], dtype=object), s_name=np.array(s["name"], dtype=object),
         e_name=np.array(e["name"], dtype=object))
@@ -198,7 +213,9 @@ def _as_arrays(p: dict, s: dict, e: dict, active, region_key, common: float) -> 
 def no_uncertainty(plan) -> dict:
     """Uncertainty arrays that draw nothing: the central path (shocks off)."""
     none: dict[str, list] = defaultdict(list)
-    return _as_arrays(none, none, none, [], [0] * (len(plan.regions.members) + 1), 1.0)
+    n_regions = len(plan.regions.members) + 1
+    return _as_arrays(none, none, none, [], [0] * n_regions,
+                      np.zeros((n_regions, L.N_CHANNELS), np.bool_), 1.0)
 
 
 def target_arrays(plan) -> dict:
@@ -225,7 +242,7 @@ def target_arrays(plan) -> dict:
 UNCERTAINTY_ARGS = ("p_key", "p_dist", "p_args", "p_channel", "p_scale", "p_mult",
                     "s_key", "s_dim", "s_channel", "s_factor", "s_phi", "s_first",
                     "e_key", "e_prob", "e_depth", "e_recovery", "e_first", "active",
-                    "region_key", "common")
+                    "region_key", "region_reads", "common")
 TARGET_ARGS = ("t_region", "t_kind", "t_var", "t_start", "t_end", "t_factor", "t_cmp",
                "t_value", "t_tol", "g_ptr", "g_idx")
 

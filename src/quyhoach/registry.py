@@ -231,7 +231,9 @@ class Block:
     (name, width): a parameter with ``channel = name`` fills it (one per member for a
     family such as the four sectors); channels without a parameter (reclassification,
     the exchange-rate level) are filled by the block's own assembly. ``levels`` lists
-    its kernel history channels the same way.
+    its kernel history channels the same way. ``reads`` names the other blocks' rate
+    channels its step reads (a region draws shocks only for the channels its blocks
+    read).
     """
 
     name: str
@@ -242,6 +244,7 @@ class Block:
     outputs: tuple[Variable, ...]
     history: tuple[HistoryChannel, ...] = ()
     levels: tuple[tuple[str, int], ...] = ()
+    reads: tuple[str, ...] = ()
 
 
 def _economy() -> Block:
@@ -340,7 +343,8 @@ INCOME = Block(
             "Average income per capita", weighted_by("population"))),
     (HistoryChannel("income_per_capita", "million VND", 1.0, ("income_per_capita",),
                     "income", possible=POSITIVE),),
-    (("income", 1),))
+    (("income", 1),),
+    reads=("fx",))  # GRDP per capita in USD
 BUDGET = Block(
     "budget", "Ngân sách", "Budget",
     # The total grows with nominal GRDP; where the inputs split it, domestic revenue does,

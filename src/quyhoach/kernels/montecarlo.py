@@ -42,15 +42,17 @@ CMP_ABOUT = 2
 @no_refcount
 def draw_shocks(g, seed, rates, p_key, p_dist, p_args, p_channel, p_scale, p_mult,
                 s_key, s_dim, s_channel, s_factor, s_phi, s_first,
-                e_key, e_prob, e_depth, e_recovery, e_first, active, region_key, common,
-                shocks, w, work, region_work, region_state):
+                e_key, e_prob, e_depth, e_recovery, e_first, active, region_key, reads,
+                common, shocks, w, work, region_work, region_state):
     """Fill shocks[w] (regions × years × channels) for global draw g.
 
     Parameter draws and disruptions are common to every region. An AR(1) group's
     innovations in region r are ``sqrt(common) z + sqrt(1 - common) z_r``: z from the
     group's stream (the whole province's, used as it is where ``region_key[r]`` is 0),
     z_r from the region's own stream (key ``s_key ^ region_key[r]``), so two regions'
-    shocks have correlation ``common`` and each has the group's variance.
+    shocks have correlation ``common`` and each has the group's variance. Region r's
+    shocks are drawn only for the channels it reads (``reads[r, channel]``: its projected
+    blocks'); the others are left as they were, never read.
     ``work`` (4, n_channels), ``region_work`` (n_regions, 8) and ``region_state``
     (n_regions,) are per-thread scratch, reused across draws.
     """
@@ -70,6 +72,8 @@ def draw_shocks(g, seed, rates, p_key, p_dist, p_args, p_channel, p_scale, p_mul
     for r in range(n_regions):
         for a in range(active.shape[0]):
             c = active[a]
+            if not reads[r, c]:
+                continue
             shocks[w, r, 0, c] = 0.0
             for t in range(1, n_years):
                 shocks[w, r, t, c] = add[c] + rates[r, t, c] * mult[c]
@@ -84,8 +88,8 @@ def draw_shocks(g, seed, rates, p_key, p_dist, p_args, p_channel, p_scale, p_mul
         state = stream_state(seed, s_key[q], g)
         k = s_dim[q]
         if shared:
-            ar_shared(state, k, s_factor[q], s_phi[q], s_channel[q], s_first[q], shocks, w,
-                      z, work[3])
+            ar_shared(state, k, s_factor[q], s_phi[q], s_channel[q], s_first[q], reads,
+                      shocks, w, z, work[3])
             continue
         for r in range(n_regions):
             if region_key[r] != 0:
@@ -96,6 +100,11 @@ def draw_shocks(g, seed, rates, p_key, p_dist, p_args, p_channel, p_scale, p_mul
             for i in range(k):
                 state, z[i] = normal(state)
             for r in range(n_regions):
+                drawn = False
+                for i in range(k):
+                    drawn = drawn or reads[r, s_channel[q, i]]
+                if not drawn:  # the region reads none of the group's channels
+                    continue
                 level = region_work[r]
                 own = region_key[r] != 0
                 if own:
@@ -121,13 +130,15 @@ def draw_shocks(g, seed, rates, p_key, p_dist, p_args, p_channel, p_scale, p_mul
                     dc = e_depth[e, c]
                     if dc != 0.0:
                         for r in range(n_regions):
+                            if not reads[r, c]:
+                                continue
                             shocks[w, r, t, c] += dc
                             for t2 in range(t + 1, min(t + 1 + rec, n_years)):
                                 shocks[w, r, t2, c] -= dc / rec
 
 
 @no_refcount
-def ar_shared(state, k, factor, phi, channel, first, shocks, w, z, level):
+def ar_shared(state, k, factor, phi, channel, first, reads, shocks, w, z, level):
     """One AR(1) group's shocks where every region takes the group's own path (no region
     draws innovations of its own): the path once, added to every region. The same
     operations, in the same order, as the general loop in ``draw_shocks``; a one-shock
@@ -141,7 +152,8 @@ def ar_shared(state, k, factor, phi, channel, first, shocks, w, z, level):
             state, z0 = normal(state)
             x = phi * x + (0.0 + f * z0)
             for r in range(n_regions):
-                shocks[w, r, t, c] += x
+                if reads[r, c]:
+                    shocks[w, r, t, c] += x
         return
     for i in range(k):
         level[i] = 0.0
@@ -155,7 +167,8 @@ def ar_shared(state, k, factor, phi, channel, first, shocks, w, z, level):
             level[i] = phi * level[i] + e
         for r in range(n_regions):
             for i in range(k):
-                shocks[w, r, t, channel[i]] += level[i]
+                if reads[r, channel[i]]:
+                    shocks[w, r, t, channel[i]] += level[i]
 
 
 @inlined
@@ -237,8 +250,8 @@ def run_chunk(first_draw, n_draws, block, seed,
               mode, blocks, child_ptr, child_idx, agg_rule, agg_a, agg_b, agg_scale,
               p_key, p_dist, p_args, p_channel, p_scale, p_mult,
               s_key, s_dim, s_channel, s_factor, s_phi, s_first,
-              e_key, e_prob, e_depth, e_recovery, e_first, active, region_key, common,
-              t_region, t_kind, t_var, t_start, t_end, t_factor, t_cmp, t_value, t_tol,
+              e_key, e_prob, e_depth, e_recovery, e_first, active, region_key, region_reads,
+              common, t_region, t_kind, t_var, t_start, t_end, t_factor, t_cmp, t_value, t_tol,
               g_ptr, g_idx, sel, z_lo, z_inv, z_below, z_counts,
               lo, inv_width, shift, counts, low, high,
               block_sum, block_sumsq, block_met, block_joint,
@@ -294,8 +307,8 @@ def run_chunk(first_draw, n_draws, block, seed,
                 draw_shocks(g, seed, rates, p_key, p_dist, p_args, p_channel, p_scale,
                             p_mult, s_key, s_dim, s_channel, s_factor, s_phi, s_first,
                             e_key, e_prob, e_depth, e_recovery, e_first, active, region_key,
-                            common, scratch_shocks, w, work[w], region_work[w],
-                            region_state[w])
+                            region_reads, common, scratch_shocks, w, work[w],
+                            region_work[w], region_state[w])
                 simulate_draw(w, rates, scratch_shocks, growth_actual, nominal_actual,
                               per_capita_actual, anchor_shares, grdp0, hist, jump, ind_form,
                               ind_lower, ind_upper, mode, blocks, child_ptr, child_idx,

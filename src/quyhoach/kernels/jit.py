@@ -9,9 +9,9 @@ results are compared bit for bit across thread counts. Two kinds:
     the block steps, the random-number primitives, a target's metric). numba inlines them
     into their caller before type inference: a call would pass every array's data
     pointer, shape and strides (about ten words each, some 20 arrays) and update each
-    array's reference count atomically, for a few lines of arithmetic. Inlining the
-    projection's steps took Lai Châu's Monte Carlo from 100 to 19 µs per draw on one
-    thread (``benchmarks/README.md``).
+    array's reference count atomically, for a few lines of arithmetic. With the
+    ``no_refcount`` helpers below this took Lai Châu's Monte Carlo from 100 to 17-19 µs
+    per draw on one thread (``benchmarks/README.md``).
 ``no_refcount``
     Functions that stay calls (rarely taken paths, whole-draw steps): compiled without
     numba's runtime (``_nrt=False``, the option numba's developers use for this in

@@ -394,6 +394,7 @@ def step_region(d, r, t, rates, shocks, growth_actual, nominal_actual, per_capit
     """
     pop = out[d, r, t, V_POPULATION]
     # --- economy: real growth, sector prices, structure at current prices
+    # (not_stepped's arguments are named: numba cannot inline a call with *args)
     if not not_stepped(out, d, r, t, B_ECONOMY, mode, blocks, child_ptr, child_idx,
                        agg_rule, agg_a, agg_b, agg_scale):
         step_economy(out, d, r, t, rates, shocks, growth_actual, nominal_actual,

@@ -203,15 +203,17 @@ def from_children(out, d, r, t, first, end, child_ptr, child_idx, agg_rule, agg_
 
 
 @inlined
-def not_stepped(out, d, r, t, b, mode, blocks, child_ptr, child_idx, agg_rule, agg_a, agg_b,
-                agg_scale):
-    """Fill block b of region r in year t unless it is projected there; True if filled."""
+def not_stepped(out, d, r, t, b, mode, blocks, agg):
+    """Fill block b of region r in year t unless it is projected there; True if filled.
+
+    ``agg``: (child_ptr, child_idx, agg_rule, agg_a, agg_b, agg_scale), see
+    ``from_children``.
+    """
     m = mode[r, b]
     if m == MODE_STEP:
         return False
     if m == MODE_CHILDREN:
-        from_children(out, d, r, t, blocks[b, 0], blocks[b, 1], child_ptr, child_idx,
-                      agg_rule, agg_a, agg_b, agg_scale)
+        from_children(out, d, r, t, blocks[b, 0], blocks[b, 1], *agg)
     else:
         for v in range(blocks[b, 0], blocks[b, 1]):
             out[d, r, t, v] = np.nan
@@ -366,8 +368,8 @@ def step_population(d, r, t, rates, shocks, hist, jump, mode, blocks, child_ptr,
                     agg_rule, agg_a, agg_b, agg_scale, out):
     """Population of region r in year t from crude-rate components (or NaN where the
     region does not model it)."""
-    if not_stepped(out, d, r, t, B_POPULATION, mode, blocks, child_ptr, child_idx, agg_rule,
-                   agg_a, agg_b, agg_scale):
+    if not_stepped(out, d, r, t, B_POPULATION, mode, blocks,
+                   (child_ptr, child_idx, agg_rule, agg_a, agg_b, agg_scale)):
         return
     if not follow_history(out, d, r, t, V_POPULATION, hist, H_POPULATION, jump):
         natural = (rates[r, t, C_BIRTH] + shocks[d, r, t, C_BIRTH]
@@ -394,16 +396,14 @@ def step_region(d, r, t, rates, shocks, growth_actual, nominal_actual, per_capit
     """
     pop = out[d, r, t, V_POPULATION]
     # --- economy: real growth, sector prices, structure at current prices
-    # (not_stepped's arguments are named: numba cannot inline a call with *args)
-    if not not_stepped(out, d, r, t, B_ECONOMY, mode, blocks, child_ptr, child_idx,
-                       agg_rule, agg_a, agg_b, agg_scale):
+    agg = (child_ptr, child_idx, agg_rule, agg_a, agg_b, agg_scale)
+    if not not_stepped(out, d, r, t, B_ECONOMY, mode, blocks, agg):
         step_economy(out, d, r, t, rates, shocks, growth_actual, nominal_actual,
                      per_capita_actual, anchor_shares, real, price)
     total_nominal = out[d, r, t, V_GRDP_NOMINAL]
 
     # --- investment need: ICOR x increase in real GRDP (none when GRDP falls)
-    if not not_stepped(out, d, r, t, B_INVESTMENT, mode, blocks, child_ptr, child_idx,
-                       agg_rule, agg_a, agg_b, agg_scale):
+    if not not_stepped(out, d, r, t, B_INVESTMENT, mode, blocks, agg):
         if t > 0:
             icor = rates[r, t, C_ICOR] + shocks[d, r, t, C_ICOR]
             added = out[d, r, t, V_GRDP_REAL] - out[d, r, t - 1, V_GRDP_REAL]
@@ -417,8 +417,7 @@ def step_region(d, r, t, rates, shocks, growth_actual, nominal_actual, per_capit
             out[d, r, t, V_INVESTMENT_RATE] = np.nan
 
     # --- urbanization
-    if not not_stepped(out, d, r, t, B_URBANIZATION, mode, blocks, child_ptr, child_idx,
-                       agg_rule, agg_a, agg_b, agg_scale):
+    if not not_stepped(out, d, r, t, B_URBANIZATION, mode, blocks, agg):
         if not follow_history(out, d, r, t, V_URBANIZATION_RATE, hist, H_URBAN, jump):
             out[d, r, t, V_URBANIZATION_RATE] = step_urban_share(
                 out[d, r, t - 1, V_URBANIZATION_RATE],
@@ -428,8 +427,7 @@ def step_region(d, r, t, rates, shocks, growth_actual, nominal_actual, per_capit
         out[d, r, t, V_POPULATION_RURAL] = pop - out[d, r, t, V_POPULATION_URBAN]
 
     # --- per capita: billion VND / thousand persons = million VND per person
-    if not not_stepped(out, d, r, t, B_INCOME, mode, blocks, child_ptr, child_idx,
-                       agg_rule, agg_a, agg_b, agg_scale):
+    if not not_stepped(out, d, r, t, B_INCOME, mode, blocks, agg):
         gdp_pc = total_nominal / pop
         if t > 0 and not math.isnan(per_capita_actual[r, t]):
             gdp_pc = per_capita_actual[r, t]  # as observed, in every draw
@@ -443,13 +441,11 @@ def step_region(d, r, t, rates, shocks, growth_actual, nominal_actual, per_capit
             out[d, r, t, V_INCOME_PER_CAPITA] = previous * ratio ** elasticity
 
     # --- budget revenue
-    if not not_stepped(out, d, r, t, B_BUDGET, mode, blocks, child_ptr, child_idx,
-                       agg_rule, agg_a, agg_b, agg_scale):
+    if not not_stepped(out, d, r, t, B_BUDGET, mode, blocks, agg):
         step_budget(out, d, r, t, rates, shocks, hist, jump, total_nominal)
 
     # --- tourism: arrivals x spending per visit (visits x million VND / 1000 = bn VND)
-    if not not_stepped(out, d, r, t, B_TOURISM, mode, blocks, child_ptr, child_idx,
-                       agg_rule, agg_a, agg_b, agg_scale):
+    if not not_stepped(out, d, r, t, B_TOURISM, mode, blocks, agg):
         if not follow_history(out, d, r, t, V_TOURISTS, hist, H_TOURISTS, jump):
             growth = rates[r, t, C_TOURIST_GROWTH] + shocks[d, r, t, C_TOURIST_GROWTH]
             out[d, r, t, V_TOURISTS] = grow(out[d, r, t - 1, V_TOURISTS], 1.0 + growth)
@@ -461,8 +457,7 @@ def step_region(d, r, t, rates, shocks, growth_actual, nominal_actual, per_capit
         out[d, r, t, V_TOURISM_REVENUE] = out[d, r, t, V_TOURISTS] * spending / 1000.0
 
     # --- bounded indicators (as many as the plan models)
-    if not not_stepped(out, d, r, t, B_INDICATORS, mode, blocks, child_ptr, child_idx,
-                       agg_rule, agg_a, agg_b, agg_scale):
+    if not not_stepped(out, d, r, t, B_INDICATORS, mode, blocks, agg):
         for i in range(ind_form.shape[0]):
             v = V_INDICATOR + i
             if not follow_history(out, d, r, t, v, hist, H_INDICATOR + i, jump):
